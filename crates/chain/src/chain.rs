@@ -1,0 +1,1054 @@
+//! The chain: pool, block building, execution, persistence and queries, in one place.
+
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use alloy::{
+    consensus::{
+        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom,
+        Transaction, TxType, constants::EMPTY_WITHDRAWALS, proofs,
+    },
+    eips::{
+        eip1559::BaseFeeParams,
+        eip2718::{Decodable2718, Encodable2718},
+        eip7685::EMPTY_REQUESTS_HASH,
+        eip7840::BlobParams,
+    },
+};
+use alloy_primitives::{Address, B256, Bloom, Bytes, Log, TxKind, U256, keccak256};
+use alloy_rlp::{Decodable, Encodable};
+use revm::{
+    Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext,
+    context::{BlockEnv, CfgEnv, TxEnv, result::{EVMError, ExecutionResult, InvalidTransaction}},
+    context_interface::block::BlobExcessGasAndPrice,
+    database_interface::WrapDatabaseRef,
+    primitives::{eip4844::GAS_PER_BLOB, hardfork::SpecId},
+};
+
+use crate::{
+    error::{ChainError, TxError},
+    pool::{PoolConfig, TxPool},
+    state::{AccountBasic, BlockHashes, StateDb, StateProof, StateView, WorldState},
+    store::{BlockWrite, Store, StoredTx},
+    tx::RecoveredTx,
+};
+
+/// One pre-funded account (or pre-deployed contract) at genesis.
+#[derive(Clone, Debug, Default)]
+pub struct GenesisAccount {
+    /// The account.
+    pub address: Address,
+    /// Balance in wei.
+    pub balance: U256,
+    /// Nonce.
+    pub nonce: u64,
+    /// Runtime code (empty for an EOA).
+    pub code: Bytes,
+    /// Storage slots.
+    pub storage: Vec<(U256, U256)>,
+}
+
+/// Parameters of a chain.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// EVM rules.
+    pub spec: SpecId,
+    /// Gas limit of every block.
+    pub block_gas_limit: u64,
+    /// Base fee of the first block after genesis.
+    pub genesis_base_fee: u64,
+    /// Genesis timestamp (seconds).
+    pub genesis_timestamp: u64,
+    /// Smallest priority fee the pool accepts.
+    pub min_tip: u128,
+    /// Who receives priority fees.
+    pub coinbase: Address,
+    /// `extraData` of every block.
+    pub extra_data: Bytes,
+    /// Pool limits.
+    pub pool: PoolConfig,
+    /// Pre-funded accounts.
+    pub alloc: Vec<GenesisAccount>,
+}
+
+impl ChainConfig {
+    /// A development chain: Prague rules, 30M gas blocks, 1 gwei initial base fee.
+    pub fn dev(chain_id: u64, alloc: Vec<GenesisAccount>) -> Self {
+        Self {
+            chain_id,
+            spec: SpecId::PRAGUE,
+            block_gas_limit: 30_000_000,
+            genesis_base_fee: 1_000_000_000,
+            genesis_timestamp: unix_now(),
+            min_tip: 0,
+            coinbase: Address::ZERO,
+            extra_data: Bytes::from_static(b"loft"),
+            pool: PoolConfig::default(),
+            alloc,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+/// A block header with its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedHeader {
+    /// The header.
+    pub header: Header,
+    /// keccak256 of its RLP.
+    pub hash: B256,
+}
+
+/// What building a block produced.
+#[derive(Clone, Debug)]
+pub struct BuiltBlock {
+    /// The sealed header.
+    pub header: SealedHeader,
+    /// Hashes of the included transactions.
+    pub tx_hashes: Vec<B256>,
+    /// Receipts, in order.
+    pub receipts: Vec<ReceiptEnvelope>,
+    /// Transactions dropped from the pool because they could no longer execute.
+    pub dropped: Vec<(B256, String)>,
+}
+
+/// A mined transaction with where it is.
+#[derive(Clone, Debug)]
+pub struct MinedTx {
+    /// The transaction.
+    pub tx: RecoveredTx,
+    /// Its block.
+    pub block: SealedHeader,
+    /// Its index in the block.
+    pub index: u64,
+}
+
+/// A transaction's receipt with everything `eth_getTransactionReceipt` reports.
+#[derive(Clone, Debug)]
+pub struct ReceiptInfo {
+    /// The transaction.
+    pub tx: RecoveredTx,
+    /// Its block.
+    pub block: SealedHeader,
+    /// Its index in the block.
+    pub index: u64,
+    /// The consensus receipt.
+    pub receipt: ReceiptEnvelope,
+    /// Gas used by this transaction alone.
+    pub gas_used: u64,
+    /// Price per gas paid.
+    pub effective_gas_price: u128,
+    /// Index within the block of this receipt's first log.
+    pub first_log_index: u64,
+    /// Address of the contract created, if any.
+    pub contract_address: Option<Address>,
+}
+
+/// A log with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The log.
+    pub log: Log,
+    /// Block number.
+    pub block_number: u64,
+    /// Block hash.
+    pub block_hash: B256,
+    /// Block timestamp.
+    pub block_timestamp: u64,
+    /// Transaction hash.
+    pub tx_hash: B256,
+    /// Transaction index.
+    pub tx_index: u64,
+    /// Index in the block.
+    pub log_index: u64,
+}
+
+/// A log query: a block range, addresses and topic positions (each an any-of set; empty
+/// matches everything).
+#[derive(Clone, Debug, Default)]
+pub struct LogQuery {
+    /// First block.
+    pub from: u64,
+    /// Last block.
+    pub to: u64,
+    /// Emitting contracts (empty: any).
+    pub addresses: Vec<Address>,
+    /// Topic sets by position.
+    pub topics: Vec<Vec<B256>>,
+}
+
+impl LogQuery {
+    fn matches(&self, log: &Log) -> bool {
+        if !self.addresses.is_empty() && !self.addresses.contains(&log.address) {
+            return false;
+        }
+        for (i, set) in self.topics.iter().enumerate() {
+            if set.is_empty() {
+                continue;
+            }
+            match log.topics().get(i) {
+                Some(t) if set.contains(t) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    fn may_match(&self, bloom: &Bloom) -> bool {
+        let addr_ok = self.addresses.is_empty()
+            || self.addresses.iter().any(|a| bloom.contains_input(alloy_primitives::BloomInput::Raw(a.as_slice())));
+        addr_ok
+            && self.topics.iter().all(|set| {
+                set.is_empty()
+                    || set.iter().any(|t| bloom.contains_input(alloy_primitives::BloomInput::Raw(t.as_slice())))
+            })
+    }
+}
+
+/// A call for `eth_call` / `eth_estimateGas`.
+#[derive(Clone, Debug, Default)]
+pub struct CallRequest {
+    /// Sender (zero address when absent).
+    pub from: Option<Address>,
+    /// Recipient; `None` creates a contract.
+    pub to: Option<Address>,
+    /// Gas limit (block gas limit when absent).
+    pub gas: Option<u64>,
+    /// Legacy gas price.
+    pub gas_price: Option<u128>,
+    /// EIP-1559 max fee.
+    pub max_fee_per_gas: Option<u128>,
+    /// EIP-1559 tip.
+    pub max_priority_fee_per_gas: Option<u128>,
+    /// Value.
+    pub value: Option<U256>,
+    /// Input data.
+    pub input: Bytes,
+    /// Nonce (not checked when absent).
+    pub nonce: Option<u64>,
+    /// Access list.
+    pub access_list: Option<alloy::eips::eip2930::AccessList>,
+}
+
+/// The outcome of a call.
+#[derive(Clone, Debug)]
+pub enum CallOutcome {
+    /// Returned data.
+    Success {
+        /// Return data.
+        output: Bytes,
+        /// Gas used.
+        gas_used: u64,
+    },
+    /// Reverted with data.
+    Revert {
+        /// Revert data.
+        output: Bytes,
+        /// Gas used.
+        gas_used: u64,
+    },
+    /// Halted (out of gas, invalid opcode...).
+    Halt {
+        /// Why.
+        reason: String,
+        /// Gas used.
+        gas_used: u64,
+    },
+}
+
+/// Hashes of the last 256 blocks, for `BLOCKHASH`.
+#[derive(Default, Debug, Clone)]
+struct RecentHashes(BTreeMap<u64, B256>);
+
+impl BlockHashes for RecentHashes {
+    fn block_hash(&self, number: u64) -> B256 {
+        self.0.get(&number).copied().unwrap_or_default()
+    }
+}
+
+impl RecentHashes {
+    fn push(&mut self, number: u64, hash: B256) {
+        self.0.insert(number, hash);
+        while self.0.len() > 256 {
+            self.0.pop_first();
+        }
+    }
+}
+
+/// A snapshot for `evm_snapshot` / `evm_revert`.
+#[derive(Clone, Copy, Debug)]
+pub struct Snapshot {
+    /// Head when taken.
+    pub head: u64,
+    /// Time offset when taken.
+    pub time_offset: i64,
+}
+
+/// An EVM chain: state, pool, blocks and their store.
+pub struct Chain {
+    config: ChainConfig,
+    store: Store,
+    state: WorldState,
+    pool: TxPool,
+    head: SealedHeader,
+    recent: RecentHashes,
+    time_offset: i64,
+    next_timestamp: Option<u64>,
+}
+
+fn seal(header: Header) -> SealedHeader {
+    let mut buf = Vec::new();
+    header.encode(&mut buf);
+    SealedHeader { hash: keccak256(&buf), header }
+}
+
+fn evm_error<E: std::fmt::Display>(e: E) -> ChainError {
+    ChainError::Evm(e.to_string())
+}
+
+impl Chain {
+    /// Opens the chain in `store`, writing genesis if the store is empty. An existing store must
+    /// hold the same chain id, and its state must hash to its head's state root.
+    pub fn open(config: ChainConfig, store: Store) -> Result<Self, ChainError> {
+        match store.head()? {
+            Some(head_number) => {
+                let found = store.chain_id()?.unwrap_or_default();
+                if found != config.chain_id {
+                    return Err(ChainError::ChainMismatch { found, expected: config.chain_id });
+                }
+                let mut state = store.load_state()?;
+                let mut recent = RecentHashes::default();
+                let mut head = None;
+                for n in head_number.saturating_sub(255)..=head_number {
+                    let rlp = store
+                        .header_rlp(n)?
+                        .ok_or_else(|| ChainError::Corrupt(format!("header {n} missing")))?;
+                    let sealed = seal(Header::decode(&mut rlp.as_slice())?);
+                    recent.push(n, sealed.hash);
+                    head = Some(sealed);
+                }
+                let head = head.ok_or_else(|| ChainError::Corrupt("no head".into()))?;
+                let root = state.state_root();
+                state.clear_journal();
+                if root != head.header.state_root {
+                    return Err(ChainError::Corrupt(format!(
+                        "state root {root} does not match head block {head_number}'s {}",
+                        head.header.state_root
+                    )));
+                }
+                let time_offset = store.time_offset()?;
+                let mut chain = Self {
+                    pool: TxPool::new(config.pool.clone()),
+                    config,
+                    store,
+                    state,
+                    head,
+                    recent,
+                    time_offset,
+                    next_timestamp: None,
+                };
+                chain.reload_pool()?;
+                Ok(chain)
+            }
+            None => Self::genesis(config, store),
+        }
+    }
+
+    fn genesis(config: ChainConfig, store: Store) -> Result<Self, ChainError> {
+        let mut state = WorldState::new();
+        for account in &config.alloc {
+            if !account.code.is_empty() {
+                state.set_code(account.address, account.code.clone());
+            }
+            let mut basic = state.basic(&account.address).cloned().unwrap_or_default();
+            basic.balance = account.balance;
+            basic.nonce = account.nonce;
+            state.set_basic(account.address, basic);
+            for (slot, value) in &account.storage {
+                state.set_slot(account.address, *slot, *value);
+            }
+        }
+        let state_root = state.state_root();
+        let (changes, new_code) = state.take_changes();
+        let header = Header {
+            parent_hash: B256::ZERO,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: config.coinbase,
+            state_root,
+            transactions_root: proofs::calculate_transaction_root::<alloy::consensus::TxEnvelope>(&[]),
+            receipts_root: proofs::calculate_receipt_root::<ReceiptEnvelope>(&[]),
+            logs_bloom: Bloom::ZERO,
+            difficulty: U256::ZERO,
+            number: 0,
+            gas_limit: config.block_gas_limit,
+            gas_used: 0,
+            timestamp: config.genesis_timestamp,
+            extra_data: config.extra_data.clone(),
+            mix_hash: B256::ZERO,
+            nonce: Default::default(),
+            base_fee_per_gas: Some(config.genesis_base_fee),
+            withdrawals_root: Some(EMPTY_WITHDRAWALS),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: Some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        };
+        let head = seal(header);
+        let mut rlp = Vec::new();
+        head.header.encode(&mut rlp);
+        store.write_block(
+            config.chain_id,
+            BlockWrite {
+                number: 0,
+                hash: head.hash,
+                header_rlp: &rlp,
+                txs: &[],
+                receipts: &[],
+                tx_hashes: &[],
+                changes: &changes,
+                new_code: &new_code,
+            },
+        )?;
+        let mut recent = RecentHashes::default();
+        recent.push(0, head.hash);
+        Ok(Self {
+            pool: TxPool::new(config.pool.clone()),
+            config,
+            store,
+            state,
+            head,
+            recent,
+            time_offset: 0,
+            next_timestamp: None,
+        })
+    }
+
+    /// Puts transactions persisted in the pool table back into the pool (after a restart).
+    fn reload_pool(&mut self) -> Result<(), ChainError> {
+        let mut stale = Vec::new();
+        for stored in self.store.pooled()? {
+            let Ok(tx) = RecoveredTx::from_block(&stored.raw, stored.sender) else { continue };
+            let state_nonce = self.state.nonce(&tx.sender);
+            match self.pool.check(&tx, state_nonce) {
+                Ok(replaces) => {
+                    self.pool.insert(Arc::new(tx), replaces);
+                }
+                Err(_) => stale.push(tx.hash),
+            }
+        }
+        self.store.remove_pooled(&stale)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ChainConfig {
+        &self.config
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.config.chain_id
+    }
+
+    /// The head block.
+    pub fn head(&self) -> &SealedHeader {
+        &self.head
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &TxPool {
+        &self.pool
+    }
+
+    /// The current state (the head's, plus devnet edits not yet in a block).
+    pub fn state(&self) -> &WorldState {
+        &self.state
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Base fee of the next block.
+    pub fn next_base_fee(&self) -> u64 {
+        self.head.header.next_block_base_fee(BaseFeeParams::ethereum()).unwrap_or(self.config.genesis_base_fee)
+    }
+
+    /// Blob base fee of the next block.
+    pub fn next_blob_base_fee(&self) -> u128 {
+        BlobParams::prague().calc_blob_fee(self.next_excess_blob_gas())
+    }
+
+    fn next_excess_blob_gas(&self) -> u64 {
+        self.head.header.next_block_excess_blob_gas(BlobParams::prague()).unwrap_or_default()
+    }
+
+    /// Validates a raw transaction, persists it and adds it to the pool. Returns its hash once
+    /// it is on disk.
+    pub fn submit_raw(&mut self, raw: &[u8]) -> Result<B256, ChainError> {
+        let tx = RecoveredTx::decode(raw, self.config.chain_id)?;
+        self.submit(tx)
+    }
+
+    /// Validates a decoded transaction, persists it and adds it to the pool.
+    pub fn submit(&mut self, tx: RecoveredTx) -> Result<B256, ChainError> {
+        if self.store.tx_location(&tx.hash)?.is_some() {
+            return Err(TxError::AlreadyKnown.into());
+        }
+        tx.check_static(self.config.spec, self.config.block_gas_limit)?;
+        if tx.max_tip() < self.config.min_tip {
+            return Err(TxError::Underpriced { tip: tx.max_tip(), min: self.config.min_tip }.into());
+        }
+        let base_fee = self.next_base_fee();
+        if tx.max_fee() < base_fee as u128 {
+            return Err(TxError::FeeCapTooLow { address: tx.sender, max_fee: tx.max_fee(), base_fee }.into());
+        }
+        let state_nonce = self.state.nonce(&tx.sender);
+        let replaces = self.pool.check(&tx, state_nonce)?;
+        let balance = self.state.balance(&tx.sender);
+        let cost = tx.max_cost();
+        if balance < cost {
+            return Err(TxError::InsufficientFunds { address: tx.sender, have: balance, want: cost }.into());
+        }
+        let stored = StoredTx { raw: tx.encoded.clone(), sender: tx.sender };
+        self.store.put_pooled(&stored, &tx.hash, &tx.blobs)?;
+        if let Some(old) = replaces {
+            self.store.remove_pooled(&[old])?;
+        }
+        let hash = tx.hash;
+        let mut tx = tx;
+        tx.blobs.clear();
+        self.pool.insert(Arc::new(tx), replaces);
+        Ok(hash)
+    }
+
+    fn cfg(&self) -> CfgEnv {
+        let mut cfg = CfgEnv::new_with_spec(self.config.spec);
+        cfg.chain_id = self.config.chain_id;
+        cfg
+    }
+
+    fn block_env(&self, number: u64, timestamp: u64, base_fee: u64, excess_blob_gas: u64, prevrandao: B256) -> BlockEnv {
+        BlockEnv {
+            number: U256::from(number),
+            beneficiary: self.config.coinbase,
+            timestamp: U256::from(timestamp),
+            gas_limit: self.config.block_gas_limit,
+            basefee: base_fee,
+            difficulty: U256::ZERO,
+            prevrandao: Some(prevrandao),
+            blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
+                excess_blob_gas,
+                BlobParams::prague().update_fraction as u64,
+            )),
+            slot_num: 0,
+        }
+    }
+
+    /// Timestamp the next block will get: at least one second after its parent.
+    pub fn next_timestamp(&self) -> u64 {
+        let wall = (unix_now() as i64 + self.time_offset).max(0) as u64;
+        let min = self.head.header.timestamp + 1;
+        self.next_timestamp.unwrap_or(wall).max(min)
+    }
+
+    /// Builds, executes and persists the next block from the pool.
+    pub fn build_block(&mut self) -> Result<BuiltBlock, ChainError> {
+        let parent = self.head.clone();
+        let number = parent.header.number + 1;
+        let timestamp = self.next_timestamp();
+        self.next_timestamp = None;
+        let base_fee = self.next_base_fee();
+        let excess_blob_gas = self.next_excess_blob_gas();
+        let blob_params = BlobParams::prague();
+        let prevrandao = keccak256(parent.hash);
+        let block_env = self.block_env(number, timestamp, base_fee, excess_blob_gas, prevrandao);
+        let cfg = self.cfg();
+        let gas_limit = self.config.block_gas_limit;
+
+        let state = &mut self.state;
+        let state_nonce = |a: &Address| state.nonce(a);
+        let candidates: Vec<Arc<RecoveredTx>> = {
+            let mut best = self.pool.best(base_fee, state_nonce);
+            // Collect lazily bounded by what can fit; execution decides the rest.
+            let mut out = Vec::new();
+            let mut gas = 0u64;
+            for tx in best.by_ref() {
+                if gas.saturating_add(21_000) > gas_limit {
+                    break;
+                }
+                gas = gas.saturating_add(tx.gas_limit().min(gas_limit));
+                out.push(tx);
+                if out.len() > 50_000 {
+                    break;
+                }
+            }
+            out
+        };
+
+        let mut evm = Context::mainnet()
+            .with_db(StateDb { state: &mut self.state, hashes: &self.recent })
+            .with_block(block_env)
+            .with_cfg(cfg)
+            .build_mainnet();
+        let mut included: Vec<Arc<RecoveredTx>> = Vec::new();
+        let mut receipts: Vec<ReceiptEnvelope> = Vec::new();
+        let mut dropped: Vec<(B256, String)> = Vec::new();
+        let mut skipped_senders: Vec<Address> = Vec::new();
+        let mut cumulative_gas = 0u64;
+        let mut blob_gas_used = 0u64;
+        for tx in candidates {
+            if skipped_senders.contains(&tx.sender) {
+                continue;
+            }
+            if cumulative_gas + tx.gas_limit() > gas_limit {
+                skipped_senders.push(tx.sender);
+                continue;
+            }
+            let tx_blob_gas = tx.tx.blob_versioned_hashes().map(|h| h.len() as u64 * GAS_PER_BLOB).unwrap_or_default();
+            if blob_gas_used + tx_blob_gas > blob_params.max_blob_gas_per_block() {
+                skipped_senders.push(tx.sender);
+                continue;
+            }
+            match evm.transact_commit(tx.tx_env()) {
+                Ok(result) => {
+                    let gas_used = result.gas().tx_gas_used();
+                    cumulative_gas += gas_used;
+                    blob_gas_used += tx_blob_gas;
+                    receipts.push(make_receipt(tx.tx.tx_type(), &result, cumulative_gas));
+                    included.push(tx);
+                }
+                Err(EVMError::Transaction(reason)) => {
+                    // Not executable any more (balance spent, fee too low): leave it out. Nonce
+                    // errors keep the transaction queued; anything else drops it.
+                    skipped_senders.push(tx.sender);
+                    if !matches!(reason, InvalidTransaction::NonceTooHigh { .. } | InvalidTransaction::GasPriceLessThanBasefee) {
+                        dropped.push((tx.hash, reason.to_string()));
+                    }
+                }
+                Err(e) => return Err(evm_error(e)),
+            }
+        }
+        drop(evm);
+
+        let state_root = self.state.state_root();
+        let (changes, new_code) = self.state.take_changes();
+        let logs_bloom = receipts.iter().fold(Bloom::ZERO, |mut acc, r| {
+            acc.accrue_bloom(r.logs_bloom());
+            acc
+        });
+        let txs: Vec<StoredTx> =
+            included.iter().map(|t| StoredTx { raw: t.encoded.clone(), sender: t.sender }).collect();
+        let envelopes: Vec<&alloy::consensus::TxEnvelope> = included.iter().map(|t| &t.tx).collect();
+        let header = Header {
+            parent_hash: parent.hash,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: self.config.coinbase,
+            state_root,
+            transactions_root: proofs::ordered_trie_root_with_encoder(&envelopes, |tx, buf| tx.encode_2718(buf)),
+            receipts_root: proofs::calculate_receipt_root(&receipts),
+            logs_bloom,
+            difficulty: U256::ZERO,
+            number,
+            gas_limit,
+            gas_used: cumulative_gas,
+            timestamp,
+            extra_data: self.config.extra_data.clone(),
+            mix_hash: prevrandao,
+            nonce: Default::default(),
+            base_fee_per_gas: Some(base_fee),
+            withdrawals_root: Some(EMPTY_WITHDRAWALS),
+            blob_gas_used: Some(blob_gas_used),
+            excess_blob_gas: Some(excess_blob_gas),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: Some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        };
+        let sealed = seal(header);
+        let mut header_rlp = Vec::new();
+        sealed.header.encode(&mut header_rlp);
+        let receipt_bytes: Vec<Bytes> = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
+        let tx_hashes: Vec<B256> = included.iter().map(|t| t.hash).collect();
+        self.store.write_block(
+            self.config.chain_id,
+            BlockWrite {
+                number,
+                hash: sealed.hash,
+                header_rlp: &header_rlp,
+                txs: &txs,
+                receipts: &receipt_bytes,
+                tx_hashes: &tx_hashes,
+                changes: &changes,
+                new_code: &new_code,
+            },
+        )?;
+        for hash in &tx_hashes {
+            self.pool.remove(hash);
+        }
+        let dropped_hashes: Vec<B256> = dropped.iter().map(|(h, _)| *h).collect();
+        for hash in &dropped_hashes {
+            self.pool.remove(hash);
+        }
+        let state = &self.state;
+        let stale = self.pool.prune_stale(|a| state.nonce(a));
+        self.store.remove_pooled(&[dropped_hashes, stale].concat())?;
+        self.recent.push(number, sealed.hash);
+        self.head = sealed.clone();
+        Ok(BuiltBlock { header: sealed, tx_hashes, receipts, dropped })
+    }
+
+    /// Executes a call against the current state without changing it.
+    pub fn call(&self, request: &CallRequest) -> Result<CallOutcome, ChainError> {
+        let gas = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
+        self.call_with_gas(request, gas)
+    }
+
+    fn call_with_gas(&self, request: &CallRequest, gas: u64) -> Result<CallOutcome, ChainError> {
+        let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
+        let base_fee = if priced { self.next_base_fee() } else { 0 };
+        let block_env = self.block_env(
+            self.head.header.number + 1,
+            self.next_timestamp(),
+            base_fee,
+            self.next_excess_blob_gas(),
+            keccak256(self.head.hash),
+        );
+        let mut cfg = self.cfg();
+        cfg.disable_nonce_check = request.nonce.is_none();
+        cfg.disable_base_fee = !priced;
+        cfg.disable_eip3607 = true;
+        cfg.disable_balance_check = !priced && request.value.is_none_or(|v| v.is_zero());
+        let from = request.from.unwrap_or_default();
+        let tx_env = TxEnv {
+            tx_type: if request.max_fee_per_gas.is_some() { 2 } else if request.access_list.is_some() { 1 } else { 0 },
+            caller: from,
+            gas_limit: gas,
+            gas_price: request.max_fee_per_gas.or(request.gas_price).unwrap_or_default(),
+            kind: match request.to {
+                Some(to) => TxKind::Call(to),
+                None => TxKind::Create,
+            },
+            value: request.value.unwrap_or_default(),
+            data: request.input.clone(),
+            nonce: request.nonce.unwrap_or_else(|| self.state.nonce(&from)),
+            chain_id: Some(self.config.chain_id),
+            access_list: request.access_list.clone().unwrap_or_default(),
+            gas_priority_fee: request.max_priority_fee_per_gas.or(request.max_fee_per_gas.map(|_| 0)),
+            blob_hashes: vec![],
+            max_fee_per_blob_gas: 0,
+            authorization_list: vec![],
+        };
+        let mut evm = Context::mainnet()
+            .with_db(WrapDatabaseRef(StateView { state: &self.state, hashes: &self.recent }))
+            .with_block(block_env)
+            .with_cfg(cfg)
+            .build_mainnet();
+        let result = match evm.transact(tx_env) {
+            Ok(r) => r.result,
+            Err(EVMError::Transaction(reason)) => return Err(ChainError::Invalid(call_error_message(&reason, from, &self.state))),
+            Err(e) => return Err(evm_error(e)),
+        };
+        Ok(match result {
+            ExecutionResult::Success { output, gas, .. } => {
+                CallOutcome::Success { output: output.into_data(), gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Revert { output, gas, .. } => CallOutcome::Revert { output, gas_used: gas.tx_gas_used() },
+            ExecutionResult::Halt { reason, gas, .. } => {
+                CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
+            }
+        })
+    }
+
+    /// The least gas limit with which the call succeeds (binary search, as geth does).
+    pub fn estimate_gas(&self, request: &CallRequest) -> Result<Result<u64, CallOutcome>, ChainError> {
+        let cap = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
+        let first = self.call_with_gas(request, cap)?;
+        let used = match first {
+            CallOutcome::Success { gas_used, .. } => gas_used,
+            failed => return Ok(Err(failed)),
+        };
+        let mut lo = used.saturating_sub(1);
+        let mut hi = cap;
+        // Most calls succeed with what they used plus the 63/64 reserve; try that first.
+        let guess = (used + 2300) * 64 / 63;
+        if guess < hi {
+            match self.call_with_gas(request, guess)? {
+                CallOutcome::Success { .. } => hi = guess,
+                _ => lo = guess,
+            }
+        }
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.call_with_gas(request, mid)? {
+                CallOutcome::Success { .. } => hi = mid,
+                _ => lo = mid,
+            }
+        }
+        Ok(Ok(hi))
+    }
+
+    /// Header by number.
+    pub fn header_by_number(&self, number: u64) -> Result<Option<SealedHeader>, ChainError> {
+        if number == self.head.header.number {
+            return Ok(Some(self.head.clone()));
+        }
+        match self.store.header_rlp(number)? {
+            Some(rlp) => Ok(Some(seal(Header::decode(&mut rlp.as_slice())?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Header by hash.
+    pub fn header_by_hash(&self, hash: &B256) -> Result<Option<SealedHeader>, ChainError> {
+        match self.store.number_of(hash)? {
+            Some(n) => self.header_by_number(n),
+            None => Ok(None),
+        }
+    }
+
+    /// Transactions of a block.
+    pub fn block_txs(&self, number: u64) -> Result<Vec<RecoveredTx>, ChainError> {
+        let body = self.store.body(number)?.unwrap_or_default();
+        body.iter()
+            .map(|s| RecoveredTx::from_block(&s.raw, s.sender).map_err(|e| ChainError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    /// A mined transaction.
+    pub fn mined_tx(&self, hash: &B256) -> Result<Option<MinedTx>, ChainError> {
+        let Some((number, index)) = self.store.tx_location(hash)? else { return Ok(None) };
+        let block = self.header_by_number(number)?.ok_or_else(|| ChainError::Corrupt(format!("block {number}")))?;
+        let body = self.store.body(number)?.unwrap_or_default();
+        let stored = body.get(index as usize).ok_or_else(|| ChainError::Corrupt(format!("tx {hash}")))?;
+        let tx = RecoveredTx::from_block(&stored.raw, stored.sender).map_err(|e| ChainError::Corrupt(e.to_string()))?;
+        Ok(Some(MinedTx { tx, block, index: index as u64 }))
+    }
+
+    /// Receipts of a block with everything the RPC reports.
+    pub fn block_receipts(&self, number: u64) -> Result<Option<Vec<ReceiptInfo>>, ChainError> {
+        let Some(block) = self.header_by_number(number)? else { return Ok(None) };
+        let txs = self.block_txs(number)?;
+        let receipts = self.store.receipts(number)?.unwrap_or_default();
+        let base_fee = block.header.base_fee_per_gas.unwrap_or_default();
+        let mut out = Vec::with_capacity(txs.len());
+        let mut prev_cumulative = 0u64;
+        let mut log_index = 0u64;
+        for (i, (tx, raw)) in txs.into_iter().zip(receipts).enumerate() {
+            let receipt = ReceiptEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| ChainError::Corrupt(e.to_string()))?;
+            let cumulative = receipt.cumulative_gas_used();
+            let logs = receipt.logs().len() as u64;
+            let contract_address = tx.tx.kind().is_create().then(|| tx.sender.create(tx.nonce()));
+            out.push(ReceiptInfo {
+                effective_gas_price: tx.tx.effective_gas_price(Some(base_fee)),
+                gas_used: cumulative - prev_cumulative,
+                first_log_index: log_index,
+                contract_address,
+                index: i as u64,
+                block: block.clone(),
+                receipt,
+                tx,
+            });
+            prev_cumulative = cumulative;
+            log_index += logs;
+        }
+        Ok(Some(out))
+    }
+
+    /// Receipt of one transaction.
+    pub fn receipt(&self, hash: &B256) -> Result<Option<ReceiptInfo>, ChainError> {
+        let Some((number, index)) = self.store.tx_location(hash)? else { return Ok(None) };
+        Ok(self.block_receipts(number)?.and_then(|r| r.into_iter().nth(index as usize)))
+    }
+
+    /// Logs matching a query, in chain order.
+    pub fn logs(&self, query: &LogQuery) -> Result<Vec<LogEntry>, ChainError> {
+        let mut out = Vec::new();
+        let to = query.to.min(self.head.header.number);
+        for number in query.from..=to {
+            let Some(block) = self.header_by_number(number)? else { continue };
+            if !query.may_match(&block.header.logs_bloom) {
+                continue;
+            }
+            self.block_logs(&block, query, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Logs of one block matching a query.
+    pub fn block_logs(&self, block: &SealedHeader, query: &LogQuery, out: &mut Vec<LogEntry>) -> Result<(), ChainError> {
+        let Some(receipts) = self.block_receipts(block.header.number)? else { return Ok(()) };
+        for r in receipts {
+            for (i, log) in r.receipt.logs().iter().enumerate() {
+                if query.matches(log) {
+                    out.push(LogEntry {
+                        log: log.clone(),
+                        block_number: block.header.number,
+                        block_hash: block.hash,
+                        block_timestamp: block.header.timestamp,
+                        tx_hash: r.tx.hash,
+                        tx_index: r.index,
+                        log_index: r.first_log_index + i as u64,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Proof of an account and storage slots against the current state root.
+    pub fn prove(&mut self, address: &Address, slots: &[U256]) -> StateProof {
+        self.state.prove(address, slots)
+    }
+
+    /// A blob by versioned hash.
+    pub fn blob(&self, versioned_hash: &B256) -> Result<Option<Bytes>, ChainError> {
+        self.store.blob(versioned_hash)
+    }
+
+    // ---- devnet controls ----
+
+    /// Sets an account's balance (included in the next block's change set).
+    pub fn set_balance(&mut self, address: Address, balance: U256) {
+        let mut basic = self.state.basic(&address).cloned().unwrap_or_default();
+        basic.balance = balance;
+        self.state.set_basic(address, basic);
+    }
+
+    /// Sets an account's nonce.
+    pub fn set_nonce(&mut self, address: Address, nonce: u64) {
+        let mut basic: AccountBasic = self.state.basic(&address).cloned().unwrap_or_default();
+        basic.nonce = nonce;
+        self.state.set_basic(address, basic);
+    }
+
+    /// Sets an account's code.
+    pub fn set_code(&mut self, address: Address, code: Bytes) {
+        self.state.set_code(address, code);
+    }
+
+    /// Sets a storage slot.
+    pub fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
+        self.state.set_slot(address, slot, value);
+    }
+
+    /// Moves the clock forward by `seconds`; returns the total offset.
+    pub fn increase_time(&mut self, seconds: u64) -> Result<i64, ChainError> {
+        self.time_offset += seconds as i64;
+        self.store.set_time_offset(self.time_offset)?;
+        Ok(self.time_offset)
+    }
+
+    /// Fixes the next block's timestamp.
+    pub fn set_next_timestamp(&mut self, timestamp: u64) -> Result<(), ChainError> {
+        if timestamp <= self.head.header.timestamp {
+            return Err(ChainError::Invalid(format!(
+                "timestamp {timestamp} is not after the head's {}",
+                self.head.header.timestamp
+            )));
+        }
+        self.next_timestamp = Some(timestamp);
+        Ok(())
+    }
+
+    /// A snapshot of the current head.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { head: self.head.header.number, time_offset: self.time_offset }
+    }
+
+    /// Rewinds to a snapshot (or any earlier block): blocks above it are removed, their state
+    /// changes undone, and their transactions returned to the pool. Used by `evm_revert` and to
+    /// follow an L1 reorg.
+    pub fn rewind_to(&mut self, number: u64) -> Result<(), ChainError> {
+        if number >= self.head.header.number {
+            return Ok(());
+        }
+        // Devnet edits not yet in a block are dropped with the rewind.
+        let (pending, _) = self.state.take_changes();
+        self.state.undo(&pending);
+        let undone = self.store.rewind_to(number)?;
+        for (changes, _) in undone.iter().rev() {
+            self.state.undo(changes);
+        }
+        self.state.clear_journal();
+        let root = self.state.state_root();
+        let head = self
+            .header_by_number(number)?
+            .ok_or_else(|| ChainError::Corrupt(format!("header {number}")))?;
+        if root != head.header.state_root {
+            return Err(ChainError::Corrupt(format!("rewound state root {root} != block {number}'s")));
+        }
+        self.head = head;
+        self.recent = RecentHashes::default();
+        for n in number.saturating_sub(255)..=number {
+            if let Some(h) = self.header_by_number(n)? {
+                self.recent.push(n, h.hash);
+            }
+        }
+        self.next_timestamp = None;
+        // Rewound transactions go back to the pool, as a reorged-out transaction would.
+        for (_, txs) in undone {
+            for stored in txs {
+                if let Ok(tx) = RecoveredTx::from_block(&stored.raw, stored.sender) {
+                    let _ = self.submit(tx);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reverts to a snapshot, restoring its clock.
+    pub fn revert_to(&mut self, snapshot: Snapshot) -> Result<(), ChainError> {
+        self.rewind_to(snapshot.head)?;
+        self.time_offset = snapshot.time_offset;
+        self.store.set_time_offset(self.time_offset)
+    }
+
+    /// Empties the pool (used by `evm_revert`, which forgets pending transactions as anvil does).
+    pub fn clear_pool(&mut self) -> Result<(), ChainError> {
+        let hashes: Vec<B256> = self.pool.all().map(|t| t.hash).collect();
+        for h in &hashes {
+            self.pool.remove(h);
+        }
+        self.store.remove_pooled(&hashes)
+    }
+}
+
+fn call_error_message(reason: &InvalidTransaction, from: Address, state: &WorldState) -> String {
+    match reason {
+        InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
+            format!("insufficient funds for gas * price + value: address {from} have {balance} want {fee}")
+        }
+        InvalidTransaction::NonceTooLow { tx, state: s } => format!("nonce too low: address {from}, tx: {tx} state: {s}"),
+        InvalidTransaction::NonceTooHigh { tx, state: s } => format!("nonce too high: address {from}, tx: {tx} state: {s}"),
+        InvalidTransaction::CallGasCostMoreThanGasLimit { initial_gas, gas_limit } => {
+            format!("intrinsic gas too low: gas {gas_limit}, minimum needed {initial_gas}")
+        }
+        other => {
+            let _ = state;
+            other.to_string()
+        }
+    }
+}
+
+fn make_receipt(tx_type: TxType, result: &ExecutionResult, cumulative_gas_used: u64) -> ReceiptEnvelope {
+    let logs = result.logs().to_vec();
+    let receipt = Receipt { status: Eip658Value::Eip658(result.is_success()), cumulative_gas_used, logs };
+    let with_bloom = ReceiptWithBloom { logs_bloom: receipt.bloom_slow(), receipt };
+    match tx_type {
+        TxType::Legacy => ReceiptEnvelope::Legacy(with_bloom),
+        TxType::Eip2930 => ReceiptEnvelope::Eip2930(with_bloom),
+        TxType::Eip1559 => ReceiptEnvelope::Eip1559(with_bloom),
+        TxType::Eip4844 => ReceiptEnvelope::Eip4844(with_bloom),
+        TxType::Eip7702 => ReceiptEnvelope::Eip7702(with_bloom),
+    }
+}

@@ -1,0 +1,27 @@
+//! loft's EVM chain engine: one engine for every EVM chain loft runs (the embedded L1
+//! devnet, the optimistic rollup's L2, the sidechain).
+//!
+//! - [`tx`]: decoding and checking signed transactions (legacy, EIP-2930, EIP-1559,
+//!   EIP-4844 with blob sidecars, EIP-7702);
+//! - [`pool`]: per-sender nonce ordering, replacement by a higher fee;
+//! - [`chain`]: block building with the EIP-1559 base fee, revm execution, receipts and logs;
+//! - [`state`]: accounts, code and storage in memory under a two-level keccak sparse Merkle
+//!   tree, with proofs;
+//! - [`store`]: redb persistence; a block is written atomically, a restart resumes at the
+//!   same head and state root.
+
+pub mod chain;
+pub mod error;
+pub mod pool;
+pub mod state;
+pub mod store;
+pub mod tx;
+
+pub use chain::{
+    BuiltBlock, CallOutcome, CallRequest, Chain, ChainConfig, GenesisAccount, LogEntry, LogQuery,
+    MinedTx, ReceiptInfo, SealedHeader, Snapshot,
+};
+pub use error::{ChainError, TxError};
+pub use state::{StateProof, WorldState};
+pub use store::Store;
+pub use tx::RecoveredTx;

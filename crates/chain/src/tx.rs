@@ -1,0 +1,238 @@
+//! Decoding, signature recovery and static checks of signed transactions, and their
+//! translation into revm's transaction environment.
+
+use alloy::{
+    consensus::{
+        EthereumTxEnvelope, Signed, Transaction, TxEip4844Variant, TxEnvelope, transaction::SignerRecoverable,
+        TxType,
+    },
+    eips::{
+        eip2718::{Decodable2718, Encodable2718},
+        eip4844::env_settings::EnvKzgSettings,
+    },
+};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
+use revm::{
+    context::TxEnv,
+    context_interface::cfg::gas::calculate_initial_tx_gas,
+    primitives::{eip4844::GAS_PER_BLOB, hardfork::SpecId},
+};
+
+use crate::error::TxError;
+
+/// Largest encoded transaction the pool accepts, blobs excluded (geth's `txMaxSize`).
+pub const MAX_TX_SIZE: usize = 128 * 1024;
+/// EIP-3860 limit on init code.
+pub const MAX_INITCODE_SIZE: usize = 2 * 24_576;
+/// Most blobs one transaction may carry (Prague).
+pub const MAX_BLOBS_PER_TX: usize = 9;
+
+/// A blob carried by a type-3 transaction's sidecar, kept by the chain for data availability.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobRecord {
+    /// The EIP-4844 versioned hash of the blob's commitment.
+    pub versioned_hash: B256,
+    /// The 131,072-byte blob.
+    pub blob: Bytes,
+}
+
+/// A decoded, signature-checked transaction ready for the pool.
+#[derive(Clone, Debug)]
+pub struct RecoveredTx {
+    /// Transaction hash.
+    pub hash: B256,
+    /// Recovered sender.
+    pub sender: Address,
+    /// The transaction as it goes into a block (a blob transaction without its sidecar).
+    pub tx: TxEnvelope,
+    /// Canonical EIP-2718 encoding of `tx`.
+    pub encoded: Bytes,
+    /// Blobs from the sidecar, if any.
+    pub blobs: Vec<BlobRecord>,
+}
+
+impl RecoveredTx {
+    /// Decodes raw bytes as sent to `eth_sendRawTransaction`, checks the signature, the chain
+    /// id, the size and, for blob transactions, the sidecar's KZG proofs.
+    pub fn decode(raw: &[u8], chain_id: u64) -> Result<Self, TxError> {
+        let envelope = TxEnvelope::decode_2718_exact(raw).map_err(|e| TxError::Decode(e.to_string()))?;
+        let (tx, blobs) = strip_sidecar(envelope)?;
+        let encoded = Bytes::from(tx.encoded_2718());
+        if encoded.len() > MAX_TX_SIZE {
+            return Err(TxError::Oversized { size: encoded.len(), limit: MAX_TX_SIZE });
+        }
+        match tx.chain_id() {
+            None => return Err(TxError::NotReplayProtected),
+            Some(have) if have != chain_id => return Err(TxError::WrongChainId { have, want: chain_id }),
+            Some(_) => {}
+        }
+        let sender = tx.recover_signer().map_err(|_| TxError::InvalidSender)?;
+        let hash = *tx.tx_hash();
+        Ok(Self { hash, sender, tx, encoded, blobs })
+    }
+
+    /// Decodes a transaction from a block (canonical encoding, already validated once).
+    pub fn from_block(raw: &[u8], sender: Address) -> Result<Self, TxError> {
+        let tx = TxEnvelope::decode_2718_exact(raw).map_err(|e| TxError::Decode(e.to_string()))?;
+        let hash = *tx.tx_hash();
+        Ok(Self { hash, sender, tx, encoded: Bytes::copy_from_slice(raw), blobs: vec![] })
+    }
+
+    /// The transaction's nonce.
+    pub fn nonce(&self) -> u64 {
+        self.tx.nonce()
+    }
+
+    /// The gas limit.
+    pub fn gas_limit(&self) -> u64 {
+        self.tx.gas_limit()
+    }
+
+    /// Max fee per gas (the gas price of a legacy transaction).
+    pub fn max_fee(&self) -> u128 {
+        self.tx.max_fee_per_gas()
+    }
+
+    /// Max priority fee per gas (the gas price of a legacy transaction).
+    pub fn max_tip(&self) -> u128 {
+        self.tx.max_priority_fee_per_gas().unwrap_or_else(|| self.tx.max_fee_per_gas())
+    }
+
+    /// Tip per gas the block producer receives at a base fee, if the transaction can pay it.
+    pub fn effective_tip(&self, base_fee: u64) -> Option<u128> {
+        self.tx.effective_tip_per_gas(base_fee)
+    }
+
+    /// The most the transaction can cost its sender: `gas * max_fee + value + blob gas`.
+    pub fn max_cost(&self) -> U256 {
+        let blob_gas = self
+            .tx
+            .blob_versioned_hashes()
+            .map(|h| h.len() as u64 * GAS_PER_BLOB)
+            .unwrap_or_default();
+        U256::from(self.gas_limit()) * U256::from(self.max_fee())
+            + self.tx.value()
+            + U256::from(blob_gas) * U256::from(self.tx.max_fee_per_blob_gas().unwrap_or_default())
+    }
+
+    /// The transaction's intrinsic gas (with the EIP-7623 calldata floor) under `spec`.
+    pub fn intrinsic_gas(&self, spec: SpecId) -> u64 {
+        let (accounts, slots) = self
+            .tx
+            .access_list()
+            .map(|l| (l.len() as u64, l.iter().map(|i| i.storage_keys.len() as u64).sum()))
+            .unwrap_or_default();
+        let auths = self.tx.authorization_list().map(|a| a.len() as u64).unwrap_or_default();
+        let gas = calculate_initial_tx_gas(
+            spec,
+            self.tx.input(),
+            self.tx.kind().is_create(),
+            accounts,
+            slots,
+            auths,
+            None,
+        );
+        gas.initial_total_gas().max(gas.floor_gas())
+    }
+
+    /// Checks that do not depend on state: intrinsic gas, fee fields, init code size, blobs.
+    pub fn check_static(&self, spec: SpecId, block_gas_limit: u64) -> Result<(), TxError> {
+        let needed = self.intrinsic_gas(spec);
+        if self.gas_limit() < needed {
+            return Err(TxError::IntrinsicGasTooLow { gas: self.gas_limit(), needed });
+        }
+        if self.gas_limit() > block_gas_limit {
+            return Err(TxError::GasLimitTooHigh);
+        }
+        if let Some(tip) = self.tx.max_priority_fee_per_gas()
+            && tip > self.tx.max_fee_per_gas()
+        {
+            return Err(TxError::TipAboveFeeCap);
+        }
+        if self.tx.kind().is_create() && self.tx.input().len() > MAX_INITCODE_SIZE {
+            return Err(TxError::InitCodeTooLarge { size: self.tx.input().len(), limit: MAX_INITCODE_SIZE });
+        }
+        if let Some(hashes) = self.tx.blob_versioned_hashes()
+            && (hashes.is_empty() || hashes.len() > MAX_BLOBS_PER_TX)
+        {
+            return Err(TxError::BlobCount { count: hashes.len(), max: MAX_BLOBS_PER_TX });
+        }
+        if self.tx.tx_type() == TxType::Eip7702
+            && self.tx.authorization_list().is_none_or(|a| a.is_empty())
+        {
+            return Err(TxError::Decode("EIP-7702 transaction with an empty authorization list".into()));
+        }
+        Ok(())
+    }
+
+    /// The revm transaction environment for this transaction.
+    pub fn tx_env(&self) -> TxEnv {
+        let tx = &self.tx;
+        TxEnv {
+            tx_type: tx.tx_type() as u8,
+            caller: self.sender,
+            gas_limit: tx.gas_limit(),
+            gas_price: tx.max_fee_per_gas(),
+            kind: tx.kind(),
+            value: tx.value(),
+            data: tx.input().clone(),
+            nonce: tx.nonce(),
+            chain_id: tx.chain_id(),
+            access_list: tx.access_list().cloned().unwrap_or_default(),
+            gas_priority_fee: tx.max_priority_fee_per_gas(),
+            blob_hashes: tx.blob_versioned_hashes().map(|h| h.to_vec()).unwrap_or_default(),
+            max_fee_per_blob_gas: tx.max_fee_per_blob_gas().unwrap_or_default(),
+            authorization_list: tx
+                .authorization_list()
+                .map(|l| l.iter().cloned().map(revm::context::either::Either::Left).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Recipient (`None` for contract creation).
+    pub fn to(&self) -> Option<Address> {
+        match self.tx.kind() {
+            TxKind::Call(to) => Some(to),
+            TxKind::Create => None,
+        }
+    }
+}
+
+/// Splits a network-form blob transaction into the canonical transaction and its blobs,
+/// checking the sidecar's KZG proofs against the transaction's versioned hashes.
+fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), TxError> {
+    let EthereumTxEnvelope::Eip4844(signed) = envelope else {
+        return Ok((envelope, vec![]));
+    };
+    let (variant, signature, hash) = signed.into_parts();
+    match variant {
+        TxEip4844Variant::TxEip4844(_) => {
+            Err(TxError::InvalidBlobs("blob transaction sent without its sidecar".into()))
+        }
+        TxEip4844Variant::TxEip4844WithSidecar(with_sidecar) => {
+            with_sidecar
+                .validate_blob(EnvKzgSettings::Default.get())
+                .map_err(|e| TxError::InvalidBlobs(e.to_string()))?;
+            let blobs: Vec<BlobRecord> = match &with_sidecar.sidecar {
+                alloy::eips::eip7594::BlobTransactionSidecarVariant::Eip4844(s) => s
+                    .versioned_hashes()
+                    .zip(s.blobs.iter())
+                    .map(|(versioned_hash, blob)| BlobRecord {
+                        versioned_hash,
+                        blob: Bytes::copy_from_slice(blob.as_slice()),
+                    })
+                    .collect(),
+                alloy::eips::eip7594::BlobTransactionSidecarVariant::Eip7594(s) => s
+                    .versioned_hashes()
+                    .zip(s.blobs.iter())
+                    .map(|(versioned_hash, blob)| BlobRecord {
+                        versioned_hash,
+                        blob: Bytes::copy_from_slice(blob.as_slice()),
+                    })
+                    .collect(),
+            };
+            let tx = Signed::new_unchecked(TxEip4844Variant::TxEip4844(with_sidecar.tx), signature, hash);
+            Ok((EthereumTxEnvelope::Eip4844(tx), blobs))
+        }
+    }
+}
