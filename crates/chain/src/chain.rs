@@ -502,6 +502,62 @@ impl Chain {
 
     /// Validates a decoded transaction, persists it and adds it to the pool.
     pub fn submit(&mut self, tx: RecoveredTx) -> Result<B256, ChainError> {
+        let replaces = self.validate(&tx)?;
+        let stored = StoredTx { raw: tx.encoded.clone(), sender: tx.sender };
+        self.store.put_pooled(&[(&stored, &tx.hash, tx.blobs.as_slice())])?;
+        if let Some(old) = replaces {
+            self.store.remove_pooled(&[old])?;
+        }
+        let hash = tx.hash;
+        let mut tx = tx;
+        tx.blobs.clear();
+        self.pool.insert(Arc::new(tx), replaces);
+        Ok(hash)
+    }
+
+    /// Accepts many raw transactions at once: signatures are recovered in parallel and every
+    /// accepted transaction is persisted in one write before this returns (group commit).
+    pub fn submit_batch(&mut self, raws: &[Bytes]) -> Vec<Result<B256, ChainError>> {
+        use rayon::prelude::*;
+        let chain_id = self.config.chain_id;
+        let decoded: Vec<Result<RecoveredTx, TxError>> =
+            raws.par_iter().map(|raw| RecoveredTx::decode(raw, chain_id)).collect();
+        let mut results: Vec<Result<B256, ChainError>> = Vec::with_capacity(raws.len());
+        let mut accepted: Vec<(usize, Arc<RecoveredTx>, Vec<crate::tx::BlobRecord>, Option<B256>)> = Vec::new();
+        for (i, tx) in decoded.into_iter().enumerate() {
+            let outcome = tx.map_err(ChainError::from).and_then(|mut tx| {
+                let replaces = self.validate(&tx)?;
+                let blobs = std::mem::take(&mut tx.blobs);
+                let tx = Arc::new(tx);
+                // Pooled now so that later transactions of the batch see it (duplicates,
+                // replacements); undone below if the write fails.
+                self.pool.insert(tx.clone(), replaces);
+                accepted.push((i, tx.clone(), blobs, replaces));
+                Ok(tx.hash)
+            });
+            results.push(outcome);
+        }
+        let stored: Vec<StoredTx> =
+            accepted.iter().map(|(_, t, _, _)| StoredTx { raw: t.encoded.clone(), sender: t.sender }).collect();
+        let entries: Vec<(&StoredTx, &B256, &[crate::tx::BlobRecord])> = accepted
+            .iter()
+            .zip(&stored)
+            .map(|((_, t, blobs, _), s)| (s, &t.hash, blobs.as_slice()))
+            .collect();
+        let replaced: Vec<B256> = accepted.iter().filter_map(|(_, _, _, r)| *r).collect();
+        let written = self.store.put_pooled(&entries).and_then(|_| self.store.remove_pooled(&replaced));
+        if let Err(e) = written {
+            let msg = e.to_string();
+            for (i, tx, _, _) in &accepted {
+                self.pool.remove(&tx.hash);
+                results[*i] = Err(ChainError::Storage(msg.clone()));
+            }
+        }
+        results
+    }
+
+    /// Every check a transaction must pass to enter the pool; returns the hash it replaces.
+    fn validate(&self, tx: &RecoveredTx) -> Result<Option<B256>, ChainError> {
         if self.store.tx_location(&tx.hash)?.is_some() {
             return Err(TxError::AlreadyKnown.into());
         }
@@ -514,22 +570,13 @@ impl Chain {
             return Err(TxError::FeeCapTooLow { address: tx.sender, max_fee: tx.max_fee(), base_fee }.into());
         }
         let state_nonce = self.state.nonce(&tx.sender);
-        let replaces = self.pool.check(&tx, state_nonce)?;
+        let replaces = self.pool.check(tx, state_nonce)?;
         let balance = self.state.balance(&tx.sender);
         let cost = tx.max_cost();
         if balance < cost {
             return Err(TxError::InsufficientFunds { address: tx.sender, have: balance, want: cost }.into());
         }
-        let stored = StoredTx { raw: tx.encoded.clone(), sender: tx.sender };
-        self.store.put_pooled(&stored, &tx.hash, &tx.blobs)?;
-        if let Some(old) = replaces {
-            self.store.remove_pooled(&[old])?;
-        }
-        let hash = tx.hash;
-        let mut tx = tx;
-        tx.blobs.clear();
-        self.pool.insert(Arc::new(tx), replaces);
-        Ok(hash)
+        Ok(replaces)
     }
 
     fn cfg(&self) -> CfgEnv {

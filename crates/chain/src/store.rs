@@ -306,18 +306,26 @@ impl Store {
         Ok(txn.open_table(TX_INDEX)?.get(&hash.0)?.map(|v| v.value()))
     }
 
-    /// Persists a transaction accepted into the pool (before its hash is returned).
-    pub fn put_pooled(&self, tx: &StoredTx, hash: &B256, blobs: &[BlobRecord]) -> Result<(), ChainError> {
+    /// Persists transactions accepted into the pool (before their hashes are returned), in
+    /// one durable write.
+    pub fn put_pooled(&self, txs: &[(&StoredTx, &B256, &[BlobRecord])]) -> Result<(), ChainError> {
+        if txs.is_empty() {
+            return Ok(());
+        }
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)
             .map_err(|e| ChainError::Storage(e.to_string()))?;
         {
-            let mut buf = Vec::new();
-            tx.encode(&mut buf);
-            txn.open_table(POOL)?.insert(&hash.0, buf.as_slice())?;
+            let mut pool = txn.open_table(POOL)?;
             let mut table = txn.open_table(BLOBS)?;
-            for b in blobs {
-                table.insert(&b.versioned_hash.0, b.blob.as_ref())?;
+            let mut buf = Vec::new();
+            for (tx, hash, blobs) in txs {
+                buf.clear();
+                tx.encode(&mut buf);
+                pool.insert(&hash.0, buf.as_slice())?;
+                for b in *blobs {
+                    table.insert(&b.versioned_hash.0, b.blob.as_ref())?;
+                }
             }
         }
         txn.commit()?;

@@ -1,0 +1,47 @@
+//! Ethereum JSON-RPC over loft's chain engine, on HTTP and WebSocket (one port), so that
+//! unmodified clients (cast, ethers, viem, web3.py) work against any loft EVM chain.
+//!
+//! Errors follow geth: code -32000 with geth's messages for refused transactions, 3 with the
+//! revert data for `execution reverted`, -32602 for bad parameters, -32700 for bodies that
+//! are not JSON. Batches are limited to [`MAX_BATCH`] calls and bodies to
+//! [`MAX_REQUEST_BYTES`]. `eth_getProof` returns loft's sparse-Merkle proofs (see
+//! `docs/rpc.md`).
+
+pub mod convert;
+pub mod eth;
+pub mod node;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
+
+pub use node::{MiningMode, Node, NodeEvent};
+
+/// Largest request body accepted (a blob transaction with 9 blobs, hex-encoded, fits).
+pub const MAX_REQUEST_BYTES: u32 = 8 * 1024 * 1024;
+/// Largest response body.
+pub const MAX_RESPONSE_BYTES: u32 = 64 * 1024 * 1024;
+/// Most calls in one batch.
+pub const MAX_BATCH: u32 = 1000;
+
+/// A running server.
+pub struct RpcServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Stops it when dropped or stopped.
+    pub handle: ServerHandle,
+}
+
+/// Serves `node` on `addr` (HTTP and WebSocket on the same port).
+pub async fn serve(node: Arc<Node>, addr: SocketAddr) -> std::io::Result<RpcServer> {
+    let config = ServerConfig::builder()
+        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_response_body_size(MAX_RESPONSE_BYTES)
+        .max_connections(1000)
+        .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
+        .build();
+    let server = Server::builder().set_config(config).build(addr).await?;
+    let addr = server.local_addr()?;
+    let handle = server.start(eth::module(node));
+    Ok(RpcServer { addr, handle })
+}

@@ -1,0 +1,168 @@
+//! A running chain as the RPC server sees it: the engine behind a lock, how blocks are mined,
+//! and the events subscribers and filters follow.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use alloy::signers::local::PrivateKeySigner;
+use alloy_primitives::{Address, B256};
+use loft_chain::{BuiltBlock, Chain, ChainError, SealedHeader, Snapshot};
+use parking_lot::Mutex;
+use tokio::sync::broadcast;
+
+/// When blocks are produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MiningMode {
+    /// A block for every accepted transaction, at once (anvil's default).
+    Instant,
+    /// A block every interval, with whatever the pool holds.
+    Interval(Duration),
+    /// Only on `evm_mine`.
+    Manual,
+}
+
+/// An event the node publishes to subscribers and filters.
+#[derive(Clone, Debug)]
+pub enum NodeEvent {
+    /// A new block was added to the chain.
+    Block(SealedHeader),
+    /// A transaction entered the pool.
+    PendingTx(B256),
+    /// The chain was rewound to this block (evm_revert or reorg).
+    Rewound(u64),
+}
+
+/// A chain served over JSON-RPC.
+pub struct Node {
+    chain: Mutex<Chain>,
+    mining: Mutex<MiningMode>,
+    events: broadcast::Sender<NodeEvent>,
+    snapshots: Mutex<HashMap<u64, Snapshot>>,
+    next_snapshot: AtomicU64,
+    signers: HashMap<Address, PrivateKeySigner>,
+    client_version: String,
+}
+
+impl Node {
+    /// Wraps a chain. `signers` are the accounts `eth_sendTransaction` may sign for.
+    pub fn new(chain: Chain, mining: MiningMode, signers: Vec<PrivateKeySigner>) -> Arc<Self> {
+        let (events, _) = broadcast::channel(4096);
+        Arc::new(Self {
+            chain: Mutex::new(chain),
+            mining: Mutex::new(mining),
+            events,
+            snapshots: Mutex::new(HashMap::new()),
+            next_snapshot: AtomicU64::new(1),
+            signers: signers.into_iter().map(|s| (s.address(), s)).collect(),
+            client_version: format!("loft/v{}", env!("CARGO_PKG_VERSION")),
+        })
+    }
+
+    /// Runs `f` with the chain locked.
+    pub fn with_chain<R>(&self, f: impl FnOnce(&mut Chain) -> R) -> R {
+        f(&mut self.chain.lock())
+    }
+
+    /// The mining mode.
+    pub fn mining(&self) -> MiningMode {
+        *self.mining.lock()
+    }
+
+    /// Changes the mining mode (the interval task reads it on every tick).
+    pub fn set_mining(&self, mode: MiningMode) {
+        *self.mining.lock() = mode;
+    }
+
+    /// Subscribes to node events.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// `web3_clientVersion`.
+    pub fn client_version(&self) -> &str {
+        &self.client_version
+    }
+
+    /// Dev accounts `eth_sendTransaction` signs for.
+    pub fn signer(&self, address: &Address) -> Option<&PrivateKeySigner> {
+        self.signers.get(address)
+    }
+
+    /// Addresses of the dev accounts.
+    pub fn accounts(&self) -> Vec<Address> {
+        let mut v: Vec<Address> = self.signers.keys().copied().collect();
+        v.sort();
+        v
+    }
+
+    /// Accepts a raw transaction; mines it at once in instant mode.
+    pub fn submit_raw(&self, raw: &[u8]) -> Result<B256, ChainError> {
+        let mut chain = self.chain.lock();
+        let hash = chain.submit_raw(raw)?;
+        let _ = self.events.send(NodeEvent::PendingTx(hash));
+        if self.mining() == MiningMode::Instant {
+            let block = chain.build_block()?;
+            let _ = self.events.send(NodeEvent::Block(block.header));
+        }
+        Ok(hash)
+    }
+
+    /// Mines one block now.
+    pub fn mine(&self) -> Result<BuiltBlock, ChainError> {
+        let mut chain = self.chain.lock();
+        let block = chain.build_block()?;
+        let _ = self.events.send(NodeEvent::Block(block.header.clone()));
+        Ok(block)
+    }
+
+    /// Takes a snapshot; returns its id.
+    pub fn snapshot(&self) -> u64 {
+        let id = self.next_snapshot.fetch_add(1, Ordering::Relaxed);
+        let snap = self.chain.lock().snapshot();
+        self.snapshots.lock().insert(id, snap);
+        id
+    }
+
+    /// Reverts to a snapshot; `false` if it is unknown. As in anvil, the snapshot and every
+    /// later one are consumed, and pending transactions are dropped.
+    pub fn revert(&self, id: u64) -> Result<bool, ChainError> {
+        let Some(snap) = self.snapshots.lock().get(&id).copied() else { return Ok(false) };
+        {
+            let mut chain = self.chain.lock();
+            chain.revert_to(snap)?;
+            chain.clear_pool()?;
+        }
+        self.snapshots.lock().retain(|k, _| *k < id);
+        let _ = self.events.send(NodeEvent::Rewound(snap.head));
+        Ok(true)
+    }
+
+    /// Starts the interval miner (a no-op tick in other modes). Runs until the runtime stops.
+    pub fn spawn_miner(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let node = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let wait = match node.mining() {
+                    MiningMode::Interval(d) => d,
+                    _ => Duration::from_millis(200),
+                };
+                tokio::time::sleep(wait).await;
+                if let MiningMode::Interval(_) = node.mining() {
+                    let node = node.clone();
+                    let result = tokio::task::spawn_blocking(move || node.mine()).await;
+                    match result {
+                        Ok(Ok(block)) => tracing::debug!(number = block.header.header.number, txs = block.tx_hashes.len(), "mined"),
+                        Ok(Err(e)) => tracing::error!(error = %e, "mining failed"),
+                        Err(e) => tracing::error!(error = %e, "miner task failed"),
+                    }
+                }
+            }
+        })
+    }
+}
