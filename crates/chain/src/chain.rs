@@ -22,7 +22,10 @@ use alloy_primitives::{Address, B256, Bloom, Bytes, Log, TxKind, U256, keccak256
 use alloy_rlp::{Decodable, Encodable};
 use revm::{
     Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext,
-    context::{BlockEnv, CfgEnv, TxEnv, result::{EVMError, ExecutionResult, InvalidTransaction}},
+    context::{
+        BlockEnv, CfgEnv, TxEnv,
+        result::{EVMError, ExecutionResult, InvalidTransaction},
+    },
     context_interface::block::BlobExcessGasAndPrice,
     database_interface::WrapDatabaseRef,
     primitives::{eip4844::GAS_PER_BLOB, hardfork::SpecId},
@@ -96,7 +99,10 @@ impl ChainConfig {
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// A block header with its hash.
@@ -205,11 +211,16 @@ impl LogQuery {
 
     fn may_match(&self, bloom: &Bloom) -> bool {
         let addr_ok = self.addresses.is_empty()
-            || self.addresses.iter().any(|a| bloom.contains_input(alloy_primitives::BloomInput::Raw(a.as_slice())));
+            || self
+                .addresses
+                .iter()
+                .any(|a| bloom.contains_input(alloy_primitives::BloomInput::Raw(a.as_slice())));
         addr_ok
             && self.topics.iter().all(|set| {
                 set.is_empty()
-                    || set.iter().any(|t| bloom.contains_input(alloy_primitives::BloomInput::Raw(t.as_slice())))
+                    || set.iter().any(|t| {
+                        bloom.contains_input(alloy_primitives::BloomInput::Raw(t.as_slice()))
+                    })
             })
     }
 }
@@ -308,7 +319,10 @@ pub struct Chain {
 fn seal(header: Header) -> SealedHeader {
     let mut buf = Vec::new();
     header.encode(&mut buf);
-    SealedHeader { hash: keccak256(&buf), header }
+    SealedHeader {
+        hash: keccak256(&buf),
+        header,
+    }
 }
 
 fn evm_error<E: std::fmt::Display>(e: E) -> ChainError {
@@ -323,7 +337,10 @@ impl Chain {
             Some(head_number) => {
                 let found = store.chain_id()?.unwrap_or_default();
                 if found != config.chain_id {
-                    return Err(ChainError::ChainMismatch { found, expected: config.chain_id });
+                    return Err(ChainError::ChainMismatch {
+                        found,
+                        expected: config.chain_id,
+                    });
                 }
                 let mut state = store.load_state()?;
                 let mut recent = RecentHashes::default();
@@ -384,7 +401,9 @@ impl Chain {
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
             beneficiary: config.coinbase,
             state_root,
-            transactions_root: proofs::calculate_transaction_root::<alloy::consensus::TxEnvelope>(&[]),
+            transactions_root: proofs::calculate_transaction_root::<alloy::consensus::TxEnvelope>(
+                &[],
+            ),
             receipts_root: proofs::calculate_receipt_root::<ReceiptEnvelope>(&[]),
             logs_bloom: Bloom::ZERO,
             difficulty: U256::ZERO,
@@ -437,7 +456,9 @@ impl Chain {
     fn reload_pool(&mut self) -> Result<(), ChainError> {
         let mut stale = Vec::new();
         for stored in self.store.pooled()? {
-            let Ok(tx) = RecoveredTx::from_block(&stored.raw, stored.sender) else { continue };
+            let Ok(tx) = RecoveredTx::from_block(&stored.raw, stored.sender) else {
+                continue;
+            };
             let state_nonce = self.state.nonce(&tx.sender);
             match self.pool.check(&tx, state_nonce) {
                 Ok(replaces) => {
@@ -481,7 +502,10 @@ impl Chain {
 
     /// Base fee of the next block.
     pub fn next_base_fee(&self) -> u64 {
-        self.head.header.next_block_base_fee(BaseFeeParams::ethereum()).unwrap_or(self.config.genesis_base_fee)
+        self.head
+            .header
+            .next_block_base_fee(BaseFeeParams::ethereum())
+            .unwrap_or(self.config.genesis_base_fee)
     }
 
     /// Blob base fee of the next block.
@@ -490,7 +514,10 @@ impl Chain {
     }
 
     fn next_excess_blob_gas(&self) -> u64 {
-        self.head.header.next_block_excess_blob_gas(BlobParams::prague()).unwrap_or_default()
+        self.head
+            .header
+            .next_block_excess_blob_gas(BlobParams::prague())
+            .unwrap_or_default()
     }
 
     /// Validates a raw transaction, persists it and adds it to the pool. Returns its hash once
@@ -503,8 +530,12 @@ impl Chain {
     /// Validates a decoded transaction, persists it and adds it to the pool.
     pub fn submit(&mut self, tx: RecoveredTx) -> Result<B256, ChainError> {
         let replaces = self.validate(&tx)?;
-        let stored = StoredTx { raw: tx.encoded.clone(), sender: tx.sender };
-        self.store.put_pooled(&[(&stored, &tx.hash, tx.blobs.as_slice())])?;
+        let stored = StoredTx {
+            raw: tx.encoded.clone(),
+            sender: tx.sender,
+        };
+        self.store
+            .put_pooled(&[(&stored, &tx.hash, tx.blobs.as_slice())])?;
         if let Some(old) = replaces {
             self.store.remove_pooled(&[old])?;
         }
@@ -520,10 +551,17 @@ impl Chain {
     pub fn submit_batch(&mut self, raws: &[Bytes]) -> Vec<Result<B256, ChainError>> {
         use rayon::prelude::*;
         let chain_id = self.config.chain_id;
-        let decoded: Vec<Result<RecoveredTx, TxError>> =
-            raws.par_iter().map(|raw| RecoveredTx::decode(raw, chain_id)).collect();
+        let decoded: Vec<Result<RecoveredTx, TxError>> = raws
+            .par_iter()
+            .map(|raw| RecoveredTx::decode(raw, chain_id))
+            .collect();
         let mut results: Vec<Result<B256, ChainError>> = Vec::with_capacity(raws.len());
-        let mut accepted: Vec<(usize, Arc<RecoveredTx>, Vec<crate::tx::BlobRecord>, Option<B256>)> = Vec::new();
+        let mut accepted: Vec<(
+            usize,
+            Arc<RecoveredTx>,
+            Vec<crate::tx::BlobRecord>,
+            Option<B256>,
+        )> = Vec::new();
         for (i, tx) in decoded.into_iter().enumerate() {
             let outcome = tx.map_err(ChainError::from).and_then(|mut tx| {
                 let replaces = self.validate(&tx)?;
@@ -537,15 +575,23 @@ impl Chain {
             });
             results.push(outcome);
         }
-        let stored: Vec<StoredTx> =
-            accepted.iter().map(|(_, t, _, _)| StoredTx { raw: t.encoded.clone(), sender: t.sender }).collect();
+        let stored: Vec<StoredTx> = accepted
+            .iter()
+            .map(|(_, t, _, _)| StoredTx {
+                raw: t.encoded.clone(),
+                sender: t.sender,
+            })
+            .collect();
         let entries: Vec<(&StoredTx, &B256, &[crate::tx::BlobRecord])> = accepted
             .iter()
             .zip(&stored)
             .map(|((_, t, blobs, _), s)| (s, &t.hash, blobs.as_slice()))
             .collect();
         let replaced: Vec<B256> = accepted.iter().filter_map(|(_, _, _, r)| *r).collect();
-        let written = self.store.put_pooled(&entries).and_then(|_| self.store.remove_pooled(&replaced));
+        let written = self
+            .store
+            .put_pooled(&entries)
+            .and_then(|_| self.store.remove_pooled(&replaced));
         if let Err(e) = written {
             let msg = e.to_string();
             for (i, tx, _, _) in &accepted {
@@ -563,18 +609,32 @@ impl Chain {
         }
         tx.check_static(self.config.spec, self.config.block_gas_limit)?;
         if tx.max_tip() < self.config.min_tip {
-            return Err(TxError::Underpriced { tip: tx.max_tip(), min: self.config.min_tip }.into());
+            return Err(TxError::Underpriced {
+                tip: tx.max_tip(),
+                min: self.config.min_tip,
+            }
+            .into());
         }
         let base_fee = self.next_base_fee();
         if tx.max_fee() < base_fee as u128 {
-            return Err(TxError::FeeCapTooLow { address: tx.sender, max_fee: tx.max_fee(), base_fee }.into());
+            return Err(TxError::FeeCapTooLow {
+                address: tx.sender,
+                max_fee: tx.max_fee(),
+                base_fee,
+            }
+            .into());
         }
         let state_nonce = self.state.nonce(&tx.sender);
         let replaces = self.pool.check(tx, state_nonce)?;
         let balance = self.state.balance(&tx.sender);
         let cost = tx.max_cost();
         if balance < cost {
-            return Err(TxError::InsufficientFunds { address: tx.sender, have: balance, want: cost }.into());
+            return Err(TxError::InsufficientFunds {
+                address: tx.sender,
+                have: balance,
+                want: cost,
+            }
+            .into());
         }
         Ok(replaces)
     }
@@ -585,7 +645,14 @@ impl Chain {
         cfg
     }
 
-    fn block_env(&self, number: u64, timestamp: u64, base_fee: u64, excess_blob_gas: u64, prevrandao: B256) -> BlockEnv {
+    fn block_env(
+        &self,
+        number: u64,
+        timestamp: u64,
+        base_fee: u64,
+        excess_blob_gas: u64,
+        prevrandao: B256,
+    ) -> BlockEnv {
         BlockEnv {
             number: U256::from(number),
             beneficiary: self.config.coinbase,
@@ -644,7 +711,10 @@ impl Chain {
         };
 
         let mut evm = Context::mainnet()
-            .with_db(StateDb { state: &mut self.state, hashes: &self.recent })
+            .with_db(StateDb {
+                state: &mut self.state,
+                hashes: &self.recent,
+            })
             .with_block(block_env)
             .with_cfg(cfg)
             .build_mainnet();
@@ -662,7 +732,11 @@ impl Chain {
                 skipped_senders.push(tx.sender);
                 continue;
             }
-            let tx_blob_gas = tx.tx.blob_versioned_hashes().map(|h| h.len() as u64 * GAS_PER_BLOB).unwrap_or_default();
+            let tx_blob_gas = tx
+                .tx
+                .blob_versioned_hashes()
+                .map(|h| h.len() as u64 * GAS_PER_BLOB)
+                .unwrap_or_default();
             if blob_gas_used + tx_blob_gas > blob_params.max_blob_gas_per_block() {
                 skipped_senders.push(tx.sender);
                 continue;
@@ -679,7 +753,11 @@ impl Chain {
                     // Not executable any more (balance spent, fee too low): leave it out. Nonce
                     // errors keep the transaction queued; anything else drops it.
                     skipped_senders.push(tx.sender);
-                    if !matches!(reason, InvalidTransaction::NonceTooHigh { .. } | InvalidTransaction::GasPriceLessThanBasefee) {
+                    if !matches!(
+                        reason,
+                        InvalidTransaction::NonceTooHigh { .. }
+                            | InvalidTransaction::GasPriceLessThanBasefee
+                    ) {
                         dropped.push((tx.hash, reason.to_string()));
                     }
                 }
@@ -694,15 +772,23 @@ impl Chain {
             acc.accrue_bloom(r.logs_bloom());
             acc
         });
-        let txs: Vec<StoredTx> =
-            included.iter().map(|t| StoredTx { raw: t.encoded.clone(), sender: t.sender }).collect();
-        let envelopes: Vec<&alloy::consensus::TxEnvelope> = included.iter().map(|t| &t.tx).collect();
+        let txs: Vec<StoredTx> = included
+            .iter()
+            .map(|t| StoredTx {
+                raw: t.encoded.clone(),
+                sender: t.sender,
+            })
+            .collect();
+        let envelopes: Vec<&alloy::consensus::TxEnvelope> =
+            included.iter().map(|t| &t.tx).collect();
         let header = Header {
             parent_hash: parent.hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
             beneficiary: self.config.coinbase,
             state_root,
-            transactions_root: proofs::ordered_trie_root_with_encoder(&envelopes, |tx, buf| tx.encode_2718(buf)),
+            transactions_root: proofs::ordered_trie_root_with_encoder(&envelopes, |tx, buf| {
+                tx.encode_2718(buf)
+            }),
             receipts_root: proofs::calculate_receipt_root(&receipts),
             logs_bloom,
             difficulty: U256::ZERO,
@@ -724,7 +810,10 @@ impl Chain {
         let sealed = seal(header);
         let mut header_rlp = Vec::new();
         sealed.header.encode(&mut header_rlp);
-        let receipt_bytes: Vec<Bytes> = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
+        let receipt_bytes: Vec<Bytes> = receipts
+            .iter()
+            .map(|r| Bytes::from(r.encoded_2718()))
+            .collect();
         let tx_hashes: Vec<B256> = included.iter().map(|t| t.hash).collect();
         self.store.write_block(
             self.config.chain_id,
@@ -748,15 +837,24 @@ impl Chain {
         }
         let state = &self.state;
         let stale = self.pool.prune_stale(|a| state.nonce(a));
-        self.store.remove_pooled(&[dropped_hashes, stale].concat())?;
+        self.store
+            .remove_pooled(&[dropped_hashes, stale].concat())?;
         self.recent.push(number, sealed.hash);
         self.head = sealed.clone();
-        Ok(BuiltBlock { header: sealed, tx_hashes, receipts, dropped })
+        Ok(BuiltBlock {
+            header: sealed,
+            tx_hashes,
+            receipts,
+            dropped,
+        })
     }
 
     /// Executes a call against the current state without changing it.
     pub fn call(&self, request: &CallRequest) -> Result<CallOutcome, ChainError> {
-        let gas = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
+        let gas = request
+            .gas
+            .unwrap_or(self.config.block_gas_limit)
+            .min(self.config.block_gas_limit);
         self.call_with_gas(request, gas)
     }
 
@@ -777,10 +875,19 @@ impl Chain {
         cfg.disable_balance_check = !priced && request.value.is_none_or(|v| v.is_zero());
         let from = request.from.unwrap_or_default();
         let tx_env = TxEnv {
-            tx_type: if request.max_fee_per_gas.is_some() { 2 } else if request.access_list.is_some() { 1 } else { 0 },
+            tx_type: if request.max_fee_per_gas.is_some() {
+                2
+            } else if request.access_list.is_some() {
+                1
+            } else {
+                0
+            },
             caller: from,
             gas_limit: gas,
-            gas_price: request.max_fee_per_gas.or(request.gas_price).unwrap_or_default(),
+            gas_price: request
+                .max_fee_per_gas
+                .or(request.gas_price)
+                .unwrap_or_default(),
             kind: match request.to {
                 Some(to) => TxKind::Call(to),
                 None => TxKind::Create,
@@ -790,35 +897,57 @@ impl Chain {
             nonce: request.nonce.unwrap_or_else(|| self.state.nonce(&from)),
             chain_id: Some(self.config.chain_id),
             access_list: request.access_list.clone().unwrap_or_default(),
-            gas_priority_fee: request.max_priority_fee_per_gas.or(request.max_fee_per_gas.map(|_| 0)),
+            gas_priority_fee: request
+                .max_priority_fee_per_gas
+                .or(request.max_fee_per_gas.map(|_| 0)),
             blob_hashes: vec![],
             max_fee_per_blob_gas: 0,
             authorization_list: vec![],
         };
         let mut evm = Context::mainnet()
-            .with_db(WrapDatabaseRef(StateView { state: &self.state, hashes: &self.recent }))
+            .with_db(WrapDatabaseRef(StateView {
+                state: &self.state,
+                hashes: &self.recent,
+            }))
             .with_block(block_env)
             .with_cfg(cfg)
             .build_mainnet();
         let result = match evm.transact(tx_env) {
             Ok(r) => r.result,
-            Err(EVMError::Transaction(reason)) => return Err(ChainError::Invalid(call_error_message(&reason, from, &self.state))),
+            Err(EVMError::Transaction(reason)) => {
+                return Err(ChainError::Invalid(call_error_message(
+                    &reason,
+                    from,
+                    &self.state,
+                )));
+            }
             Err(e) => return Err(evm_error(e)),
         };
         Ok(match result {
-            ExecutionResult::Success { output, gas, .. } => {
-                CallOutcome::Success { output: output.into_data(), gas_used: gas.tx_gas_used() }
-            }
-            ExecutionResult::Revert { output, gas, .. } => CallOutcome::Revert { output, gas_used: gas.tx_gas_used() },
-            ExecutionResult::Halt { reason, gas, .. } => {
-                CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
-            }
+            ExecutionResult::Success { output, gas, .. } => CallOutcome::Success {
+                output: output.into_data(),
+                gas_used: gas.tx_gas_used(),
+            },
+            ExecutionResult::Revert { output, gas, .. } => CallOutcome::Revert {
+                output,
+                gas_used: gas.tx_gas_used(),
+            },
+            ExecutionResult::Halt { reason, gas, .. } => CallOutcome::Halt {
+                reason: format!("{reason:?}"),
+                gas_used: gas.tx_gas_used(),
+            },
         })
     }
 
     /// The least gas limit with which the call succeeds (binary search, as geth does).
-    pub fn estimate_gas(&self, request: &CallRequest) -> Result<Result<u64, CallOutcome>, ChainError> {
-        let cap = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
+    pub fn estimate_gas(
+        &self,
+        request: &CallRequest,
+    ) -> Result<Result<u64, CallOutcome>, ChainError> {
+        let cap = request
+            .gas
+            .unwrap_or(self.config.block_gas_limit)
+            .min(self.config.block_gas_limit);
         let first = self.call_with_gas(request, cap)?;
         let used = match first {
             CallOutcome::Success { gas_used, .. } => gas_used,
@@ -867,23 +996,39 @@ impl Chain {
     pub fn block_txs(&self, number: u64) -> Result<Vec<RecoveredTx>, ChainError> {
         let body = self.store.body(number)?.unwrap_or_default();
         body.iter()
-            .map(|s| RecoveredTx::from_block(&s.raw, s.sender).map_err(|e| ChainError::Corrupt(e.to_string())))
+            .map(|s| {
+                RecoveredTx::from_block(&s.raw, s.sender)
+                    .map_err(|e| ChainError::Corrupt(e.to_string()))
+            })
             .collect()
     }
 
     /// A mined transaction.
     pub fn mined_tx(&self, hash: &B256) -> Result<Option<MinedTx>, ChainError> {
-        let Some((number, index)) = self.store.tx_location(hash)? else { return Ok(None) };
-        let block = self.header_by_number(number)?.ok_or_else(|| ChainError::Corrupt(format!("block {number}")))?;
+        let Some((number, index)) = self.store.tx_location(hash)? else {
+            return Ok(None);
+        };
+        let block = self
+            .header_by_number(number)?
+            .ok_or_else(|| ChainError::Corrupt(format!("block {number}")))?;
         let body = self.store.body(number)?.unwrap_or_default();
-        let stored = body.get(index as usize).ok_or_else(|| ChainError::Corrupt(format!("tx {hash}")))?;
-        let tx = RecoveredTx::from_block(&stored.raw, stored.sender).map_err(|e| ChainError::Corrupt(e.to_string()))?;
-        Ok(Some(MinedTx { tx, block, index: index as u64 }))
+        let stored = body
+            .get(index as usize)
+            .ok_or_else(|| ChainError::Corrupt(format!("tx {hash}")))?;
+        let tx = RecoveredTx::from_block(&stored.raw, stored.sender)
+            .map_err(|e| ChainError::Corrupt(e.to_string()))?;
+        Ok(Some(MinedTx {
+            tx,
+            block,
+            index: index as u64,
+        }))
     }
 
     /// Receipts of a block with everything the RPC reports.
     pub fn block_receipts(&self, number: u64) -> Result<Option<Vec<ReceiptInfo>>, ChainError> {
-        let Some(block) = self.header_by_number(number)? else { return Ok(None) };
+        let Some(block) = self.header_by_number(number)? else {
+            return Ok(None);
+        };
         let txs = self.block_txs(number)?;
         let receipts = self.store.receipts(number)?.unwrap_or_default();
         let base_fee = block.header.base_fee_per_gas.unwrap_or_default();
@@ -891,10 +1036,15 @@ impl Chain {
         let mut prev_cumulative = 0u64;
         let mut log_index = 0u64;
         for (i, (tx, raw)) in txs.into_iter().zip(receipts).enumerate() {
-            let receipt = ReceiptEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| ChainError::Corrupt(e.to_string()))?;
+            let receipt = ReceiptEnvelope::decode_2718(&mut raw.as_ref())
+                .map_err(|e| ChainError::Corrupt(e.to_string()))?;
             let cumulative = receipt.cumulative_gas_used();
             let logs = receipt.logs().len() as u64;
-            let contract_address = tx.tx.kind().is_create().then(|| tx.sender.create(tx.nonce()));
+            let contract_address = tx
+                .tx
+                .kind()
+                .is_create()
+                .then(|| tx.sender.create(tx.nonce()));
             out.push(ReceiptInfo {
                 effective_gas_price: tx.tx.effective_gas_price(Some(base_fee)),
                 gas_used: cumulative - prev_cumulative,
@@ -913,8 +1063,12 @@ impl Chain {
 
     /// Receipt of one transaction.
     pub fn receipt(&self, hash: &B256) -> Result<Option<ReceiptInfo>, ChainError> {
-        let Some((number, index)) = self.store.tx_location(hash)? else { return Ok(None) };
-        Ok(self.block_receipts(number)?.and_then(|r| r.into_iter().nth(index as usize)))
+        let Some((number, index)) = self.store.tx_location(hash)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .block_receipts(number)?
+            .and_then(|r| r.into_iter().nth(index as usize)))
     }
 
     /// Logs matching a query, in chain order.
@@ -922,7 +1076,9 @@ impl Chain {
         let mut out = Vec::new();
         let to = query.to.min(self.head.header.number);
         for number in query.from..=to {
-            let Some(block) = self.header_by_number(number)? else { continue };
+            let Some(block) = self.header_by_number(number)? else {
+                continue;
+            };
             if !query.may_match(&block.header.logs_bloom) {
                 continue;
             }
@@ -932,8 +1088,15 @@ impl Chain {
     }
 
     /// Logs of one block matching a query.
-    pub fn block_logs(&self, block: &SealedHeader, query: &LogQuery, out: &mut Vec<LogEntry>) -> Result<(), ChainError> {
-        let Some(receipts) = self.block_receipts(block.header.number)? else { return Ok(()) };
+    pub fn block_logs(
+        &self,
+        block: &SealedHeader,
+        query: &LogQuery,
+        out: &mut Vec<LogEntry>,
+    ) -> Result<(), ChainError> {
+        let Some(receipts) = self.block_receipts(block.header.number)? else {
+            return Ok(());
+        };
         for r in receipts {
             for (i, log) in r.receipt.logs().iter().enumerate() {
                 if query.matches(log) {
@@ -988,8 +1151,12 @@ impl Chain {
         self.state.set_slot(address, slot, value);
     }
 
-    /// Moves the clock forward by `seconds`; returns the total offset.
+    /// Moves the clock forward by `seconds`: the next block is at least that much later than
+    /// it would have been (even when blocks were mined faster than the wall clock); returns the
+    /// total offset.
     pub fn increase_time(&mut self, seconds: u64) -> Result<i64, ChainError> {
+        let would_be = self.next_timestamp();
+        self.next_timestamp = Some(would_be.saturating_add(seconds));
         self.time_offset += seconds as i64;
         self.store.set_time_offset(self.time_offset)?;
         Ok(self.time_offset)
@@ -1009,7 +1176,10 @@ impl Chain {
 
     /// A snapshot of the current head.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { head: self.head.header.number, time_offset: self.time_offset }
+        Snapshot {
+            head: self.head.header.number,
+            time_offset: self.time_offset,
+        }
     }
 
     /// Rewinds to a snapshot (or any earlier block): blocks above it are removed, their state
@@ -1032,7 +1202,9 @@ impl Chain {
             .header_by_number(number)?
             .ok_or_else(|| ChainError::Corrupt(format!("header {number}")))?;
         if root != head.header.state_root {
-            return Err(ChainError::Corrupt(format!("rewound state root {root} != block {number}'s")));
+            return Err(ChainError::Corrupt(format!(
+                "rewound state root {root} != block {number}'s"
+            )));
         }
         self.head = head;
         self.recent = RecentHashes::default();
@@ -1073,11 +1245,20 @@ impl Chain {
 fn call_error_message(reason: &InvalidTransaction, from: Address, state: &WorldState) -> String {
     match reason {
         InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
-            format!("insufficient funds for gas * price + value: address {from} have {balance} want {fee}")
+            format!(
+                "insufficient funds for gas * price + value: address {from} have {balance} want {fee}"
+            )
         }
-        InvalidTransaction::NonceTooLow { tx, state: s } => format!("nonce too low: address {from}, tx: {tx} state: {s}"),
-        InvalidTransaction::NonceTooHigh { tx, state: s } => format!("nonce too high: address {from}, tx: {tx} state: {s}"),
-        InvalidTransaction::CallGasCostMoreThanGasLimit { initial_gas, gas_limit } => {
+        InvalidTransaction::NonceTooLow { tx, state: s } => {
+            format!("nonce too low: address {from}, tx: {tx} state: {s}")
+        }
+        InvalidTransaction::NonceTooHigh { tx, state: s } => {
+            format!("nonce too high: address {from}, tx: {tx} state: {s}")
+        }
+        InvalidTransaction::CallGasCostMoreThanGasLimit {
+            initial_gas,
+            gas_limit,
+        } => {
             format!("intrinsic gas too low: gas {gas_limit}, minimum needed {initial_gas}")
         }
         other => {
@@ -1087,10 +1268,21 @@ fn call_error_message(reason: &InvalidTransaction, from: Address, state: &WorldS
     }
 }
 
-fn make_receipt(tx_type: TxType, result: &ExecutionResult, cumulative_gas_used: u64) -> ReceiptEnvelope {
+fn make_receipt(
+    tx_type: TxType,
+    result: &ExecutionResult,
+    cumulative_gas_used: u64,
+) -> ReceiptEnvelope {
     let logs = result.logs().to_vec();
-    let receipt = Receipt { status: Eip658Value::Eip658(result.is_success()), cumulative_gas_used, logs };
-    let with_bloom = ReceiptWithBloom { logs_bloom: receipt.bloom_slow(), receipt };
+    let receipt = Receipt {
+        status: Eip658Value::Eip658(result.is_success()),
+        cumulative_gas_used,
+        logs,
+    };
+    let with_bloom = ReceiptWithBloom {
+        logs_bloom: receipt.bloom_slow(),
+        receipt,
+    };
     match tx_type {
         TxType::Legacy => ReceiptEnvelope::Legacy(with_bloom),
         TxType::Eip2930 => ReceiptEnvelope::Eip2930(with_bloom),

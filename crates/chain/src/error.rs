@@ -47,7 +47,9 @@ pub enum TxError {
         state: u64,
     },
     /// The sender cannot pay `gas * price + value`.
-    #[error("insufficient funds for gas * price + value: address {address} have {have} want {want}")]
+    #[error(
+        "insufficient funds for gas * price + value: address {address} have {have} want {want}"
+    )]
     InsufficientFunds {
         /// The sender.
         address: Address,
@@ -79,7 +81,9 @@ pub enum TxError {
         min: u128,
     },
     /// The max fee per gas is below the current base fee.
-    #[error("max fee per gas less than block base fee: address {address}, maxFeePerGas: {max_fee}, baseFee: {base_fee}")]
+    #[error(
+        "max fee per gas less than block base fee: address {address}, maxFeePerGas: {max_fee}, baseFee: {base_fee}"
+    )]
     FeeCapTooLow {
         /// The sender.
         address: Address,

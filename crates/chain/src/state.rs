@@ -30,7 +30,11 @@ pub struct AccountBasic {
 
 impl Default for AccountBasic {
     fn default() -> Self {
-        Self { nonce: 0, balance: U256::ZERO, code_hash: KECCAK_EMPTY }
+        Self {
+            nonce: 0,
+            balance: U256::ZERO,
+            code_hash: KECCAK_EMPTY,
+        }
     }
 }
 
@@ -74,7 +78,9 @@ pub struct AccountRecord {
 }
 
 /// Previous values of what one block changed, enough to undo it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, alloy_rlp::RlpEncodable, alloy_rlp::RlpDecodable)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, alloy_rlp::RlpEncodable, alloy_rlp::RlpDecodable,
+)]
 pub struct ChangeSet {
     /// Accounts before the block; an empty [`AccountBasic`] means the account did not exist.
     pub accounts: Vec<AccountChange>,
@@ -186,7 +192,11 @@ impl WorldState {
         if value.is_zero() {
             return;
         }
-        self.accounts.entry(address).or_default().storage.insert(slot, value);
+        self.accounts
+            .entry(address)
+            .or_default()
+            .storage
+            .insert(slot, value);
         self.dirty_slots.entry(address).or_default().insert(slot);
         self.dirty_accounts.insert(address);
     }
@@ -203,7 +213,9 @@ impl WorldState {
     /// Sets an account's fields, journaling the old value (devnet controls, genesis, EVM commits).
     pub fn set_basic(&mut self, address: Address, basic: AccountBasic) {
         let record = self.accounts.entry(address).or_default();
-        self.journal_accounts.entry(address).or_insert_with(|| record.basic.clone());
+        self.journal_accounts
+            .entry(address)
+            .or_insert_with(|| record.basic.clone());
         record.basic = basic;
         self.dirty_accounts.insert(address);
     }
@@ -256,10 +268,26 @@ impl WorldState {
             .journal_accounts
             .drain()
             .filter_map(|(address, before)| {
-                let after = self.accounts.get(&address).map(|a| a.basic.clone()).unwrap_or_default();
-                let after = if after.is_empty() { AccountBasic::default() } else { after };
-                let before = if before.is_empty() { AccountBasic::default() } else { before };
-                (before != after).then_some(AccountChange { address, before, after })
+                let after = self
+                    .accounts
+                    .get(&address)
+                    .map(|a| a.basic.clone())
+                    .unwrap_or_default();
+                let after = if after.is_empty() {
+                    AccountBasic::default()
+                } else {
+                    after
+                };
+                let before = if before.is_empty() {
+                    AccountBasic::default()
+                } else {
+                    before
+                };
+                (before != after).then_some(AccountChange {
+                    address,
+                    before,
+                    after,
+                })
             })
             .collect();
         accounts.sort_by_key(|c| c.address);
@@ -268,11 +296,19 @@ impl WorldState {
             .into_iter()
             .filter_map(|((address, slot), before)| {
                 let after = self.storage(&address, &slot);
-                (before != after).then_some(SlotChange { address, slot, before, after })
+                (before != after).then_some(SlotChange {
+                    address,
+                    slot,
+                    before,
+                    after,
+                })
             })
             .collect();
         storage.sort_by_key(|c| (c.address, c.slot));
-        (ChangeSet { accounts, storage }, std::mem::take(&mut self.new_code))
+        (
+            ChangeSet { accounts, storage },
+            std::mem::take(&mut self.new_code),
+        )
     }
 
     /// Drops the journal without undoing it (after genesis, or after a rewind).
@@ -366,12 +402,25 @@ impl WorldState {
                 slots
                     .iter()
                     .map(|slot| {
-                        (*slot, U256::ZERO, SmtProof { siblings: vec![], other_leaf: None })
+                        (
+                            *slot,
+                            U256::ZERO,
+                            SmtProof {
+                                siblings: vec![],
+                                other_leaf: None,
+                            },
+                        )
                     })
                     .collect(),
             ),
         };
-        StateProof { state_root, basic, storage_root, account_proof, storage_proofs }
+        StateProof {
+            state_root,
+            basic,
+            storage_root,
+            account_proof,
+            storage_proofs,
+        }
     }
 }
 
@@ -440,7 +489,11 @@ impl<H: BlockHashes> DatabaseRef for StateView<'_, H> {
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
         Ok(code_by_hash(self.state, &code_hash))
     }
-    fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, Self::Error> {
+    fn storage_ref(
+        &self,
+        address: Address,
+        index: StorageKey,
+    ) -> Result<StorageValue, Self::Error> {
         Ok(self.state.storage(&address, &index))
     }
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
@@ -456,7 +509,11 @@ impl<H: BlockHashes> Database for StateDb<'_, H> {
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
         Ok(code_by_hash(self.state, &code_hash))
     }
-    fn storage(&mut self, address: Address, index: StorageKey) -> Result<StorageValue, Self::Error> {
+    fn storage(
+        &mut self,
+        address: Address,
+        index: StorageKey,
+    ) -> Result<StorageValue, Self::Error> {
         Ok(self.state.storage(&address, &index))
     }
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
@@ -506,13 +563,34 @@ mod tests {
     fn undo_restores_root() {
         let mut s = WorldState::new();
         let a = Address::repeat_byte(1);
-        s.set_basic(a, AccountBasic { nonce: 1, balance: U256::from(5), code_hash: KECCAK_EMPTY });
+        s.set_basic(
+            a,
+            AccountBasic {
+                nonce: 1,
+                balance: U256::from(5),
+                code_hash: KECCAK_EMPTY,
+            },
+        );
         let root0 = s.state_root();
         s.take_changes();
         s.set_slot(a, U256::from(1), U256::from(9));
-        s.set_basic(a, AccountBasic { nonce: 2, balance: U256::from(3), code_hash: KECCAK_EMPTY });
+        s.set_basic(
+            a,
+            AccountBasic {
+                nonce: 2,
+                balance: U256::from(3),
+                code_hash: KECCAK_EMPTY,
+            },
+        );
         let b = Address::repeat_byte(2);
-        s.set_basic(b, AccountBasic { nonce: 0, balance: U256::from(2), code_hash: KECCAK_EMPTY });
+        s.set_basic(
+            b,
+            AccountBasic {
+                nonce: 0,
+                balance: U256::from(2),
+                code_hash: KECCAK_EMPTY,
+            },
+        );
         let root1 = s.state_root();
         assert_ne!(root0, root1);
         let (changes, _) = s.take_changes();
@@ -529,21 +607,38 @@ mod tests {
         let mut s = WorldState::new();
         for i in 1..50u8 {
             let a = Address::repeat_byte(i);
-            s.set_basic(a, AccountBasic { nonce: i as u64, balance: U256::from(i), code_hash: KECCAK_EMPTY });
+            s.set_basic(
+                a,
+                AccountBasic {
+                    nonce: i as u64,
+                    balance: U256::from(i),
+                    code_hash: KECCAK_EMPTY,
+                },
+            );
             s.set_slot(a, U256::from(i), U256::from(1000 + i as u64));
         }
         let a = Address::repeat_byte(7);
         let p = s.prove(&a, &[U256::from(7), U256::from(8)]);
         let leaf = account_leaf_value(&p.basic, p.storage_root);
-        assert!(p.account_proof.verify(&p.state_root, &account_key(&a), Some(leaf)));
+        assert!(
+            p.account_proof
+                .verify(&p.state_root, &account_key(&a), Some(leaf))
+        );
         let (slot, value, proof) = &p.storage_proofs[0];
         assert_eq!(*value, U256::from(1007));
-        assert!(proof.verify(&p.storage_root, &storage_key(slot), Some(B256::from(value.to_be_bytes::<32>()))));
+        assert!(proof.verify(
+            &p.storage_root,
+            &storage_key(slot),
+            Some(B256::from(value.to_be_bytes::<32>()))
+        ));
         let (slot, value, proof) = &p.storage_proofs[1];
         assert!(value.is_zero());
         assert!(proof.verify(&p.storage_root, &storage_key(slot), None));
         let absent = Address::repeat_byte(200);
         let p = s.prove(&absent, &[]);
-        assert!(p.account_proof.verify(&p.state_root, &account_key(&absent), None));
+        assert!(
+            p.account_proof
+                .verify(&p.state_root, &account_key(&absent), None)
+        );
     }
 }

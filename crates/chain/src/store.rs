@@ -87,7 +87,8 @@ fn rlp_list<T: Encodable>(items: &[T]) -> Vec<u8> {
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, ChainError> {
-        std::fs::create_dir_all(dir).map_err(|e| ChainError::Storage(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ChainError::Storage(format!("{}: {e}", dir.display())))?;
         let db = Database::create(dir.join("chain.redb"))?;
         Self::init(db)
     }
@@ -130,13 +131,17 @@ impl Store {
 
     /// The devnet's time offset (seconds added by `evm_increaseTime`).
     pub fn time_offset(&self) -> Result<i64, ChainError> {
-        Ok(self.meta_u64(META_TIME_OFFSET)?.map(|v| v as i64).unwrap_or_default())
+        Ok(self
+            .meta_u64(META_TIME_OFFSET)?
+            .map(|v| v as i64)
+            .unwrap_or_default())
     }
 
     /// Records the devnet's time offset.
     pub fn set_time_offset(&self, offset: i64) -> Result<(), ChainError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(META)?.insert(META_TIME_OFFSET, (offset as u64).to_be_bytes().as_slice())?;
+        txn.open_table(META)?
+            .insert(META_TIME_OFFSET, (offset as u64).to_be_bytes().as_slice())?;
         txn.commit()?;
         Ok(())
     }
@@ -144,7 +149,9 @@ impl Store {
     fn meta_u64(&self, key: &str) -> Result<Option<u64>, ChainError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(META)?;
-        let Some(v) = table.get(key)? else { return Ok(None) };
+        let Some(v) = table.get(key)? else {
+            return Ok(None);
+        };
         let bytes: [u8; 8] = v
             .value()
             .try_into()
@@ -161,13 +168,18 @@ impl Store {
             let mut meta = txn.open_table(META)?;
             meta.insert(META_CHAIN_ID, chain_id.to_be_bytes().as_slice())?;
             meta.insert(META_HEAD, block.number.to_be_bytes().as_slice())?;
-            txn.open_table(HEADERS)?.insert(block.number, block.header_rlp)?;
-            txn.open_table(HASH_TO_NUMBER)?.insert(&block.hash.0, block.number)?;
-            txn.open_table(BODIES)?.insert(block.number, rlp_list(block.txs).as_slice())?;
-            txn.open_table(RECEIPTS)?.insert(block.number, rlp_list(block.receipts).as_slice())?;
+            txn.open_table(HEADERS)?
+                .insert(block.number, block.header_rlp)?;
+            txn.open_table(HASH_TO_NUMBER)?
+                .insert(&block.hash.0, block.number)?;
+            txn.open_table(BODIES)?
+                .insert(block.number, rlp_list(block.txs).as_slice())?;
+            txn.open_table(RECEIPTS)?
+                .insert(block.number, rlp_list(block.receipts).as_slice())?;
             let mut changes_rlp = Vec::new();
             block.changes.encode(&mut changes_rlp);
-            txn.open_table(CHANGES)?.insert(block.number, changes_rlp.as_slice())?;
+            txn.open_table(CHANGES)?
+                .insert(block.number, changes_rlp.as_slice())?;
             let mut index = txn.open_table(TX_INDEX)?;
             let mut pool = txn.open_table(POOL)?;
             for (i, hash) in block.tx_hashes.iter().enumerate() {
@@ -186,7 +198,11 @@ impl Store {
 
     /// Writes the flat state of a change set (its `after` values, or its `before` values when
     /// undoing).
-    fn apply_state(txn: &redb::WriteTransaction, changes: &ChangeSet, undo: bool) -> Result<(), ChainError> {
+    fn apply_state(
+        txn: &redb::WriteTransaction,
+        changes: &ChangeSet,
+        undo: bool,
+    ) -> Result<(), ChainError> {
         let mut accounts = txn.open_table(ACCOUNTS)?;
         for c in &changes.accounts {
             let value = if undo { &c.before } else { &c.after };
@@ -214,7 +230,9 @@ impl Store {
     /// Removes blocks above `number`, undoing their state changes; returns the transactions
     /// they held (newest block last) so the caller can return them to the pool.
     pub fn rewind_to(&self, number: u64) -> Result<Vec<(ChangeSet, Vec<StoredTx>)>, ChainError> {
-        let Some(head) = self.head()? else { return Ok(vec![]) };
+        let Some(head) = self.head()? else {
+            return Ok(vec![]);
+        };
         let mut undone = Vec::new();
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)
@@ -229,7 +247,10 @@ impl Store {
                 Some(v) => Vec::<StoredTx>::decode(&mut v.value())?,
                 None => vec![],
             };
-            let header = txn.open_table(HEADERS)?.remove(n)?.map(|v| v.value().to_vec());
+            let header = txn
+                .open_table(HEADERS)?
+                .remove(n)?
+                .map(|v| v.value().to_vec());
             if let Some(header) = header {
                 let hash = alloy_primitives::keccak256(&header);
                 txn.open_table(HASH_TO_NUMBER)?.remove(&hash.0)?;
@@ -243,7 +264,8 @@ impl Store {
             }
             undone.push((changes, txs));
         }
-        txn.open_table(META)?.insert(META_HEAD, number.to_be_bytes().as_slice())?;
+        txn.open_table(META)?
+            .insert(META_HEAD, number.to_be_bytes().as_slice())?;
         txn.commit()?;
         undone.reverse();
         Ok(undone)
@@ -275,20 +297,28 @@ impl Store {
     /// RLP of a header by number.
     pub fn header_rlp(&self, number: u64) -> Result<Option<Vec<u8>>, ChainError> {
         let txn = self.db.begin_read()?;
-        Ok(txn.open_table(HEADERS)?.get(number)?.map(|v| v.value().to_vec()))
+        Ok(txn
+            .open_table(HEADERS)?
+            .get(number)?
+            .map(|v| v.value().to_vec()))
     }
 
     /// Block number of a block hash.
     pub fn number_of(&self, hash: &B256) -> Result<Option<u64>, ChainError> {
         let txn = self.db.begin_read()?;
-        Ok(txn.open_table(HASH_TO_NUMBER)?.get(&hash.0)?.map(|v| v.value()))
+        Ok(txn
+            .open_table(HASH_TO_NUMBER)?
+            .get(&hash.0)?
+            .map(|v| v.value()))
     }
 
     /// Transactions of a block.
     pub fn body(&self, number: u64) -> Result<Option<Vec<StoredTx>>, ChainError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(BODIES)?;
-        let Some(v) = table.get(number)? else { return Ok(None) };
+        let Some(v) = table.get(number)? else {
+            return Ok(None);
+        };
         Ok(Some(Vec::<StoredTx>::decode(&mut v.value())?))
     }
 
@@ -296,7 +326,9 @@ impl Store {
     pub fn receipts(&self, number: u64) -> Result<Option<Vec<Bytes>>, ChainError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(RECEIPTS)?;
-        let Some(v) = table.get(number)? else { return Ok(None) };
+        let Some(v) = table.get(number)? else {
+            return Ok(None);
+        };
         Ok(Some(Vec::<Bytes>::decode(&mut v.value())?))
     }
 
@@ -368,6 +400,9 @@ impl Store {
     /// A blob by versioned hash.
     pub fn blob(&self, versioned_hash: &B256) -> Result<Option<Bytes>, ChainError> {
         let txn = self.db.begin_read()?;
-        Ok(txn.open_table(BLOBS)?.get(&versioned_hash.0)?.map(|v| Bytes::copy_from_slice(v.value())))
+        Ok(txn
+            .open_table(BLOBS)?
+            .get(&versioned_hash.0)?
+            .map(|v| Bytes::copy_from_slice(v.value())))
     }
 }

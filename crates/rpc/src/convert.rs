@@ -4,8 +4,8 @@ use alloy::{
     consensus::{ReceiptEnvelope, ReceiptWithBloom, Transaction as _, transaction::Recovered},
     eips::eip7840::BlobParams,
     rpc::types::{
-        Block, BlockTransactions, Header as RpcHeader, Log as RpcLog, Transaction as RpcTransaction,
-        TransactionReceipt,
+        Block, BlockTransactions, Header as RpcHeader, Log as RpcLog,
+        Transaction as RpcTransaction, TransactionReceipt,
     },
 };
 use alloy_primitives::{Address, B256, U256};
@@ -43,15 +43,24 @@ pub fn mined_transaction(m: &MinedTx) -> RpcTransaction {
 
 /// An RPC block.
 pub fn block(h: &SealedHeader, txs: &[RecoveredTx], full: bool) -> Block {
-    let size = alloy_rlp::Encodable::length(&h.header) + txs.iter().map(|t| t.encoded.len()).sum::<usize>();
+    let size = alloy_rlp::Encodable::length(&h.header)
+        + txs.iter().map(|t| t.encoded.len()).sum::<usize>();
     let transactions = if full {
         BlockTransactions::Full(
-            txs.iter().enumerate().map(|(i, t)| transaction(t, Some((h, i as u64)))).collect(),
+            txs.iter()
+                .enumerate()
+                .map(|(i, t)| transaction(t, Some((h, i as u64))))
+                .collect(),
         )
     } else {
         BlockTransactions::Hashes(txs.iter().map(|t| t.hash).collect())
     };
-    Block { header: header(h, size), uncles: vec![], transactions, withdrawals: Some(Default::default()) }
+    Block {
+        header: header(h, size),
+        uncles: vec![],
+        transactions,
+        withdrawals: Some(Default::default()),
+    }
 }
 
 /// An RPC log.
@@ -95,7 +104,10 @@ pub fn receipt(r: &ReceiptInfo) -> TransactionReceipt {
         cumulative_gas_used: cumulative,
         logs,
     };
-    let with_bloom = ReceiptWithBloom { receipt: inner_receipt, logs_bloom: bloom };
+    let with_bloom = ReceiptWithBloom {
+        receipt: inner_receipt,
+        logs_bloom: bloom,
+    };
     let inner = match &r.receipt {
         ReceiptEnvelope::Legacy(_) => ReceiptEnvelope::Legacy(with_bloom),
         ReceiptEnvelope::Eip2930(_) => ReceiptEnvelope::Eip2930(with_bloom),
@@ -185,7 +197,9 @@ pub struct AccountProofJson {
 fn smt_proof(p: &SmtProof) -> SmtProofJson {
     SmtProofJson {
         siblings: p.siblings.clone(),
-        other_leaf: p.other_leaf.map(|(key, value_hash)| OtherLeafJson { key, value_hash }),
+        other_leaf: p
+            .other_leaf
+            .map(|(key, value_hash)| OtherLeafJson { key, value_hash }),
         compact: p.encode().into(),
     }
 }

@@ -132,7 +132,9 @@ impl Node {
     /// Reverts to a snapshot; `false` if it is unknown. As in anvil, the snapshot and every
     /// later one are consumed, and pending transactions are dropped.
     pub fn revert(&self, id: u64) -> Result<bool, ChainError> {
-        let Some(snap) = self.snapshots.lock().get(&id).copied() else { return Ok(false) };
+        let Some(snap) = self.snapshots.lock().get(&id).copied() else {
+            return Ok(false);
+        };
         {
             let mut chain = self.chain.lock();
             chain.revert_to(snap)?;
@@ -157,7 +159,11 @@ impl Node {
                     let node = node.clone();
                     let result = tokio::task::spawn_blocking(move || node.mine()).await;
                     match result {
-                        Ok(Ok(block)) => tracing::debug!(number = block.header.header.number, txs = block.tx_hashes.len(), "mined"),
+                        Ok(Ok(block)) => tracing::debug!(
+                            number = block.header.header.number,
+                            txs = block.tx_hashes.len(),
+                            "mined"
+                        ),
                         Ok(Err(e)) => tracing::error!(error = %e, "mining failed"),
                         Err(e) => tracing::error!(error = %e, "miner task failed"),
                     }

@@ -1,0 +1,21 @@
+//! loft's benchmarks. Each prints a table and writes `target/loft-bench/NAME.json` in the
+//! format of `shared/BENCH.md`; comparisons (anvil, L1-direct) are measured in the same run.
+
+pub mod l1;
+pub mod report;
+
+use clap::Subcommand;
+
+/// `loft bench ...`
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// L1 engine throughput (ETH and ERC-20 transfers) against anvil, and L1-direct gas.
+    L1(l1::L1Args),
+}
+
+/// Runs a benchmark.
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::L1(args) => l1::run(args).await.map(|_| ()),
+    }
+}

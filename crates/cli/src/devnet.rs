@@ -1,0 +1,157 @@
+//! `loft devnet`: the embedded L1 (or an external node) with loft's contracts deployed.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
+use clap::Args;
+use loft_l1::{Devnet, DevnetConfig, L1Client, contracts};
+use loft_rpc::MiningMode;
+
+/// Options of `loft devnet`.
+#[derive(Args, Debug)]
+pub struct DevnetArgs {
+    /// Address to serve JSON-RPC (HTTP and WebSocket) on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Port to serve JSON-RPC on.
+    #[arg(long, short, default_value_t = 8545)]
+    port: u16,
+    /// Keep the chain in this directory (it survives restarts); in memory when absent.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Mine a block every N seconds instead of one per transaction.
+    #[arg(long, short)]
+    block_time: Option<f64>,
+    /// Mine only on evm_mine.
+    #[arg(long, conflicts_with = "block_time")]
+    no_mining: bool,
+    /// Chain id.
+    #[arg(long, default_value_t = 31337)]
+    chain_id: u64,
+    /// Number of funded dev accounts.
+    #[arg(long, default_value_t = 10)]
+    accounts: u32,
+    /// Use this external L1 node (anvil, geth) instead of the embedded devnet.
+    #[arg(long, env = "LOFT_L1_RPC")]
+    l1_rpc: Option<String>,
+    /// Key that deploys contracts on an external L1 (default: dev account 0).
+    #[arg(long, env = "LOFT_PRIVATE_KEY")]
+    private_key: Option<String>,
+    /// Exit after start-up and deployment instead of running until Ctrl-C.
+    #[arg(long)]
+    exit_after_deploy: bool,
+}
+
+pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    let deployer: PrivateKeySigner = match &args.private_key {
+        Some(k) => k
+            .parse()
+            .context("--private-key is not a valid secp256k1 key")?,
+        None => loft_l1::dev_signers(1)?.remove(0),
+    };
+    let (devnet, url) = match &args.l1_rpc {
+        Some(url) => (None, url.clone()),
+        None => {
+            let mining = match (args.block_time, args.no_mining) {
+                (Some(secs), _) if secs > 0.0 => {
+                    MiningMode::Interval(Duration::from_secs_f64(secs))
+                }
+                (_, true) => MiningMode::Manual,
+                _ => MiningMode::Instant,
+            };
+            let config = DevnetConfig {
+                addr: SocketAddr::new(args.host, args.port),
+                chain_id: args.chain_id,
+                data_dir: args.data_dir.clone(),
+                mining,
+                accounts: args.accounts,
+                ..Default::default()
+            };
+            let devnet = Devnet::start(config).await?;
+            let url = devnet.url();
+            print_banner(&devnet, mining, args.data_dir.as_deref());
+            (Some(devnet), url)
+        }
+    };
+    let client = L1Client::connect(&url, deployer).await?;
+    let chain_id = client.chain_id().await?;
+    let head = client.block_number().await?;
+    println!("L1           {url} (chain id {chain_id}, head block {head})");
+
+    let record = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/loft-devnet"))
+        .join(format!("deployments-{chain_id}.json"));
+    let deployments = match existing_deployments(&client, &record).await {
+        Some(d) => {
+            println!("contracts    already deployed (from {})", record.display());
+            d
+        }
+        None => {
+            let d = contracts::deploy_all(&client)
+                .await
+                .context("deploying loft's contracts")?;
+            d.save(&record)?;
+            d
+        }
+    };
+    println!("LoftToken    {} (ERC-20)", deployments.loft_token);
+    println!("deployments  {}", record.display());
+    if args.exit_after_deploy {
+        if let Some(d) = devnet {
+            d.stop().await;
+        }
+        return Ok(());
+    }
+    println!("\nready; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    println!("stopping");
+    if let Some(d) = devnet {
+        d.stop().await;
+    }
+    Ok(())
+}
+
+async fn existing_deployments(
+    client: &L1Client,
+    path: &std::path::Path,
+) -> Option<contracts::Deployments> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let d: contracts::Deployments = serde_json::from_str(&text).ok()?;
+    use alloy::providers::Provider;
+    let code = client.provider().get_code_at(d.loft_token).await.ok()?;
+    (!code.is_empty()).then_some(d)
+}
+
+fn print_banner(devnet: &Devnet, mining: MiningMode, data_dir: Option<&std::path::Path>) {
+    println!("loft devnet: embedded L1 (loft chain engine, revm)\n");
+    println!(
+        "Dev accounts (mnemonic \"{}\"), 10000 ETH each:",
+        loft_l1::DEV_MNEMONIC
+    );
+    for (i, s) in devnet.accounts.iter().enumerate() {
+        println!(
+            "  ({i}) {}  key 0x{}",
+            s.address(),
+            alloy_primitives::hex::encode(s.to_bytes())
+        );
+    }
+    let mining = match mining {
+        MiningMode::Instant => "instant (a block per transaction)".to_string(),
+        MiningMode::Interval(d) => format!("every {:?}", d),
+        MiningMode::Manual => "manual (evm_mine)".to_string(),
+    };
+    println!();
+    println!(
+        "JSON-RPC     {} (HTTP) and {} (WebSocket)",
+        devnet.url(),
+        devnet.ws_url()
+    );
+    println!("mining       {mining}");
+    match data_dir {
+        Some(d) => println!("data dir     {}", d.display()),
+        None => println!("data dir     none (in memory; use --data-dir to persist)"),
+    }
+}

@@ -1,0 +1,40 @@
+//! `loft`: one command for the devnet, every L2 family and the benchmarks.
+
+mod devnet;
+
+use clap::{Parser, Subcommand};
+
+/// loft: a Layer 2 framework: channels, sidechain, plasma and rollups on an Ethereum L1.
+#[derive(Parser)]
+#[command(name = "loft", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded L1 devnet (or use an external node) with loft's contracts deployed.
+    Devnet(devnet::DevnetArgs),
+    /// Run a benchmark and write target/loft-bench/NAME.json.
+    Bench {
+        #[command(subcommand)]
+        bench: loft_bench::BenchCommand,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Devnet(args) => devnet::run(args).await,
+        Command::Bench { bench } => loft_bench::run(bench).await,
+    }
+}

@@ -1,0 +1,15 @@
+//! loft's settlement layer.
+//!
+//! - [`devnet`]: the embedded L1, the chain engine with a miner and Ethereum JSON-RPC, funded
+//!   dev accounts from the well-known test mnemonic;
+//! - [`client`]: one client over alloy's provider for any Ethereum JSON-RPC node (the embedded
+//!   devnet, anvil, geth): every component talks to L1 through it, whichever node it is;
+//! - [`contracts`]: bindings to loft's Solidity contracts (committed artifacts) and their
+//!   deployment.
+
+pub mod client;
+pub mod contracts;
+pub mod devnet;
+
+pub use client::{L1Client, L1Error};
+pub use devnet::{DEV_MNEMONIC, Devnet, DevnetConfig, dev_signers};
