@@ -61,22 +61,14 @@ struct Workload {
 
 fn sender_key(i: usize) -> PrivateKeySigner {
     let seed = keccak256(format!("loft-bench-sender-{i}"));
-    PrivateKeySigner::from_bytes(&seed)
-        .expect("a keccak output is a valid key with overwhelming probability")
+    PrivateKeySigner::from_bytes(&seed).expect("a keccak output is a valid key with overwhelming probability")
 }
 
 fn recipient(i: usize) -> Address {
     Address::from_slice(&keccak256(format!("loft-bench-recipient-{i}"))[12..])
 }
 
-fn sign(
-    s: &PrivateKeySigner,
-    nonce: u64,
-    to: TxKind,
-    gas_limit: u64,
-    value: U256,
-    input: Bytes,
-) -> Bytes {
+fn sign(s: &PrivateKeySigner, nonce: u64, to: TxKind, gas_limit: u64, value: U256, input: Bytes) -> Bytes {
     let mut tx = TxEip1559 {
         chain_id: CHAIN_ID,
         nonce,
@@ -88,9 +80,7 @@ fn sign(
         access_list: Default::default(),
         input,
     };
-    let sig = s
-        .sign_transaction_sync(&mut tx)
-        .expect("local signing does not fail");
+    let sig = s.sign_transaction_sync(&mut tx).expect("local signing does not fail");
     TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
 }
 
@@ -100,21 +90,10 @@ fn eth_workload(txs: usize, senders: usize) -> Workload {
         .into_par_iter()
         .map(|i| {
             let s = &keys[i % senders];
-            sign(
-                s,
-                (i / senders) as u64,
-                TxKind::Call(recipient(i)),
-                21_000,
-                U256::from(1),
-                Bytes::new(),
-            )
+            sign(s, (i / senders) as u64, TxKind::Call(recipient(i)), 21_000, U256::from(1), Bytes::new())
         })
         .collect();
-    Workload {
-        senders: keys,
-        setup: vec![],
-        transfers,
-    }
+    Workload { senders: keys, setup: vec![], transfers }
 }
 
 fn erc20_workload(txs: usize, senders: usize) -> Workload {
@@ -131,30 +110,16 @@ fn erc20_workload(txs: usize, senders: usize) -> Workload {
         loft_token_creation_code("Bench Token", "BENCH", supply, owner.address()),
     )];
     for (i, k) in keys.iter().enumerate().skip(1) {
-        let data = LoftToken::transferCall {
-            to: k.address(),
-            value: supply / U256::from(senders * 2),
-        }
-        .abi_encode();
-        setup.push(sign(
-            owner,
-            i as u64,
-            TxKind::Call(token),
-            100_000,
-            U256::ZERO,
-            data.into(),
-        ));
+        let data =
+            LoftToken::transferCall { to: k.address(), value: supply / U256::from(senders * 2) }.abi_encode();
+        setup.push(sign(owner, i as u64, TxKind::Call(token), 100_000, U256::ZERO, data.into()));
     }
     let first_nonce = |s: usize| if s == 0 { senders as u64 } else { 0 };
     let transfers = (0..txs)
         .into_par_iter()
         .map(|i| {
             let s = i % senders;
-            let data = LoftToken::transferCall {
-                to: recipient(i),
-                value: U256::from(1),
-            }
-            .abi_encode();
+            let data = LoftToken::transferCall { to: recipient(i), value: U256::from(1) }.abi_encode();
             sign(
                 &keys[s],
                 first_nonce(s) + (i / senders) as u64,
@@ -165,11 +130,7 @@ fn erc20_workload(txs: usize, senders: usize) -> Workload {
             )
         })
         .collect();
-    Workload {
-        senders: keys,
-        setup,
-        transfers,
-    }
+    Workload { senders: keys, setup, transfers }
 }
 
 fn funded_config(senders: &[PrivateKeySigner]) -> ChainConfig {
@@ -227,10 +188,7 @@ fn engine_run(w: &Workload) -> anyhow::Result<EngineRun> {
         bail!("{} of {} transfers mined", gas.len(), w.transfers.len());
     }
     gas.sort_unstable();
-    Ok(EngineRun {
-        tps: w.transfers.len() as f64 / elapsed.as_secs_f64(),
-        median_gas: gas[gas.len() / 2],
-    })
+    Ok(EngineRun { tps: w.transfers.len() as f64 / elapsed.as_secs_f64(), median_gas: gas[gas.len() / 2] })
 }
 
 /// A JSON-RPC endpoint driven with raw batches.
@@ -242,14 +200,7 @@ struct RpcDriver {
 impl RpcDriver {
     async fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let resp: Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let resp: Value = self.http.post(&self.url).json(&body).send().await?.json().await?;
         if let Some(e) = resp.get("error") {
             bail!("{method}: {e}");
         }
@@ -263,14 +214,7 @@ impl RpcDriver {
                 .enumerate()
                 .map(|(i, tx)| json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [tx]}))
                 .collect();
-            let resp: Vec<Value> = self
-                .http
-                .post(&self.url)
-                .json(&body)
-                .send()
-                .await?
-                .json()
-                .await?;
+            let resp: Vec<Value> = self.http.post(&self.url).json(&body).send().await?.json().await?;
             if let Some(e) = resp.iter().find_map(|r| r.get("error")) {
                 bail!("eth_sendRawTransaction: {e}");
             }
@@ -280,23 +224,12 @@ impl RpcDriver {
 
     async fn head(&self) -> anyhow::Result<u64> {
         let v = self.call("eth_blockNumber", json!([])).await?;
-        Ok(u64::from_str_radix(
-            v.as_str().unwrap_or("0x0").trim_start_matches("0x"),
-            16,
-        )?)
+        Ok(u64::from_str_radix(v.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?)
     }
 
     async fn tx_count(&self, block: u64) -> anyhow::Result<usize> {
-        let v = self
-            .call(
-                "eth_getBlockByNumber",
-                json!([format!("{block:#x}"), false]),
-            )
-            .await?;
-        Ok(v["transactions"]
-            .as_array()
-            .map(|a| a.len())
-            .unwrap_or_default())
+        let v = self.call("eth_getBlockByNumber", json!([format!("{block:#x}"), false])).await?;
+        Ok(v["transactions"].as_array().map(|a| a.len()).unwrap_or_default())
     }
 
     /// Mines until `expected` transactions are included; returns when they are.
@@ -329,10 +262,7 @@ impl RpcDriver {
 }
 
 fn driver(url: String) -> RpcDriver {
-    RpcDriver {
-        url,
-        http: reqwest::Client::new(),
-    }
+    RpcDriver { url, http: reqwest::Client::new() }
 }
 
 async fn devnet_rpc_run(w: &Workload) -> anyhow::Result<f64> {
@@ -354,11 +284,8 @@ pub fn find_anvil(flag: Option<&PathBuf>) -> Option<PathBuf> {
     if local.exists() {
         return Some(local);
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("anvil"))
-            .find(|p| p.exists())
-    })
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("anvil")).find(|p| p.exists()))
 }
 
 struct AnvilProcess(Child);
@@ -399,11 +326,7 @@ async fn anvil_run(anvil: &PathBuf, w: &Workload) -> anyhow::Result<f64> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for s in &w.senders {
-        d.call(
-            "anvil_setBalance",
-            json!([s.address(), "0xd3c21bcecceda1000000"]),
-        )
-        .await?;
+        d.call("anvil_setBalance", json!([s.address(), "0xd3c21bcecceda1000000"])).await?;
     }
     d.run(w).await
 }
@@ -424,20 +347,13 @@ pub async fn run(args: L1Args) -> anyhow::Result<Report> {
     if args.senders == 0 || args.txs == 0 || args.runs == 0 {
         bail!("--txs, --senders and --runs must be positive");
     }
-    let anvil = if args.skip_anvil {
-        None
-    } else {
-        find_anvil(args.anvil.as_ref())
-    };
+    let anvil = if args.skip_anvil { None } else { find_anvil(args.anvil.as_ref()) };
     if !args.skip_anvil && anvil.is_none() {
         bail!(
             "anvil not found (install it with scripts/install-tools.sh, pass --anvil PATH, or --skip-anvil)"
         );
     }
-    let pb = spinner(format!(
-        "signing {} ETH and {} ERC-20 transfers",
-        args.txs, args.txs
-    ));
+    let pb = spinner(format!("signing {} ETH and {} ERC-20 transfers", args.txs, args.txs));
     let eth = eth_workload(args.txs, args.senders);
     let erc20 = erc20_workload(args.txs, args.senders);
     let warm = eth_workload((args.txs / 10).max(args.senders), args.senders);
@@ -476,39 +392,13 @@ pub async fn run(args: L1Args) -> anyhow::Result<Report> {
             None => None,
         };
         pb.finish_and_clear();
-        let name = if label == "eth" {
-            "eth_transfer"
-        } else {
-            "erc20_transfer"
-        };
-        let plural = if label == "eth" {
-            "eth_transfers_per_s"
-        } else {
-            "erc20_transfers_per_s"
-        };
-        report.push(
-            &format!("l1.engine.{plural}"),
-            engine,
-            "tx/s",
-            Better::Higher,
-            n,
-        );
-        report.push(
-            &format!("l1.engine_rpc.{plural}"),
-            engine_rpc,
-            "tx/s",
-            Better::Higher,
-            n,
-        );
+        let name = if label == "eth" { "eth_transfer" } else { "erc20_transfer" };
+        let plural = if label == "eth" { "eth_transfers_per_s" } else { "erc20_transfers_per_s" };
+        report.push(&format!("l1.engine.{plural}"), engine, "tx/s", Better::Higher, n);
+        report.push(&format!("l1.engine_rpc.{plural}"), engine_rpc, "tx/s", Better::Higher, n);
         if let Some(a) = anvil_tps {
             report.push(&format!("l1.anvil.{plural}"), a, "tx/s", Better::Higher, n);
-            report.push(
-                &format!("l1.engine_vs_anvil.{label}_ratio"),
-                engine / a,
-                "x",
-                Better::Higher,
-                n,
-            );
+            report.push(&format!("l1.engine_vs_anvil.{label}_ratio"), engine / a, "x", Better::Higher, n);
             report.push(
                 &format!("l1.engine_rpc_vs_anvil.{label}_ratio"),
                 engine_rpc / a,
@@ -517,13 +407,7 @@ pub async fn run(args: L1Args) -> anyhow::Result<Report> {
                 n,
             );
         }
-        report.push(
-            &format!("l1_direct.gas_per_tx.{name}"),
-            gas as f64,
-            "gas",
-            Better::Lower,
-            n,
-        );
+        report.push(&format!("l1_direct.gas_per_tx.{name}"), gas as f64, "gas", Better::Lower, n);
     }
     report.finish()?;
     Ok(report)

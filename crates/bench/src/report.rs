@@ -52,13 +52,7 @@ impl Machine {
                     .map(|s| s.trim().to_string())
             })
             .unwrap_or_else(|| "unknown".into());
-        Self {
-            cores: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            cpu,
-            gpu: None,
-        }
+        Self { cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), cpu, gpu: None }
     }
 }
 
@@ -96,21 +90,12 @@ impl Report {
 
     /// Adds a figure.
     pub fn push(&mut self, key: &str, value: f64, unit: &str, better: Better, n: u64) {
-        self.metrics.push(Metric {
-            key: key.into(),
-            value,
-            unit: unit.into(),
-            better,
-            n,
-        });
+        self.metrics.push(Metric { key: key.into(), value, unit: unit.into(), better, n });
     }
 
     /// Prints the table and writes `target/loft-bench/NAME.json`; returns the path.
     pub fn finish(&self) -> anyhow::Result<PathBuf> {
-        println!(
-            "\n{:<48} {:>14} {:<8} {:>8}",
-            "metric", "value", "unit", "n"
-        );
+        println!("\n{:<48} {:>14} {:<8} {:>8}", "metric", "value", "unit", "n");
         for m in &self.metrics {
             println!("{:<48} {:>14.1} {:<8} {:>8}", m.key, m.value, m.unit, m.n);
         }
@@ -138,9 +123,5 @@ pub fn median(values: &mut [f64]) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
+    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
 }

@@ -8,8 +8,8 @@ use std::{
 
 use alloy::{
     consensus::{
-        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom,
-        Transaction, TxType, constants::EMPTY_WITHDRAWALS, proofs,
+        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction,
+        TxType, constants::EMPTY_WITHDRAWALS, proofs,
     },
     eips::{
         eip1559::BaseFeeParams,
@@ -34,7 +34,10 @@ use revm::{
 use crate::{
     error::{ChainError, TxError},
     pool::{PoolConfig, TxPool},
-    state::{AccountBasic, BlockHashes, StateDb, StateProof, StateView, WorldState},
+    state::{
+        AccountBasic, BlockHashes, HistoricalOverlay, PastState, StateDb, StateProof, StateReader, StateView,
+        WorldState,
+    },
     store::{BlockWrite, Store, StoredTx},
     tx::RecoveredTx,
 };
@@ -97,12 +100,12 @@ impl ChainConfig {
     }
 }
 
+/// How many blocks back state queries (`eth_call`, `eth_getBalance` at a block) can go.
+pub const MAX_HISTORY: u64 = 100_000;
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// A block header with its hash.
@@ -218,9 +221,9 @@ impl LogQuery {
         addr_ok
             && self.topics.iter().all(|set| {
                 set.is_empty()
-                    || set.iter().any(|t| {
-                        bloom.contains_input(alloy_primitives::BloomInput::Raw(t.as_slice()))
-                    })
+                    || set
+                        .iter()
+                        .any(|t| bloom.contains_input(alloy_primitives::BloomInput::Raw(t.as_slice())))
             })
     }
 }
@@ -319,10 +322,7 @@ pub struct Chain {
 fn seal(header: Header) -> SealedHeader {
     let mut buf = Vec::new();
     header.encode(&mut buf);
-    SealedHeader {
-        hash: keccak256(&buf),
-        header,
-    }
+    SealedHeader { hash: keccak256(&buf), header }
 }
 
 fn evm_error<E: std::fmt::Display>(e: E) -> ChainError {
@@ -337,10 +337,7 @@ impl Chain {
             Some(head_number) => {
                 let found = store.chain_id()?.unwrap_or_default();
                 if found != config.chain_id {
-                    return Err(ChainError::ChainMismatch {
-                        found,
-                        expected: config.chain_id,
-                    });
+                    return Err(ChainError::ChainMismatch { found, expected: config.chain_id });
                 }
                 let mut state = store.load_state()?;
                 let mut recent = RecentHashes::default();
@@ -401,9 +398,7 @@ impl Chain {
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
             beneficiary: config.coinbase,
             state_root,
-            transactions_root: proofs::calculate_transaction_root::<alloy::consensus::TxEnvelope>(
-                &[],
-            ),
+            transactions_root: proofs::calculate_transaction_root::<alloy::consensus::TxEnvelope>(&[]),
             receipts_root: proofs::calculate_receipt_root::<ReceiptEnvelope>(&[]),
             logs_bloom: Bloom::ZERO,
             difficulty: U256::ZERO,
@@ -514,10 +509,7 @@ impl Chain {
     }
 
     fn next_excess_blob_gas(&self) -> u64 {
-        self.head
-            .header
-            .next_block_excess_blob_gas(BlobParams::prague())
-            .unwrap_or_default()
+        self.head.header.next_block_excess_blob_gas(BlobParams::prague()).unwrap_or_default()
     }
 
     /// Validates a raw transaction, persists it and adds it to the pool. Returns its hash once
@@ -530,12 +522,8 @@ impl Chain {
     /// Validates a decoded transaction, persists it and adds it to the pool.
     pub fn submit(&mut self, tx: RecoveredTx) -> Result<B256, ChainError> {
         let replaces = self.validate(&tx)?;
-        let stored = StoredTx {
-            raw: tx.encoded.clone(),
-            sender: tx.sender,
-        };
-        self.store
-            .put_pooled(&[(&stored, &tx.hash, tx.blobs.as_slice())])?;
+        let stored = StoredTx { raw: tx.encoded.clone(), sender: tx.sender };
+        self.store.put_pooled(&[(&stored, &tx.hash, tx.blobs.as_slice())])?;
         if let Some(old) = replaces {
             self.store.remove_pooled(&[old])?;
         }
@@ -551,17 +539,11 @@ impl Chain {
     pub fn submit_batch(&mut self, raws: &[Bytes]) -> Vec<Result<B256, ChainError>> {
         use rayon::prelude::*;
         let chain_id = self.config.chain_id;
-        let decoded: Vec<Result<RecoveredTx, TxError>> = raws
-            .par_iter()
-            .map(|raw| RecoveredTx::decode(raw, chain_id))
-            .collect();
+        let decoded: Vec<Result<RecoveredTx, TxError>> =
+            raws.par_iter().map(|raw| RecoveredTx::decode(raw, chain_id)).collect();
         let mut results: Vec<Result<B256, ChainError>> = Vec::with_capacity(raws.len());
-        let mut accepted: Vec<(
-            usize,
-            Arc<RecoveredTx>,
-            Vec<crate::tx::BlobRecord>,
-            Option<B256>,
-        )> = Vec::new();
+        let mut accepted: Vec<(usize, Arc<RecoveredTx>, Vec<crate::tx::BlobRecord>, Option<B256>)> =
+            Vec::new();
         for (i, tx) in decoded.into_iter().enumerate() {
             let outcome = tx.map_err(ChainError::from).and_then(|mut tx| {
                 let replaces = self.validate(&tx)?;
@@ -577,10 +559,7 @@ impl Chain {
         }
         let stored: Vec<StoredTx> = accepted
             .iter()
-            .map(|(_, t, _, _)| StoredTx {
-                raw: t.encoded.clone(),
-                sender: t.sender,
-            })
+            .map(|(_, t, _, _)| StoredTx { raw: t.encoded.clone(), sender: t.sender })
             .collect();
         let entries: Vec<(&StoredTx, &B256, &[crate::tx::BlobRecord])> = accepted
             .iter()
@@ -588,10 +567,7 @@ impl Chain {
             .map(|((_, t, blobs, _), s)| (s, &t.hash, blobs.as_slice()))
             .collect();
         let replaced: Vec<B256> = accepted.iter().filter_map(|(_, _, _, r)| *r).collect();
-        let written = self
-            .store
-            .put_pooled(&entries)
-            .and_then(|_| self.store.remove_pooled(&replaced));
+        let written = self.store.put_pooled(&entries).and_then(|_| self.store.remove_pooled(&replaced));
         if let Err(e) = written {
             let msg = e.to_string();
             for (i, tx, _, _) in &accepted {
@@ -609,32 +585,18 @@ impl Chain {
         }
         tx.check_static(self.config.spec, self.config.block_gas_limit)?;
         if tx.max_tip() < self.config.min_tip {
-            return Err(TxError::Underpriced {
-                tip: tx.max_tip(),
-                min: self.config.min_tip,
-            }
-            .into());
+            return Err(TxError::Underpriced { tip: tx.max_tip(), min: self.config.min_tip }.into());
         }
         let base_fee = self.next_base_fee();
         if tx.max_fee() < base_fee as u128 {
-            return Err(TxError::FeeCapTooLow {
-                address: tx.sender,
-                max_fee: tx.max_fee(),
-                base_fee,
-            }
-            .into());
+            return Err(TxError::FeeCapTooLow { address: tx.sender, max_fee: tx.max_fee(), base_fee }.into());
         }
         let state_nonce = self.state.nonce(&tx.sender);
         let replaces = self.pool.check(tx, state_nonce)?;
         let balance = self.state.balance(&tx.sender);
         let cost = tx.max_cost();
         if balance < cost {
-            return Err(TxError::InsufficientFunds {
-                address: tx.sender,
-                have: balance,
-                want: cost,
-            }
-            .into());
+            return Err(TxError::InsufficientFunds { address: tx.sender, have: balance, want: cost }.into());
         }
         Ok(replaces)
     }
@@ -711,10 +673,7 @@ impl Chain {
         };
 
         let mut evm = Context::mainnet()
-            .with_db(StateDb {
-                state: &mut self.state,
-                hashes: &self.recent,
-            })
+            .with_db(StateDb { state: &mut self.state, hashes: &self.recent })
             .with_block(block_env)
             .with_cfg(cfg)
             .build_mainnet();
@@ -732,11 +691,8 @@ impl Chain {
                 skipped_senders.push(tx.sender);
                 continue;
             }
-            let tx_blob_gas = tx
-                .tx
-                .blob_versioned_hashes()
-                .map(|h| h.len() as u64 * GAS_PER_BLOB)
-                .unwrap_or_default();
+            let tx_blob_gas =
+                tx.tx.blob_versioned_hashes().map(|h| h.len() as u64 * GAS_PER_BLOB).unwrap_or_default();
             if blob_gas_used + tx_blob_gas > blob_params.max_blob_gas_per_block() {
                 skipped_senders.push(tx.sender);
                 continue;
@@ -755,8 +711,7 @@ impl Chain {
                     skipped_senders.push(tx.sender);
                     if !matches!(
                         reason,
-                        InvalidTransaction::NonceTooHigh { .. }
-                            | InvalidTransaction::GasPriceLessThanBasefee
+                        InvalidTransaction::NonceTooHigh { .. } | InvalidTransaction::GasPriceLessThanBasefee
                     ) {
                         dropped.push((tx.hash, reason.to_string()));
                     }
@@ -772,15 +727,9 @@ impl Chain {
             acc.accrue_bloom(r.logs_bloom());
             acc
         });
-        let txs: Vec<StoredTx> = included
-            .iter()
-            .map(|t| StoredTx {
-                raw: t.encoded.clone(),
-                sender: t.sender,
-            })
-            .collect();
-        let envelopes: Vec<&alloy::consensus::TxEnvelope> =
-            included.iter().map(|t| &t.tx).collect();
+        let txs: Vec<StoredTx> =
+            included.iter().map(|t| StoredTx { raw: t.encoded.clone(), sender: t.sender }).collect();
+        let envelopes: Vec<&alloy::consensus::TxEnvelope> = included.iter().map(|t| &t.tx).collect();
         let header = Header {
             parent_hash: parent.hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -810,10 +759,7 @@ impl Chain {
         let sealed = seal(header);
         let mut header_rlp = Vec::new();
         sealed.header.encode(&mut header_rlp);
-        let receipt_bytes: Vec<Bytes> = receipts
-            .iter()
-            .map(|r| Bytes::from(r.encoded_2718()))
-            .collect();
+        let receipt_bytes: Vec<Bytes> = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
         let tx_hashes: Vec<B256> = included.iter().map(|t| t.hash).collect();
         self.store.write_block(
             self.config.chain_id,
@@ -837,28 +783,44 @@ impl Chain {
         }
         let state = &self.state;
         let stale = self.pool.prune_stale(|a| state.nonce(a));
-        self.store
-            .remove_pooled(&[dropped_hashes, stale].concat())?;
+        self.store.remove_pooled(&[dropped_hashes, stale].concat())?;
         self.recent.push(number, sealed.hash);
         self.head = sealed.clone();
-        Ok(BuiltBlock {
-            header: sealed,
-            tx_hashes,
-            receipts,
-            dropped,
-        })
+        Ok(BuiltBlock { header: sealed, tx_hashes, receipts, dropped })
     }
 
-    /// Executes a call against the current state without changing it.
-    pub fn call(&self, request: &CallRequest) -> Result<CallOutcome, ChainError> {
-        let gas = request
-            .gas
-            .unwrap_or(self.config.block_gas_limit)
-            .min(self.config.block_gas_limit);
-        self.call_with_gas(request, gas)
+    /// The state after block `number` (the current state for the head). Past states are
+    /// rebuilt from the change sets of the blocks after them, up to [`MAX_HISTORY`] blocks back.
+    pub fn state_at(&self, number: u64) -> Result<PastState<'_>, ChainError> {
+        let head = self.head.header.number;
+        if number > head || head - number > MAX_HISTORY {
+            return Err(ChainError::HistoricalState { requested: number, head });
+        }
+        let mut overlay = HistoricalOverlay::from_pending(&self.state);
+        for n in (number + 1..=head).rev() {
+            let changes =
+                self.store.changes(n)?.ok_or_else(|| ChainError::Corrupt(format!("change set {n}")))?;
+            overlay.undo(&changes);
+        }
+        Ok(PastState { current: &self.state, overlay })
     }
 
-    fn call_with_gas(&self, request: &CallRequest, gas: u64) -> Result<CallOutcome, ChainError> {
+    /// Executes a call against the state after block `at` (the head when `None`) without
+    /// changing it.
+    pub fn call(&self, request: &CallRequest, at: Option<u64>) -> Result<CallOutcome, ChainError> {
+        let gas = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
+        match at {
+            Some(n) if n != self.head.header.number => self.call_with_gas(&self.state_at(n)?, request, gas),
+            _ => self.call_with_gas(&self.state, request, gas),
+        }
+    }
+
+    fn call_with_gas<S: StateReader>(
+        &self,
+        state: &S,
+        request: &CallRequest,
+        gas: u64,
+    ) -> Result<CallOutcome, ChainError> {
         let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
         let base_fee = if priced { self.next_base_fee() } else { 0 };
         let block_env = self.block_env(
@@ -884,71 +846,65 @@ impl Chain {
             },
             caller: from,
             gas_limit: gas,
-            gas_price: request
-                .max_fee_per_gas
-                .or(request.gas_price)
-                .unwrap_or_default(),
+            gas_price: request.max_fee_per_gas.or(request.gas_price).unwrap_or_default(),
             kind: match request.to {
                 Some(to) => TxKind::Call(to),
                 None => TxKind::Create,
             },
             value: request.value.unwrap_or_default(),
             data: request.input.clone(),
-            nonce: request.nonce.unwrap_or_else(|| self.state.nonce(&from)),
+            nonce: request.nonce.unwrap_or_else(|| state.nonce_of(&from)),
             chain_id: Some(self.config.chain_id),
             access_list: request.access_list.clone().unwrap_or_default(),
-            gas_priority_fee: request
-                .max_priority_fee_per_gas
-                .or(request.max_fee_per_gas.map(|_| 0)),
+            gas_priority_fee: request.max_priority_fee_per_gas.or(request.max_fee_per_gas.map(|_| 0)),
             blob_hashes: vec![],
             max_fee_per_blob_gas: 0,
             authorization_list: vec![],
         };
         let mut evm = Context::mainnet()
-            .with_db(WrapDatabaseRef(StateView {
-                state: &self.state,
-                hashes: &self.recent,
-            }))
+            .with_db(WrapDatabaseRef(StateView { state: &self.state, hashes: &self.recent }))
             .with_block(block_env)
             .with_cfg(cfg)
             .build_mainnet();
         let result = match evm.transact(tx_env) {
             Ok(r) => r.result,
             Err(EVMError::Transaction(reason)) => {
-                return Err(ChainError::Invalid(call_error_message(
-                    &reason,
-                    from,
-                    &self.state,
-                )));
+                return Err(ChainError::Invalid(call_error_message(&reason, from)));
             }
             Err(e) => return Err(evm_error(e)),
         };
         Ok(match result {
-            ExecutionResult::Success { output, gas, .. } => CallOutcome::Success {
-                output: output.into_data(),
-                gas_used: gas.tx_gas_used(),
-            },
-            ExecutionResult::Revert { output, gas, .. } => CallOutcome::Revert {
-                output,
-                gas_used: gas.tx_gas_used(),
-            },
-            ExecutionResult::Halt { reason, gas, .. } => CallOutcome::Halt {
-                reason: format!("{reason:?}"),
-                gas_used: gas.tx_gas_used(),
-            },
+            ExecutionResult::Success { output, gas, .. } => {
+                CallOutcome::Success { output: output.into_data(), gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Revert { output, gas, .. } => {
+                CallOutcome::Revert { output, gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Halt { reason, gas, .. } => {
+                CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
+            }
         })
     }
-
-    /// The least gas limit with which the call succeeds (binary search, as geth does).
+    /// The least gas limit with which the call succeeds at block `at` (binary search, as geth
+    /// does).
     pub fn estimate_gas(
         &self,
         request: &CallRequest,
+        at: Option<u64>,
     ) -> Result<Result<u64, CallOutcome>, ChainError> {
-        let cap = request
-            .gas
-            .unwrap_or(self.config.block_gas_limit)
-            .min(self.config.block_gas_limit);
-        let first = self.call_with_gas(request, cap)?;
+        match at {
+            Some(n) if n != self.head.header.number => self.estimate_with(&self.state_at(n)?, request),
+            _ => self.estimate_with(&self.state, request),
+        }
+    }
+
+    fn estimate_with<S: StateReader>(
+        &self,
+        state: &S,
+        request: &CallRequest,
+    ) -> Result<Result<u64, CallOutcome>, ChainError> {
+        let cap = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
+        let first = self.call_with_gas(state, request, cap)?;
         let used = match first {
             CallOutcome::Success { gas_used, .. } => gas_used,
             failed => return Ok(Err(failed)),
@@ -958,14 +914,14 @@ impl Chain {
         // Most calls succeed with what they used plus the 63/64 reserve; try that first.
         let guess = (used + 2300) * 64 / 63;
         if guess < hi {
-            match self.call_with_gas(request, guess)? {
+            match self.call_with_gas(state, request, guess)? {
                 CallOutcome::Success { .. } => hi = guess,
                 _ => lo = guess,
             }
         }
         while lo + 1 < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.call_with_gas(request, mid)? {
+            match self.call_with_gas(state, request, mid)? {
                 CallOutcome::Success { .. } => hi = mid,
                 _ => lo = mid,
             }
@@ -997,8 +953,7 @@ impl Chain {
         let body = self.store.body(number)?.unwrap_or_default();
         body.iter()
             .map(|s| {
-                RecoveredTx::from_block(&s.raw, s.sender)
-                    .map_err(|e| ChainError::Corrupt(e.to_string()))
+                RecoveredTx::from_block(&s.raw, s.sender).map_err(|e| ChainError::Corrupt(e.to_string()))
             })
             .collect()
     }
@@ -1008,20 +963,13 @@ impl Chain {
         let Some((number, index)) = self.store.tx_location(hash)? else {
             return Ok(None);
         };
-        let block = self
-            .header_by_number(number)?
-            .ok_or_else(|| ChainError::Corrupt(format!("block {number}")))?;
+        let block =
+            self.header_by_number(number)?.ok_or_else(|| ChainError::Corrupt(format!("block {number}")))?;
         let body = self.store.body(number)?.unwrap_or_default();
-        let stored = body
-            .get(index as usize)
-            .ok_or_else(|| ChainError::Corrupt(format!("tx {hash}")))?;
+        let stored = body.get(index as usize).ok_or_else(|| ChainError::Corrupt(format!("tx {hash}")))?;
         let tx = RecoveredTx::from_block(&stored.raw, stored.sender)
             .map_err(|e| ChainError::Corrupt(e.to_string()))?;
-        Ok(Some(MinedTx {
-            tx,
-            block,
-            index: index as u64,
-        }))
+        Ok(Some(MinedTx { tx, block, index: index as u64 }))
     }
 
     /// Receipts of a block with everything the RPC reports.
@@ -1040,11 +988,7 @@ impl Chain {
                 .map_err(|e| ChainError::Corrupt(e.to_string()))?;
             let cumulative = receipt.cumulative_gas_used();
             let logs = receipt.logs().len() as u64;
-            let contract_address = tx
-                .tx
-                .kind()
-                .is_create()
-                .then(|| tx.sender.create(tx.nonce()));
+            let contract_address = tx.tx.kind().is_create().then(|| tx.sender.create(tx.nonce()));
             out.push(ReceiptInfo {
                 effective_gas_price: tx.tx.effective_gas_price(Some(base_fee)),
                 gas_used: cumulative - prev_cumulative,
@@ -1066,9 +1010,7 @@ impl Chain {
         let Some((number, index)) = self.store.tx_location(hash)? else {
             return Ok(None);
         };
-        Ok(self
-            .block_receipts(number)?
-            .and_then(|r| r.into_iter().nth(index as usize)))
+        Ok(self.block_receipts(number)?.and_then(|r| r.into_iter().nth(index as usize)))
     }
 
     /// Logs matching a query, in chain order.
@@ -1176,10 +1118,7 @@ impl Chain {
 
     /// A snapshot of the current head.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            head: self.head.header.number,
-            time_offset: self.time_offset,
-        }
+        Snapshot { head: self.head.header.number, time_offset: self.time_offset }
     }
 
     /// Rewinds to a snapshot (or any earlier block): blocks above it are removed, their state
@@ -1198,13 +1137,10 @@ impl Chain {
         }
         self.state.clear_journal();
         let root = self.state.state_root();
-        let head = self
-            .header_by_number(number)?
-            .ok_or_else(|| ChainError::Corrupt(format!("header {number}")))?;
+        let head =
+            self.header_by_number(number)?.ok_or_else(|| ChainError::Corrupt(format!("header {number}")))?;
         if root != head.header.state_root {
-            return Err(ChainError::Corrupt(format!(
-                "rewound state root {root} != block {number}'s"
-            )));
+            return Err(ChainError::Corrupt(format!("rewound state root {root} != block {number}'s")));
         }
         self.head = head;
         self.recent = RecentHashes::default();
@@ -1242,12 +1178,10 @@ impl Chain {
     }
 }
 
-fn call_error_message(reason: &InvalidTransaction, from: Address, state: &WorldState) -> String {
+fn call_error_message(reason: &InvalidTransaction, from: Address) -> String {
     match reason {
         InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
-            format!(
-                "insufficient funds for gas * price + value: address {from} have {balance} want {fee}"
-            )
+            format!("insufficient funds for gas * price + value: address {from} have {balance} want {fee}")
         }
         InvalidTransaction::NonceTooLow { tx, state: s } => {
             format!("nonce too low: address {from}, tx: {tx} state: {s}")
@@ -1255,34 +1189,17 @@ fn call_error_message(reason: &InvalidTransaction, from: Address, state: &WorldS
         InvalidTransaction::NonceTooHigh { tx, state: s } => {
             format!("nonce too high: address {from}, tx: {tx} state: {s}")
         }
-        InvalidTransaction::CallGasCostMoreThanGasLimit {
-            initial_gas,
-            gas_limit,
-        } => {
+        InvalidTransaction::CallGasCostMoreThanGasLimit { initial_gas, gas_limit } => {
             format!("intrinsic gas too low: gas {gas_limit}, minimum needed {initial_gas}")
         }
-        other => {
-            let _ = state;
-            other.to_string()
-        }
+        other => other.to_string(),
     }
 }
 
-fn make_receipt(
-    tx_type: TxType,
-    result: &ExecutionResult,
-    cumulative_gas_used: u64,
-) -> ReceiptEnvelope {
+fn make_receipt(tx_type: TxType, result: &ExecutionResult, cumulative_gas_used: u64) -> ReceiptEnvelope {
     let logs = result.logs().to_vec();
-    let receipt = Receipt {
-        status: Eip658Value::Eip658(result.is_success()),
-        cumulative_gas_used,
-        logs,
-    };
-    let with_bloom = ReceiptWithBloom {
-        logs_bloom: receipt.bloom_slow(),
-        receipt,
-    };
+    let receipt = Receipt { status: Eip658Value::Eip658(result.is_success()), cumulative_gas_used, logs };
+    let with_bloom = ReceiptWithBloom { logs_bloom: receipt.bloom_slow(), receipt };
     match tx_type {
         TxType::Legacy => ReceiptEnvelope::Legacy(with_bloom),
         TxType::Eip2930 => ReceiptEnvelope::Eip2930(with_bloom),

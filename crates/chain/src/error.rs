@@ -47,9 +47,7 @@ pub enum TxError {
         state: u64,
     },
     /// The sender cannot pay `gas * price + value`.
-    #[error(
-        "insufficient funds for gas * price + value: address {address} have {have} want {want}"
-    )]
+    #[error("insufficient funds for gas * price + value: address {address} have {have} want {want}")]
     InsufficientFunds {
         /// The sender.
         address: Address,

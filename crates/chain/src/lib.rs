@@ -18,8 +18,8 @@ pub mod store;
 pub mod tx;
 
 pub use chain::{
-    BuiltBlock, CallOutcome, CallRequest, Chain, ChainConfig, GenesisAccount, LogEntry, LogQuery,
-    MinedTx, ReceiptInfo, SealedHeader, Snapshot,
+    BuiltBlock, CallOutcome, CallRequest, Chain, ChainConfig, GenesisAccount, LogEntry, LogQuery, MinedTx,
+    ReceiptInfo, SealedHeader, Snapshot,
 };
 pub use error::{ChainError, TxError};
 pub use state::{StateProof, WorldState};

@@ -26,10 +26,7 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self {
-            max_txs: 200_000,
-            max_nonce_gap: 1024,
-        }
+        Self { max_txs: 200_000, max_nonce_gap: 1024 }
     }
 }
 
@@ -53,10 +50,7 @@ pub enum Added {
 impl TxPool {
     /// An empty pool.
     pub fn new(config: PoolConfig) -> Self {
-        Self {
-            config,
-            ..Default::default()
-        }
+        Self { config, ..Default::default() }
     }
 
     /// Number of transactions held.
@@ -100,24 +94,12 @@ impl TxPool {
         }
         let nonce = tx.nonce();
         if nonce < state_nonce {
-            return Err(TxError::NonceTooLow {
-                address: tx.sender,
-                tx: nonce,
-                state: state_nonce,
-            });
+            return Err(TxError::NonceTooLow { address: tx.sender, tx: nonce, state: state_nonce });
         }
         if nonce > state_nonce + self.config.max_nonce_gap {
-            return Err(TxError::NonceTooHigh {
-                address: tx.sender,
-                tx: nonce,
-                state: state_nonce,
-            });
+            return Err(TxError::NonceTooHigh { address: tx.sender, tx: nonce, state: state_nonce });
         }
-        let existing = self
-            .by_sender
-            .get(&tx.sender)
-            .and_then(|txs| txs.get(&nonce))
-            .copied();
+        let existing = self.by_sender.get(&tx.sender).and_then(|txs| txs.get(&nonce)).copied();
         if let Some(old_hash) = existing {
             let old = &self.by_hash[&old_hash];
             let bumped = |old: u128| old + old * PRICE_BUMP_PERCENT / 100;
@@ -137,10 +119,7 @@ impl TxPool {
         if let Some(old) = replaces {
             self.by_hash.remove(&old);
         }
-        self.by_sender
-            .entry(tx.sender)
-            .or_default()
-            .insert(tx.nonce(), tx.hash);
+        self.by_sender.entry(tx.sender).or_default().insert(tx.nonce(), tx.hash);
         self.by_hash.insert(tx.hash, tx);
         match replaces {
             Some(old) => Added::Replaced(old),
@@ -189,21 +168,13 @@ impl TxPool {
                 heap.push(entry);
             }
         }
-        BestTxs {
-            pool: self,
-            heap,
-            base_fee,
-        }
+        BestTxs { pool: self, heap, base_fee }
     }
 
     fn entry(&self, hash: &B256, base_fee: u64) -> Option<HeapEntry> {
         let tx = self.by_hash.get(hash)?;
         let tip = tx.effective_tip(base_fee)?;
-        Some(HeapEntry {
-            tip,
-            nonce: tx.nonce(),
-            tx: tx.clone(),
-        })
+        Some(HeapEntry { tip, nonce: tx.nonce(), tx: tx.clone() })
     }
 }
 
@@ -253,11 +224,7 @@ impl Iterator for BestTxs<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         let entry = self.heap.pop()?;
         let tx = entry.tx;
-        if let Some(next_hash) = self
-            .pool
-            .by_sender
-            .get(&tx.sender)
-            .and_then(|t| t.get(&(tx.nonce() + 1)))
+        if let Some(next_hash) = self.pool.by_sender.get(&tx.sender).and_then(|t| t.get(&(tx.nonce() + 1)))
             && let Some(next) = self.pool.entry(next_hash, self.base_fee)
         {
             self.heap.push(next);

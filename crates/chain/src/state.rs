@@ -30,11 +30,7 @@ pub struct AccountBasic {
 
 impl Default for AccountBasic {
     fn default() -> Self {
-        Self {
-            nonce: 0,
-            balance: U256::ZERO,
-            code_hash: KECCAK_EMPTY,
-        }
+        Self { nonce: 0, balance: U256::ZERO, code_hash: KECCAK_EMPTY }
     }
 }
 
@@ -78,9 +74,7 @@ pub struct AccountRecord {
 }
 
 /// Previous values of what one block changed, enough to undo it.
-#[derive(
-    Clone, Debug, Default, PartialEq, Eq, alloy_rlp::RlpEncodable, alloy_rlp::RlpDecodable,
-)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, alloy_rlp::RlpEncodable, alloy_rlp::RlpDecodable)]
 pub struct ChangeSet {
     /// Accounts before the block; an empty [`AccountBasic`] means the account did not exist.
     pub accounts: Vec<AccountChange>,
@@ -152,10 +146,7 @@ impl WorldState {
 
     /// Storage value (zero when unset).
     pub fn storage(&self, address: &Address, slot: &U256) -> U256 {
-        self.accounts
-            .get(address)
-            .and_then(|a| a.storage.get(slot).copied())
-            .unwrap_or_default()
+        self.accounts.get(address).and_then(|a| a.storage.get(slot).copied()).unwrap_or_default()
     }
 
     /// Code of an account (empty when none).
@@ -192,11 +183,7 @@ impl WorldState {
         if value.is_zero() {
             return;
         }
-        self.accounts
-            .entry(address)
-            .or_default()
-            .storage
-            .insert(slot, value);
+        self.accounts.entry(address).or_default().storage.insert(slot, value);
         self.dirty_slots.entry(address).or_default().insert(slot);
         self.dirty_accounts.insert(address);
     }
@@ -213,9 +200,7 @@ impl WorldState {
     /// Sets an account's fields, journaling the old value (devnet controls, genesis, EVM commits).
     pub fn set_basic(&mut self, address: Address, basic: AccountBasic) {
         let record = self.accounts.entry(address).or_default();
-        self.journal_accounts
-            .entry(address)
-            .or_insert_with(|| record.basic.clone());
+        self.journal_accounts.entry(address).or_insert_with(|| record.basic.clone());
         record.basic = basic;
         self.dirty_accounts.insert(address);
     }
@@ -252,11 +237,8 @@ impl WorldState {
     /// Removes every storage slot of an account (self-destruct, or a contract created over a
     /// pre-funded address), journaling old values.
     fn clear_storage(&mut self, address: Address) {
-        let slots: Vec<U256> = self
-            .accounts
-            .get(&address)
-            .map(|a| a.storage.keys().copied().collect())
-            .unwrap_or_default();
+        let slots: Vec<U256> =
+            self.accounts.get(&address).map(|a| a.storage.keys().copied().collect()).unwrap_or_default();
         for slot in slots {
             self.set_slot(address, slot, U256::ZERO);
         }
@@ -268,26 +250,10 @@ impl WorldState {
             .journal_accounts
             .drain()
             .filter_map(|(address, before)| {
-                let after = self
-                    .accounts
-                    .get(&address)
-                    .map(|a| a.basic.clone())
-                    .unwrap_or_default();
-                let after = if after.is_empty() {
-                    AccountBasic::default()
-                } else {
-                    after
-                };
-                let before = if before.is_empty() {
-                    AccountBasic::default()
-                } else {
-                    before
-                };
-                (before != after).then_some(AccountChange {
-                    address,
-                    before,
-                    after,
-                })
+                let after = self.accounts.get(&address).map(|a| a.basic.clone()).unwrap_or_default();
+                let after = if after.is_empty() { AccountBasic::default() } else { after };
+                let before = if before.is_empty() { AccountBasic::default() } else { before };
+                (before != after).then_some(AccountChange { address, before, after })
             })
             .collect();
         accounts.sort_by_key(|c| c.address);
@@ -296,19 +262,11 @@ impl WorldState {
             .into_iter()
             .filter_map(|((address, slot), before)| {
                 let after = self.storage(&address, &slot);
-                (before != after).then_some(SlotChange {
-                    address,
-                    slot,
-                    before,
-                    after,
-                })
+                (before != after).then_some(SlotChange { address, slot, before, after })
             })
             .collect();
         storage.sort_by_key(|c| (c.address, c.slot));
-        (
-            ChangeSet { accounts, storage },
-            std::mem::take(&mut self.new_code),
-        )
+        (ChangeSet { accounts, storage }, std::mem::take(&mut self.new_code))
     }
 
     /// Drops the journal without undoing it (after genesis, or after a rewind).
@@ -334,11 +292,7 @@ impl WorldState {
         let empty: Vec<Address> = self
             .dirty_accounts
             .iter()
-            .filter(|a| {
-                self.accounts
-                    .get(*a)
-                    .is_some_and(|r| r.basic.is_empty() && r.storage.is_empty())
-            })
+            .filter(|a| self.accounts.get(*a).is_some_and(|r| r.basic.is_empty() && r.storage.is_empty()))
             .copied()
             .collect();
         for address in empty {
@@ -360,24 +314,18 @@ impl WorldState {
             if let Some(slots) = dirty_slots.get(&address) {
                 for slot in slots {
                     let value = record.storage.get(slot).copied().unwrap_or_default();
-                    record
-                        .storage_tree
-                        .insert(storage_key(slot), B256::from(value.to_be_bytes::<32>()));
+                    record.storage_tree.insert(storage_key(slot), B256::from(value.to_be_bytes::<32>()));
                 }
             }
             let storage_root = record.storage_tree.root();
-            self.account_tree
-                .insert(key, account_leaf_value(&record.basic, storage_root));
+            self.account_tree.insert(key, account_leaf_value(&record.basic, storage_root));
         }
         self.account_tree.root()
     }
 
     /// Storage root of one account (zero for none); call after [`Self::state_root`].
     pub fn storage_root(&mut self, address: &Address) -> B256 {
-        self.accounts
-            .get_mut(address)
-            .map(|r| r.storage_tree.root())
-            .unwrap_or_default()
+        self.accounts.get_mut(address).map(|r| r.storage_tree.root()).unwrap_or_default()
     }
 
     /// Proofs of an account and some of its slots against [`Self::state_root`].
@@ -401,26 +349,11 @@ impl WorldState {
                 B256::ZERO,
                 slots
                     .iter()
-                    .map(|slot| {
-                        (
-                            *slot,
-                            U256::ZERO,
-                            SmtProof {
-                                siblings: vec![],
-                                other_leaf: None,
-                            },
-                        )
-                    })
+                    .map(|slot| (*slot, U256::ZERO, SmtProof { siblings: vec![], other_leaf: None }))
                     .collect(),
             ),
         };
-        StateProof {
-            state_root,
-            basic,
-            storage_root,
-            account_proof,
-            storage_proofs,
-        }
+        StateProof { state_root, basic, storage_root, account_proof, storage_proofs }
     }
 }
 
@@ -459,10 +392,103 @@ pub struct StateDb<'a, H: BlockHashes> {
     pub hashes: &'a H,
 }
 
-/// A read-only EVM view (for `eth_call` and gas estimation).
-pub struct StateView<'a, H: BlockHashes> {
+/// The state as of an earlier block: the current state with the `before` values of every
+/// later block's change set laid over it.
+#[derive(Debug, Default, Clone)]
+pub struct HistoricalOverlay {
+    accounts: HashMap<Address, AccountBasic>,
+    slots: HashMap<(Address, U256), U256>,
+    /// Accounts whose whole storage differs from the current one only through `slots`.
+    _private: (),
+}
+
+impl HistoricalOverlay {
+    /// Starts from the values the pending (not yet mined) edits replaced.
+    pub fn from_pending(state: &WorldState) -> Self {
+        Self { accounts: state.journal_accounts.clone(), slots: state.journal_slots.clone(), _private: () }
+    }
+
+    /// Lays a block's change set over the overlay; apply blocks newest first, so the oldest
+    /// block's `before` values win.
+    pub fn undo(&mut self, changes: &ChangeSet) {
+        for c in &changes.accounts {
+            self.accounts.insert(c.address, c.before.clone());
+        }
+        for c in &changes.storage {
+            self.slots.insert((c.address, c.slot), c.before);
+        }
+    }
+}
+
+/// Read access to a state: the current one, or a past one through an overlay.
+pub trait StateReader {
+    /// Account fields, if the account exists.
+    fn account(&self, address: &Address) -> Option<AccountBasic>;
+    /// Storage value (zero when unset).
+    fn slot(&self, address: &Address, slot: &U256) -> U256;
+    /// Code by hash.
+    fn code(&self, hash: &B256) -> Option<Bytecode>;
+
+    /// Balance (zero for an absent account).
+    fn balance_of(&self, address: &Address) -> U256 {
+        self.account(address).map(|a| a.balance).unwrap_or_default()
+    }
+    /// Nonce (zero for an absent account).
+    fn nonce_of(&self, address: &Address) -> u64 {
+        self.account(address).map(|a| a.nonce).unwrap_or_default()
+    }
+    /// Code of an account (empty when none).
+    fn code_at(&self, address: &Address) -> Bytes {
+        self.account(address)
+            .and_then(|a| self.code(&a.code_hash))
+            .map(|c| c.original_bytes())
+            .unwrap_or_default()
+    }
+}
+
+impl StateReader for WorldState {
+    fn account(&self, address: &Address) -> Option<AccountBasic> {
+        self.basic(address).cloned()
+    }
+    fn slot(&self, address: &Address, slot: &U256) -> U256 {
+        self.storage(address, slot)
+    }
+    fn code(&self, hash: &B256) -> Option<Bytecode> {
+        self.code.get(hash).cloned()
+    }
+}
+
+/// A past state: [`WorldState`] under a [`HistoricalOverlay`].
+pub struct PastState<'a> {
+    /// The current state.
+    pub current: &'a WorldState,
+    /// Values that differ in the past.
+    pub overlay: HistoricalOverlay,
+}
+
+impl StateReader for PastState<'_> {
+    fn account(&self, address: &Address) -> Option<AccountBasic> {
+        match self.overlay.accounts.get(address) {
+            Some(b) if b.is_empty() => None,
+            Some(b) => Some(b.clone()),
+            None => self.current.account(address),
+        }
+    }
+    fn slot(&self, address: &Address, slot: &U256) -> U256 {
+        match self.overlay.slots.get(&(*address, *slot)) {
+            Some(v) => *v,
+            None => self.current.slot(address, slot),
+        }
+    }
+    fn code(&self, hash: &B256) -> Option<Bytecode> {
+        self.current.code(hash)
+    }
+}
+
+/// A read-only EVM view of any state (for `eth_call` and gas estimation).
+pub struct StateView<'a, S: StateReader, H: BlockHashes> {
     /// The state.
-    pub state: &'a WorldState,
+    pub state: &'a S,
     /// Block hashes.
     pub hashes: &'a H,
 }
@@ -481,20 +507,22 @@ fn code_by_hash(state: &WorldState, hash: &B256) -> Bytecode {
     state.code.get(hash).cloned().unwrap_or_default()
 }
 
-impl<H: BlockHashes> DatabaseRef for StateView<'_, H> {
+impl<S: StateReader, H: BlockHashes> DatabaseRef for StateView<'_, S, H> {
     type Error = StateDbError;
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        Ok(account_info(self.state, &address))
+        Ok(self.state.account(&address).map(|a| AccountInfo {
+            balance: a.balance,
+            nonce: a.nonce,
+            code_hash: a.code_hash,
+            account_id: None,
+            code: self.state.code(&a.code_hash),
+        }))
     }
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        Ok(code_by_hash(self.state, &code_hash))
+        Ok(self.state.code(&code_hash).unwrap_or_default())
     }
-    fn storage_ref(
-        &self,
-        address: Address,
-        index: StorageKey,
-    ) -> Result<StorageValue, Self::Error> {
-        Ok(self.state.storage(&address, &index))
+    fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, Self::Error> {
+        Ok(self.state.slot(&address, &index))
     }
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
         Ok(self.hashes.block_hash(number))
@@ -509,11 +537,7 @@ impl<H: BlockHashes> Database for StateDb<'_, H> {
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
         Ok(code_by_hash(self.state, &code_hash))
     }
-    fn storage(
-        &mut self,
-        address: Address,
-        index: StorageKey,
-    ) -> Result<StorageValue, Self::Error> {
+    fn storage(&mut self, address: Address, index: StorageKey) -> Result<StorageValue, Self::Error> {
         Ok(self.state.storage(&address, &index))
     }
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
@@ -563,34 +587,13 @@ mod tests {
     fn undo_restores_root() {
         let mut s = WorldState::new();
         let a = Address::repeat_byte(1);
-        s.set_basic(
-            a,
-            AccountBasic {
-                nonce: 1,
-                balance: U256::from(5),
-                code_hash: KECCAK_EMPTY,
-            },
-        );
+        s.set_basic(a, AccountBasic { nonce: 1, balance: U256::from(5), code_hash: KECCAK_EMPTY });
         let root0 = s.state_root();
         s.take_changes();
         s.set_slot(a, U256::from(1), U256::from(9));
-        s.set_basic(
-            a,
-            AccountBasic {
-                nonce: 2,
-                balance: U256::from(3),
-                code_hash: KECCAK_EMPTY,
-            },
-        );
+        s.set_basic(a, AccountBasic { nonce: 2, balance: U256::from(3), code_hash: KECCAK_EMPTY });
         let b = Address::repeat_byte(2);
-        s.set_basic(
-            b,
-            AccountBasic {
-                nonce: 0,
-                balance: U256::from(2),
-                code_hash: KECCAK_EMPTY,
-            },
-        );
+        s.set_basic(b, AccountBasic { nonce: 0, balance: U256::from(2), code_hash: KECCAK_EMPTY });
         let root1 = s.state_root();
         assert_ne!(root0, root1);
         let (changes, _) = s.take_changes();
@@ -607,23 +610,13 @@ mod tests {
         let mut s = WorldState::new();
         for i in 1..50u8 {
             let a = Address::repeat_byte(i);
-            s.set_basic(
-                a,
-                AccountBasic {
-                    nonce: i as u64,
-                    balance: U256::from(i),
-                    code_hash: KECCAK_EMPTY,
-                },
-            );
+            s.set_basic(a, AccountBasic { nonce: i as u64, balance: U256::from(i), code_hash: KECCAK_EMPTY });
             s.set_slot(a, U256::from(i), U256::from(1000 + i as u64));
         }
         let a = Address::repeat_byte(7);
         let p = s.prove(&a, &[U256::from(7), U256::from(8)]);
         let leaf = account_leaf_value(&p.basic, p.storage_root);
-        assert!(
-            p.account_proof
-                .verify(&p.state_root, &account_key(&a), Some(leaf))
-        );
+        assert!(p.account_proof.verify(&p.state_root, &account_key(&a), Some(leaf)));
         let (slot, value, proof) = &p.storage_proofs[0];
         assert_eq!(*value, U256::from(1007));
         assert!(proof.verify(
@@ -636,9 +629,6 @@ mod tests {
         assert!(proof.verify(&p.storage_root, &storage_key(slot), None));
         let absent = Address::repeat_byte(200);
         let p = s.prove(&absent, &[]);
-        assert!(
-            p.account_proof
-                .verify(&p.state_root, &account_key(&absent), None)
-        );
+        assert!(p.account_proof.verify(&p.state_root, &account_key(&absent), None));
     }
 }

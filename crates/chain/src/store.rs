@@ -87,8 +87,7 @@ fn rlp_list<T: Encodable>(items: &[T]) -> Vec<u8> {
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, ChainError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ChainError::Storage(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| ChainError::Storage(format!("{}: {e}", dir.display())))?;
         let db = Database::create(dir.join("chain.redb"))?;
         Self::init(db)
     }
@@ -131,17 +130,13 @@ impl Store {
 
     /// The devnet's time offset (seconds added by `evm_increaseTime`).
     pub fn time_offset(&self) -> Result<i64, ChainError> {
-        Ok(self
-            .meta_u64(META_TIME_OFFSET)?
-            .map(|v| v as i64)
-            .unwrap_or_default())
+        Ok(self.meta_u64(META_TIME_OFFSET)?.map(|v| v as i64).unwrap_or_default())
     }
 
     /// Records the devnet's time offset.
     pub fn set_time_offset(&self, offset: i64) -> Result<(), ChainError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(META)?
-            .insert(META_TIME_OFFSET, (offset as u64).to_be_bytes().as_slice())?;
+        txn.open_table(META)?.insert(META_TIME_OFFSET, (offset as u64).to_be_bytes().as_slice())?;
         txn.commit()?;
         Ok(())
     }
@@ -152,34 +147,25 @@ impl Store {
         let Some(v) = table.get(key)? else {
             return Ok(None);
         };
-        let bytes: [u8; 8] = v
-            .value()
-            .try_into()
-            .map_err(|_| ChainError::Corrupt(format!("meta {key}")))?;
+        let bytes: [u8; 8] = v.value().try_into().map_err(|_| ChainError::Corrupt(format!("meta {key}")))?;
         Ok(Some(u64::from_be_bytes(bytes)))
     }
 
     /// Writes one block and its state changes atomically.
     pub fn write_block(&self, chain_id: u64, block: BlockWrite<'_>) -> Result<(), ChainError> {
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| ChainError::Storage(e.to_string()))?;
+        txn.set_durability(Durability::Immediate).map_err(|e| ChainError::Storage(e.to_string()))?;
         {
             let mut meta = txn.open_table(META)?;
             meta.insert(META_CHAIN_ID, chain_id.to_be_bytes().as_slice())?;
             meta.insert(META_HEAD, block.number.to_be_bytes().as_slice())?;
-            txn.open_table(HEADERS)?
-                .insert(block.number, block.header_rlp)?;
-            txn.open_table(HASH_TO_NUMBER)?
-                .insert(&block.hash.0, block.number)?;
-            txn.open_table(BODIES)?
-                .insert(block.number, rlp_list(block.txs).as_slice())?;
-            txn.open_table(RECEIPTS)?
-                .insert(block.number, rlp_list(block.receipts).as_slice())?;
+            txn.open_table(HEADERS)?.insert(block.number, block.header_rlp)?;
+            txn.open_table(HASH_TO_NUMBER)?.insert(&block.hash.0, block.number)?;
+            txn.open_table(BODIES)?.insert(block.number, rlp_list(block.txs).as_slice())?;
+            txn.open_table(RECEIPTS)?.insert(block.number, rlp_list(block.receipts).as_slice())?;
             let mut changes_rlp = Vec::new();
             block.changes.encode(&mut changes_rlp);
-            txn.open_table(CHANGES)?
-                .insert(block.number, changes_rlp.as_slice())?;
+            txn.open_table(CHANGES)?.insert(block.number, changes_rlp.as_slice())?;
             let mut index = txn.open_table(TX_INDEX)?;
             let mut pool = txn.open_table(POOL)?;
             for (i, hash) in block.tx_hashes.iter().enumerate() {
@@ -198,11 +184,7 @@ impl Store {
 
     /// Writes the flat state of a change set (its `after` values, or its `before` values when
     /// undoing).
-    fn apply_state(
-        txn: &redb::WriteTransaction,
-        changes: &ChangeSet,
-        undo: bool,
-    ) -> Result<(), ChainError> {
+    fn apply_state(txn: &redb::WriteTransaction, changes: &ChangeSet, undo: bool) -> Result<(), ChainError> {
         let mut accounts = txn.open_table(ACCOUNTS)?;
         for c in &changes.accounts {
             let value = if undo { &c.before } else { &c.after };
@@ -235,8 +217,7 @@ impl Store {
         };
         let mut undone = Vec::new();
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| ChainError::Storage(e.to_string()))?;
+        txn.set_durability(Durability::Immediate).map_err(|e| ChainError::Storage(e.to_string()))?;
         for n in (number + 1..=head).rev() {
             let changes = match txn.open_table(CHANGES)?.remove(n)? {
                 Some(v) => ChangeSet::decode(&mut v.value())?,
@@ -247,10 +228,7 @@ impl Store {
                 Some(v) => Vec::<StoredTx>::decode(&mut v.value())?,
                 None => vec![],
             };
-            let header = txn
-                .open_table(HEADERS)?
-                .remove(n)?
-                .map(|v| v.value().to_vec());
+            let header = txn.open_table(HEADERS)?.remove(n)?.map(|v| v.value().to_vec());
             if let Some(header) = header {
                 let hash = alloy_primitives::keccak256(&header);
                 txn.open_table(HASH_TO_NUMBER)?.remove(&hash.0)?;
@@ -264,8 +242,7 @@ impl Store {
             }
             undone.push((changes, txs));
         }
-        txn.open_table(META)?
-            .insert(META_HEAD, number.to_be_bytes().as_slice())?;
+        txn.open_table(META)?.insert(META_HEAD, number.to_be_bytes().as_slice())?;
         txn.commit()?;
         undone.reverse();
         Ok(undone)
@@ -294,22 +271,24 @@ impl Store {
         Ok(state)
     }
 
+    /// The change set of a block.
+    pub fn changes(&self, number: u64) -> Result<Option<ChangeSet>, ChainError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CHANGES)?;
+        let Some(v) = table.get(number)? else { return Ok(None) };
+        Ok(Some(ChangeSet::decode(&mut v.value())?))
+    }
+
     /// RLP of a header by number.
     pub fn header_rlp(&self, number: u64) -> Result<Option<Vec<u8>>, ChainError> {
         let txn = self.db.begin_read()?;
-        Ok(txn
-            .open_table(HEADERS)?
-            .get(number)?
-            .map(|v| v.value().to_vec()))
+        Ok(txn.open_table(HEADERS)?.get(number)?.map(|v| v.value().to_vec()))
     }
 
     /// Block number of a block hash.
     pub fn number_of(&self, hash: &B256) -> Result<Option<u64>, ChainError> {
         let txn = self.db.begin_read()?;
-        Ok(txn
-            .open_table(HASH_TO_NUMBER)?
-            .get(&hash.0)?
-            .map(|v| v.value()))
+        Ok(txn.open_table(HASH_TO_NUMBER)?.get(&hash.0)?.map(|v| v.value()))
     }
 
     /// Transactions of a block.
@@ -345,8 +324,7 @@ impl Store {
             return Ok(());
         }
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| ChainError::Storage(e.to_string()))?;
+        txn.set_durability(Durability::Immediate).map_err(|e| ChainError::Storage(e.to_string()))?;
         {
             let mut pool = txn.open_table(POOL)?;
             let mut table = txn.open_table(BLOBS)?;
@@ -400,9 +378,6 @@ impl Store {
     /// A blob by versioned hash.
     pub fn blob(&self, versioned_hash: &B256) -> Result<Option<Bytes>, ChainError> {
         let txn = self.db.begin_read()?;
-        Ok(txn
-            .open_table(BLOBS)?
-            .get(&versioned_hash.0)?
-            .map(|v| Bytes::copy_from_slice(v.value())))
+        Ok(txn.open_table(BLOBS)?.get(&versioned_hash.0)?.map(|v| Bytes::copy_from_slice(v.value())))
     }
 }

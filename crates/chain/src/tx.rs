@@ -55,48 +55,29 @@ impl RecoveredTx {
     /// Decodes raw bytes as sent to `eth_sendRawTransaction`, checks the signature, the chain
     /// id, the size and, for blob transactions, the sidecar's KZG proofs.
     pub fn decode(raw: &[u8], chain_id: u64) -> Result<Self, TxError> {
-        let envelope =
-            TxEnvelope::decode_2718_exact(raw).map_err(|e| TxError::Decode(e.to_string()))?;
+        let envelope = TxEnvelope::decode_2718_exact(raw).map_err(|e| TxError::Decode(e.to_string()))?;
         let (tx, blobs) = strip_sidecar(envelope)?;
         let encoded = Bytes::from(tx.encoded_2718());
         if encoded.len() > MAX_TX_SIZE {
-            return Err(TxError::Oversized {
-                size: encoded.len(),
-                limit: MAX_TX_SIZE,
-            });
+            return Err(TxError::Oversized { size: encoded.len(), limit: MAX_TX_SIZE });
         }
         match tx.chain_id() {
             None => return Err(TxError::NotReplayProtected),
             Some(have) if have != chain_id => {
-                return Err(TxError::WrongChainId {
-                    have,
-                    want: chain_id,
-                });
+                return Err(TxError::WrongChainId { have, want: chain_id });
             }
             Some(_) => {}
         }
         let sender = tx.recover_signer().map_err(|_| TxError::InvalidSender)?;
         let hash = *tx.tx_hash();
-        Ok(Self {
-            hash,
-            sender,
-            tx,
-            encoded,
-            blobs,
-        })
+        Ok(Self { hash, sender, tx, encoded, blobs })
     }
 
     /// Decodes a transaction from a block (canonical encoding, already validated once).
     pub fn from_block(raw: &[u8], sender: Address) -> Result<Self, TxError> {
         let tx = TxEnvelope::decode_2718_exact(raw).map_err(|e| TxError::Decode(e.to_string()))?;
         let hash = *tx.tx_hash();
-        Ok(Self {
-            hash,
-            sender,
-            tx,
-            encoded: Bytes::copy_from_slice(raw),
-            blobs: vec![],
-        })
+        Ok(Self { hash, sender, tx, encoded: Bytes::copy_from_slice(raw), blobs: vec![] })
     }
 
     /// The transaction's nonce.
@@ -116,9 +97,7 @@ impl RecoveredTx {
 
     /// Max priority fee per gas (the gas price of a legacy transaction).
     pub fn max_tip(&self) -> u128 {
-        self.tx
-            .max_priority_fee_per_gas()
-            .unwrap_or_else(|| self.tx.max_fee_per_gas())
+        self.tx.max_priority_fee_per_gas().unwrap_or_else(|| self.tx.max_fee_per_gas())
     }
 
     /// Tip per gas the block producer receives at a base fee, if the transaction can pay it.
@@ -128,11 +107,8 @@ impl RecoveredTx {
 
     /// The most the transaction can cost its sender: `gas * max_fee + value + blob gas`.
     pub fn max_cost(&self) -> U256 {
-        let blob_gas = self
-            .tx
-            .blob_versioned_hashes()
-            .map(|h| h.len() as u64 * GAS_PER_BLOB)
-            .unwrap_or_default();
+        let blob_gas =
+            self.tx.blob_versioned_hashes().map(|h| h.len() as u64 * GAS_PER_BLOB).unwrap_or_default();
         U256::from(self.gas_limit()) * U256::from(self.max_fee())
             + self.tx.value()
             + U256::from(blob_gas) * U256::from(self.tx.max_fee_per_blob_gas().unwrap_or_default())
@@ -143,18 +119,9 @@ impl RecoveredTx {
         let (accounts, slots) = self
             .tx
             .access_list()
-            .map(|l| {
-                (
-                    l.len() as u64,
-                    l.iter().map(|i| i.storage_keys.len() as u64).sum(),
-                )
-            })
+            .map(|l| (l.len() as u64, l.iter().map(|i| i.storage_keys.len() as u64).sum()))
             .unwrap_or_default();
-        let auths = self
-            .tx
-            .authorization_list()
-            .map(|a| a.len() as u64)
-            .unwrap_or_default();
+        let auths = self.tx.authorization_list().map(|a| a.len() as u64).unwrap_or_default();
         let gas = calculate_initial_tx_gas(
             spec,
             self.tx.input(),
@@ -171,10 +138,7 @@ impl RecoveredTx {
     pub fn check_static(&self, spec: SpecId, block_gas_limit: u64) -> Result<(), TxError> {
         let needed = self.intrinsic_gas(spec);
         if self.gas_limit() < needed {
-            return Err(TxError::IntrinsicGasTooLow {
-                gas: self.gas_limit(),
-                needed,
-            });
+            return Err(TxError::IntrinsicGasTooLow { gas: self.gas_limit(), needed });
         }
         if self.gas_limit() > block_gas_limit {
             return Err(TxError::GasLimitTooHigh);
@@ -185,25 +149,15 @@ impl RecoveredTx {
             return Err(TxError::TipAboveFeeCap);
         }
         if self.tx.kind().is_create() && self.tx.input().len() > MAX_INITCODE_SIZE {
-            return Err(TxError::InitCodeTooLarge {
-                size: self.tx.input().len(),
-                limit: MAX_INITCODE_SIZE,
-            });
+            return Err(TxError::InitCodeTooLarge { size: self.tx.input().len(), limit: MAX_INITCODE_SIZE });
         }
         if let Some(hashes) = self.tx.blob_versioned_hashes()
             && (hashes.is_empty() || hashes.len() > MAX_BLOBS_PER_TX)
         {
-            return Err(TxError::BlobCount {
-                count: hashes.len(),
-                max: MAX_BLOBS_PER_TX,
-            });
+            return Err(TxError::BlobCount { count: hashes.len(), max: MAX_BLOBS_PER_TX });
         }
-        if self.tx.tx_type() == TxType::Eip7702
-            && self.tx.authorization_list().is_none_or(|a| a.is_empty())
-        {
-            return Err(TxError::Decode(
-                "EIP-7702 transaction with an empty authorization list".into(),
-            ));
+        if self.tx.tx_type() == TxType::Eip7702 && self.tx.authorization_list().is_none_or(|a| a.is_empty()) {
+            return Err(TxError::Decode("EIP-7702 transaction with an empty authorization list".into()));
         }
         Ok(())
     }
@@ -223,19 +177,11 @@ impl RecoveredTx {
             chain_id: tx.chain_id(),
             access_list: tx.access_list().cloned().unwrap_or_default(),
             gas_priority_fee: tx.max_priority_fee_per_gas(),
-            blob_hashes: tx
-                .blob_versioned_hashes()
-                .map(|h| h.to_vec())
-                .unwrap_or_default(),
+            blob_hashes: tx.blob_versioned_hashes().map(|h| h.to_vec()).unwrap_or_default(),
             max_fee_per_blob_gas: tx.max_fee_per_blob_gas().unwrap_or_default(),
             authorization_list: tx
                 .authorization_list()
-                .map(|l| {
-                    l.iter()
-                        .cloned()
-                        .map(revm::context::either::Either::Left)
-                        .collect()
-                })
+                .map(|l| l.iter().cloned().map(revm::context::either::Either::Left).collect())
                 .unwrap_or_default(),
         }
     }
@@ -257,9 +203,9 @@ fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), 
     };
     let (variant, signature, hash) = signed.into_parts();
     match variant {
-        TxEip4844Variant::TxEip4844(_) => Err(TxError::InvalidBlobs(
-            "blob transaction sent without its sidecar".into(),
-        )),
+        TxEip4844Variant::TxEip4844(_) => {
+            Err(TxError::InvalidBlobs("blob transaction sent without its sidecar".into()))
+        }
         TxEip4844Variant::TxEip4844WithSidecar(with_sidecar) => {
             with_sidecar
                 .validate_blob(EnvKzgSettings::Default.get())
@@ -282,11 +228,7 @@ fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), 
                     })
                     .collect(),
             };
-            let tx = Signed::new_unchecked(
-                TxEip4844Variant::TxEip4844(with_sidecar.tx),
-                signature,
-                hash,
-            );
+            let tx = Signed::new_unchecked(TxEip4844Variant::TxEip4844(with_sidecar.tx), signature, hash);
             Ok((EthereumTxEnvelope::Eip4844(tx), blobs))
         }
     }

@@ -45,18 +45,14 @@ pub struct DevnetArgs {
 
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let deployer: PrivateKeySigner = match &args.private_key {
-        Some(k) => k
-            .parse()
-            .context("--private-key is not a valid secp256k1 key")?,
+        Some(k) => k.parse().context("--private-key is not a valid secp256k1 key")?,
         None => loft_l1::dev_signers(1)?.remove(0),
     };
     let (devnet, url) = match &args.l1_rpc {
         Some(url) => (None, url.clone()),
         None => {
             let mining = match (args.block_time, args.no_mining) {
-                (Some(secs), _) if secs > 0.0 => {
-                    MiningMode::Interval(Duration::from_secs_f64(secs))
-                }
+                (Some(secs), _) if secs > 0.0 => MiningMode::Interval(Duration::from_secs_f64(secs)),
                 (_, true) => MiningMode::Manual,
                 _ => MiningMode::Instant,
             };
@@ -90,9 +86,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             d
         }
         None => {
-            let d = contracts::deploy_all(&client)
-                .await
-                .context("deploying loft's contracts")?;
+            let d = contracts::deploy_all(&client).await.context("deploying loft's contracts")?;
             d.save(&record)?;
             d
         }
@@ -114,10 +108,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn existing_deployments(
-    client: &L1Client,
-    path: &std::path::Path,
-) -> Option<contracts::Deployments> {
+async fn existing_deployments(client: &L1Client, path: &std::path::Path) -> Option<contracts::Deployments> {
     let text = std::fs::read_to_string(path).ok()?;
     let d: contracts::Deployments = serde_json::from_str(&text).ok()?;
     use alloy::providers::Provider;
@@ -127,16 +118,9 @@ async fn existing_deployments(
 
 fn print_banner(devnet: &Devnet, mining: MiningMode, data_dir: Option<&std::path::Path>) {
     println!("loft devnet: embedded L1 (loft chain engine, revm)\n");
-    println!(
-        "Dev accounts (mnemonic \"{}\"), 10000 ETH each:",
-        loft_l1::DEV_MNEMONIC
-    );
+    println!("Dev accounts (mnemonic \"{}\"), 10000 ETH each:", loft_l1::DEV_MNEMONIC);
     for (i, s) in devnet.accounts.iter().enumerate() {
-        println!(
-            "  ({i}) {}  key 0x{}",
-            s.address(),
-            alloy_primitives::hex::encode(s.to_bytes())
-        );
+        println!("  ({i}) {}  key 0x{}", s.address(), alloy_primitives::hex::encode(s.to_bytes()));
     }
     let mining = match mining {
         MiningMode::Instant => "instant (a block per transaction)".to_string(),
@@ -144,11 +128,7 @@ fn print_banner(devnet: &Devnet, mining: MiningMode, data_dir: Option<&std::path
         MiningMode::Manual => "manual (evm_mine)".to_string(),
     };
     println!();
-    println!(
-        "JSON-RPC     {} (HTTP) and {} (WebSocket)",
-        devnet.url(),
-        devnet.ws_url()
-    );
+    println!("JSON-RPC     {} (HTTP) and {} (WebSocket)", devnet.url(), devnet.ws_url());
     println!("mining       {mining}");
     match data_dir {
         Some(d) => println!("data dir     {}", d.display()),

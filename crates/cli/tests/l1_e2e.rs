@@ -25,51 +25,29 @@ const ETH: u128 = 1_000_000_000_000_000_000;
 /// of loft-specific behaviour (sparse-Merkle proofs).
 async fn scenario(http: &str, ws: &str, loft_node: bool) {
     let keys = loft_l1::dev_signers(3).expect("dev keys");
-    let alice = L1Client::connect(http, keys[0].clone())
-        .await
-        .expect("connect");
+    let alice = L1Client::connect(http, keys[0].clone()).await.expect("connect");
     let bob = keys[1].address();
     let p = alice.provider();
     assert_eq!(alice.chain_id().await.expect("chain id"), 31337);
 
     // ETH transfer, balances on both sides.
     let bob_before = alice.balance(bob).await.expect("balance");
-    let receipt = alice
-        .transfer(bob, U256::from(ETH))
-        .await
-        .expect("transfer");
+    let receipt = alice.transfer(bob, U256::from(ETH)).await.expect("transfer");
     assert!(receipt.status());
     assert_eq!(receipt.gas_used, 21_000);
-    assert_eq!(
-        alice.balance(bob).await.expect("balance"),
-        bob_before + U256::from(ETH)
-    );
+    assert_eq!(alice.balance(bob).await.expect("balance"), bob_before + U256::from(ETH));
 
     // Deploy loft's contracts and use the ERC-20.
     let deployments = contracts::deploy_all(&alice).await.expect("deploy");
     let token = LoftToken::new(deployments.loft_token, p.clone());
     let supply = token.totalSupply().call().await.expect("supply");
-    assert_eq!(
-        token
-            .balanceOf(alice.address())
-            .call()
-            .await
-            .expect("balance"),
-        supply
-    );
+    assert_eq!(token.balanceOf(alice.address()).call().await.expect("balance"), supply);
     let amount = U256::from(12_345u64);
     let head_before = p.get_block_number().await.expect("head");
 
     // A WebSocket subscription to new heads and to the token's logs.
-    let ws_provider = ProviderBuilder::new()
-        .connect_ws(WsConnect::new(ws))
-        .await
-        .expect("ws");
-    let mut heads = ws_provider
-        .subscribe_blocks()
-        .await
-        .expect("newHeads")
-        .into_stream();
+    let ws_provider = ProviderBuilder::new().connect_ws(WsConnect::new(ws)).await.expect("ws");
+    let mut heads = ws_provider.subscribe_blocks().await.expect("newHeads").into_stream();
     let mut logs = ws_provider
         .subscribe_logs(&Filter::new().address(deployments.loft_token))
         .await
@@ -85,34 +63,17 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
         .await
         .expect("filter");
 
-    let estimate = token
-        .transfer(bob, amount)
-        .from(alice.address())
-        .estimate_gas()
-        .await
-        .expect("estimate");
-    assert!(
-        estimate > 21_000 && estimate < 100_000,
-        "estimate {estimate}"
-    );
-    let receipt = token
-        .transfer(bob, amount)
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("receipt");
+    let estimate = token.transfer(bob, amount).from(alice.address()).estimate_gas().await.expect("estimate");
+    assert!(estimate > 21_000 && estimate < 100_000, "estimate {estimate}");
+    let receipt =
+        token.transfer(bob, amount).send().await.expect("send").get_receipt().await.expect("receipt");
     assert!(receipt.status());
     assert_eq!(token.balanceOf(bob).call().await.expect("balance"), amount);
 
     // The Transfer event: in the receipt, through eth_getLogs, the filter and the subscription.
     let log = receipt.inner.logs().first().expect("a log");
     let event = LoftToken::Transfer::decode_log_data(log.data()).expect("decodes");
-    assert_eq!(
-        (event.from, event.to, event.value),
-        (alice.address(), bob, amount)
-    );
+    assert_eq!((event.from, event.to, event.value), (alice.address(), bob, amount));
     let found = p
         .get_logs(
             &Filter::new()
@@ -124,20 +85,12 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
         .expect("logs");
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].transaction_hash, Some(receipt.transaction_hash));
-    let changes: Vec<alloy::rpc::types::Log> = p
-        .get_filter_changes(filter_id)
-        .await
-        .expect("filter changes");
+    let changes: Vec<alloy::rpc::types::Log> = p.get_filter_changes(filter_id).await.expect("filter changes");
     assert_eq!(changes.len(), 1);
-    let again: Vec<alloy::rpc::types::Log> = p
-        .get_filter_changes(filter_id)
-        .await
-        .expect("filter changes");
+    let again: Vec<alloy::rpc::types::Log> = p.get_filter_changes(filter_id).await.expect("filter changes");
     assert!(again.is_empty(), "a filter reports each log once");
-    let sub_log = tokio::time::timeout(Duration::from_secs(10), logs.next())
-        .await
-        .expect("log in time")
-        .expect("log");
+    let sub_log =
+        tokio::time::timeout(Duration::from_secs(10), logs.next()).await.expect("log in time").expect("log");
     assert_eq!(sub_log.transaction_hash, Some(receipt.transaction_hash));
     let head = tokio::time::timeout(Duration::from_secs(10), heads.next())
         .await
@@ -153,13 +106,7 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
         .await
         .expect_err("reverts");
     let decoded = err.as_decoded_interface_error::<LoftToken::LoftTokenErrors>();
-    assert!(
-        matches!(
-            decoded,
-            Some(LoftToken::LoftTokenErrors::ERC20InsufficientBalance(_))
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(decoded, Some(LoftToken::LoftTokenErrors::ERC20InsufficientBalance(_))), "{err:?}");
 
     // Blocks and transactions read back.
     let block = p
@@ -169,17 +116,8 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
         .expect("block")
         .expect("exists");
     assert_eq!(block.header.hash, receipt.block_hash.expect("hash"));
-    assert!(
-        block
-            .transactions
-            .hashes()
-            .any(|h| h == receipt.transaction_hash)
-    );
-    let tx = p
-        .get_transaction_by_hash(receipt.transaction_hash)
-        .await
-        .expect("tx")
-        .expect("exists");
+    assert!(block.transactions.hashes().any(|h| h == receipt.transaction_hash));
+    let tx = p.get_transaction_by_hash(receipt.transaction_hash).await.expect("tx").expect("exists");
     assert_eq!(tx.block_hash, receipt.block_hash);
     let fee_history = p
         .get_fee_history(4, alloy::eips::BlockNumberOrTag::Latest, &[25.0, 75.0])
@@ -191,27 +129,17 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
     // Storage of the token: the balance mapping slot of bob (slot index of _balances).
     let slot = U256::from_be_bytes(
         keccak256(
-            [
-                B256::left_padding_from(bob.as_slice()).0,
-                B256::from(U256::from(balances_slot())).0,
-            ]
-            .concat(),
+            [B256::left_padding_from(bob.as_slice()).0, B256::from(U256::from(balances_slot())).0].concat(),
         )
         .0,
     );
-    let raw = p
-        .get_storage_at(deployments.loft_token, slot)
-        .await
-        .expect("storage");
+    let raw = p.get_storage_at(deployments.loft_token, slot).await.expect("storage");
     assert_eq!(raw, amount, "bob's balance in the mapping slot");
 
     if loft_node {
         // loft's eth_getProof: sparse-Merkle proofs that verify against the block's state root.
         let proof: Value = p
-            .raw_request(
-                "eth_getProof".into(),
-                (deployments.loft_token, vec![slot], "latest"),
-            )
+            .raw_request("eth_getProof".into(), (deployments.loft_token, vec![slot], "latest"))
             .await
             .expect("proof");
         let state_root: B256 = serde_json::from_value(proof["stateRoot"].clone()).expect("root");
@@ -222,10 +150,8 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
             .expect("exists");
         assert_eq!(state_root, latest.header.state_root);
         let compact: alloy_primitives::Bytes =
-            serde_json::from_value(proof["storageProof"][0]["proof"]["compact"].clone())
-                .expect("compact");
-        let storage_root: B256 =
-            serde_json::from_value(proof["storageHash"].clone()).expect("storage root");
+            serde_json::from_value(proof["storageProof"][0]["proof"]["compact"].clone()).expect("compact");
+        let storage_root: B256 = serde_json::from_value(proof["storageHash"].clone()).expect("storage root");
         let smt = SmtProof::decode(&compact).expect("decodes");
         assert!(smt.verify(
             &storage_root,
@@ -248,10 +174,7 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
     }
 
     // Snapshots and time travel, as anvil does them.
-    let snapshot: U256 = p
-        .raw_request("evm_snapshot".into(), ())
-        .await
-        .expect("snapshot");
+    let snapshot: U256 = p.raw_request("evm_snapshot".into(), ()).await.expect("snapshot");
     let ts_before = p
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
         .await
@@ -259,10 +182,7 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
         .expect("b")
         .header
         .timestamp;
-    let _: Value = p
-        .raw_request("evm_increaseTime".into(), (3600u64,))
-        .await
-        .expect("increase time");
+    let _: Value = p.raw_request("evm_increaseTime".into(), (3600u64,)).await.expect("increase time");
     let _: Value = p.raw_request("evm_mine".into(), ()).await.expect("mine");
     let ts_after = p
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
@@ -272,48 +192,24 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
         .header
         .timestamp;
     assert!(ts_after >= ts_before + 3600, "{ts_before} -> {ts_after}");
-    alice
-        .transfer(Address::repeat_byte(0x77), U256::from(5))
-        .await
-        .expect("transfer");
-    assert_eq!(
-        alice.balance(Address::repeat_byte(0x77)).await.expect("b"),
-        U256::from(5)
-    );
-    let reverted: bool = p
-        .raw_request("evm_revert".into(), (snapshot,))
-        .await
-        .expect("revert");
+    alice.transfer(Address::repeat_byte(0x77), U256::from(5)).await.expect("transfer");
+    assert_eq!(alice.balance(Address::repeat_byte(0x77)).await.expect("b"), U256::from(5));
+    let reverted: bool = p.raw_request("evm_revert".into(), (snapshot,)).await.expect("revert");
     assert!(reverted);
-    assert_eq!(
-        alice.balance(Address::repeat_byte(0x77)).await.expect("b"),
-        U256::ZERO
-    );
+    assert_eq!(alice.balance(Address::repeat_byte(0x77)).await.expect("b"), U256::ZERO);
     let _: Value = p
-        .raw_request(
-            "anvil_setBalance".into(),
-            (Address::repeat_byte(0x78), U256::from(777)),
-        )
+        .raw_request("anvil_setBalance".into(), (Address::repeat_byte(0x78), U256::from(777)))
         .await
         .expect("set balance");
-    assert_eq!(
-        alice.balance(Address::repeat_byte(0x78)).await.expect("b"),
-        U256::from(777)
-    );
+    assert_eq!(alice.balance(Address::repeat_byte(0x78)).await.expect("b"), U256::from(777));
 
     // eth_sendTransaction for an unlocked dev account.
-    let plain = ProviderBuilder::new()
-        .connect(http)
-        .await
-        .expect("plain provider");
+    let plain = ProviderBuilder::new().connect(http).await.expect("plain provider");
     let tx = TransactionRequest::default()
         .with_from(keys[2].address())
         .with_to(Address::repeat_byte(0x79))
         .with_value(U256::from(9));
-    let pending = plain
-        .send_transaction(tx)
-        .await
-        .expect("eth_sendTransaction");
+    let pending = plain.send_transaction(tx).await.expect("eth_sendTransaction");
     assert!(pending.get_receipt().await.expect("receipt").status());
 }
 
@@ -343,9 +239,6 @@ async fn suite_on_anvil() {
         common::skip_or_fail("anvil is not installed (run scripts/install-tools.sh)");
         return;
     };
-    let anvil = alloy::node_bindings::Anvil::new()
-        .path(anvil_bin)
-        .try_spawn()
-        .expect("anvil starts");
+    let anvil = alloy::node_bindings::Anvil::new().path(anvil_bin).try_spawn().expect("anvil starts");
     scenario(&anvil.endpoint(), &anvil.ws_endpoint(), false).await;
 }

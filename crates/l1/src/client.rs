@@ -63,11 +63,7 @@ impl L1Client {
             .connect(url)
             .await
             .map_err(|e| L1Error::Config(format!("cannot connect to L1 at {url}: {e}")))?;
-        Ok(Self {
-            provider: provider.erased(),
-            signer,
-            url: url.to_string(),
-        })
+        Ok(Self { provider: provider.erased(), signer, url: url.to_string() })
     }
 
     /// The alloy provider, for contract bindings.
@@ -102,16 +98,10 @@ impl L1Client {
 
     /// Sends a transaction (fees, nonce and gas filled in) and waits for its successful receipt.
     pub async fn send(&self, tx: TransactionRequest) -> Result<TransactionReceipt, L1Error> {
-        let pending = self
-            .provider
-            .send_transaction(tx.with_from(self.address()))
-            .await?;
+        let pending = self.provider.send_transaction(tx.with_from(self.address())).await?;
         let hash = *pending.tx_hash();
-        let receipt = pending
-            .with_timeout(Some(Duration::from_secs(60)))
-            .get_receipt()
-            .await
-            .map_err(|e| match e {
+        let receipt =
+            pending.with_timeout(Some(Duration::from_secs(60))).get_receipt().await.map_err(|e| match e {
                 alloy::providers::PendingTransactionError::TxWatcher(_) => L1Error::Timeout(hash),
                 other => L1Error::Rpc(other.to_string()),
             })?;
@@ -126,16 +116,12 @@ impl L1Client {
         let tx = TransactionRequest::default().with_deploy_code(creation_code);
         let receipt = self.send(tx).await?;
         receipt.contract_address.ok_or_else(|| {
-            L1Error::Rpc(format!(
-                "deployment {} has no contract address",
-                receipt.transaction_hash
-            ))
+            L1Error::Rpc(format!("deployment {} has no contract address", receipt.transaction_hash))
         })
     }
 
     /// Sends ether.
     pub async fn transfer(&self, to: Address, value: U256) -> Result<TransactionReceipt, L1Error> {
-        self.send(TransactionRequest::default().with_to(to).with_value(value))
-            .await
+        self.send(TransactionRequest::default().with_to(to).with_value(value)).await
     }
 }

@@ -40,20 +40,14 @@ impl Deployments {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let json =
-            serde_json::to_string_pretty(self).map_err(|e| L1Error::Config(e.to_string()))?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| L1Error::Config(e.to_string()))?;
         std::fs::write(path, json)?;
         Ok(())
     }
 }
 
 /// Creation code of `LoftToken` with its constructor arguments.
-pub fn loft_token_creation_code(
-    name: &str,
-    symbol: &str,
-    initial_supply: U256,
-    owner: Address,
-) -> Bytes {
+pub fn loft_token_creation_code(name: &str, symbol: &str, initial_supply: U256, owner: Address) -> Bytes {
     let args = LoftToken::constructorCall {
         name_: name.to_string(),
         symbol_: symbol.to_string(),
@@ -62,25 +56,14 @@ pub fn loft_token_creation_code(
         initialSupply: initial_supply,
     }
     .abi_encode();
-    [LoftToken::BYTECODE.as_ref(), args.as_slice()]
-        .concat()
-        .into()
+    [LoftToken::BYTECODE.as_ref(), args.as_slice()].concat().into()
 }
 
 /// Deploys loft's contracts with `client`'s account and returns where they are.
 pub async fn deploy_all(client: &L1Client) -> Result<Deployments, L1Error> {
     let chain_id = client.chain_id().await?;
     let supply = U256::from(1_000_000_000u64) * U256::from(10u64).pow(U256::from(18));
-    let loft_token = client
-        .deploy(loft_token_creation_code(
-            "Loft Token",
-            "LOFT",
-            supply,
-            client.address(),
-        ))
-        .await?;
-    Ok(Deployments {
-        chain_id,
-        loft_token,
-    })
+    let loft_token =
+        client.deploy(loft_token_creation_code("Loft Token", "LOFT", supply, client.address())).await?;
+    Ok(Deployments { chain_id, loft_token })
 }

@@ -73,11 +73,7 @@ impl Devnet {
         let balance = U256::from(config.balance_eth) * U256::from(10u64).pow(U256::from(18));
         let alloc = accounts
             .iter()
-            .map(|s| GenesisAccount {
-                address: s.address(),
-                balance,
-                ..Default::default()
-            })
+            .map(|s| GenesisAccount { address: s.address(), balance, ..Default::default() })
             .collect();
         let chain_config = ChainConfig::dev(config.chain_id, alloc);
         let store = match &config.data_dir {
@@ -92,12 +88,7 @@ impl Devnet {
             .await
             .map_err(|e| L1Error::Config(format!("cannot listen on {}: {e}", config.addr)))?;
         let miner = node.spawn_miner();
-        Ok(Self {
-            node,
-            rpc,
-            accounts,
-            miner,
-        })
+        Ok(Self { node, rpc, accounts, miner })
     }
 
     /// The HTTP URL of the JSON-RPC server.

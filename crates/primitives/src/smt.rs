@@ -182,12 +182,7 @@ fn bit(key: &B256, i: usize) -> bool {
 /// Number of leading path bits `a` and `b` have in common (256 when equal).
 #[inline]
 fn common_prefix_len(a: &B256, b: &B256) -> usize {
-    for (i, (ca, cb)) in a
-        .as_slice()
-        .chunks_exact(8)
-        .zip(b.as_slice().chunks_exact(8))
-        .enumerate()
-    {
+    for (i, (ca, cb)) in a.as_slice().chunks_exact(8).zip(b.as_slice().chunks_exact(8)).enumerate() {
         let mut wa = [0u8; 8];
         let mut wb = [0u8; 8];
         wa.copy_from_slice(ca);
@@ -222,11 +217,7 @@ enum Node {
 impl Node {
     #[inline]
     fn leaf(key: B256, value: B256) -> Self {
-        Node::Leaf {
-            key,
-            value,
-            hash: None,
-        }
+        Node::Leaf { key, value, hash: None }
     }
 
     /// Hash of this subtree, computing (and caching) every dirty hash below it.
@@ -268,19 +259,11 @@ fn parallel_levels() -> u32 {
 /// for the top `levels` levels.
 fn hash_parallel(node: &mut Node, levels: u32) -> B256 {
     match node {
-        Node::Internal {
-            left,
-            right,
-            hash: hash @ None,
-        } if levels > 0 => {
+        Node::Internal { left, right, hash: hash @ None } if levels > 0 => {
             let (l, r) = std::thread::scope(|scope| {
                 let l = scope.spawn(|| link_hash_parallel(left, levels - 1));
                 let r = link_hash_parallel(right, levels - 1);
-                (
-                    l.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    r,
-                )
+                (l.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), r)
             });
             let h = node_hash(&l, &r);
             *hash = Some(h);
@@ -291,8 +274,7 @@ fn hash_parallel(node: &mut Node, levels: u32) -> B256 {
 }
 
 fn link_hash_parallel(link: &mut Link, levels: u32) -> B256 {
-    link.as_deref_mut()
-        .map_or(B256::ZERO, |node| hash_parallel(node, levels))
+    link.as_deref_mut().map_or(B256::ZERO, |node| hash_parallel(node, levels))
 }
 
 /// Builds the subtree holding two leaves whose keys first differ at bit `split`,
@@ -300,25 +282,13 @@ fn link_hash_parallel(link: &mut Link, levels: u32) -> B256 {
 /// child from `depth` to `split - 1`, then the internal node that splits them.
 fn split_leaves(depth: usize, split: usize, a: Box<Node>, a_key: &B256, b: Box<Node>) -> Node {
     let (left, right) = if bit(a_key, split) { (b, a) } else { (a, b) };
-    let mut node = Node::Internal {
-        left: Some(left),
-        right: Some(right),
-        hash: None,
-    };
+    let mut node = Node::Internal { left: Some(left), right: Some(right), hash: None };
     for d in (depth..split).rev() {
         let child = Some(Box::new(node));
         node = if bit(a_key, d) {
-            Node::Internal {
-                left: None,
-                right: child,
-                hash: None,
-            }
+            Node::Internal { left: None, right: child, hash: None }
         } else {
-            Node::Internal {
-                left: child,
-                right: None,
-                hash: None,
-            }
+            Node::Internal { left: child, right: None, hash: None }
         };
     }
     node
@@ -332,11 +302,7 @@ fn insert_at(link: &mut Link, depth: usize, key: B256, value: B256) -> bool {
         return true;
     };
     match &mut **node {
-        Node::Leaf {
-            key: k,
-            value: v,
-            hash,
-        } => {
+        Node::Leaf { key: k, value: v, hash } => {
             if *k == key {
                 if *v != value {
                     *v = value;
@@ -347,14 +313,8 @@ fn insert_at(link: &mut Link, depth: usize, key: B256, value: B256) -> bool {
             // Another leaf is alone here: push both down to where their paths split.
             let split = common_prefix_len(k, &key);
             let other_key = *k;
-            let other = std::mem::replace(
-                &mut **node,
-                Node::Internal {
-                    left: None,
-                    right: None,
-                    hash: None,
-                },
-            );
+            let other =
+                std::mem::replace(&mut **node, Node::Internal { left: None, right: None, hash: None });
             let new = Box::new(Node::leaf(key, value));
             **node = split_leaves(depth, split, Box::new(other), &other_key, new);
             true
@@ -381,11 +341,7 @@ fn remove_at(link: &mut Link, depth: usize, key: &B256) -> Option<B256> {
             Some(old)
         }
         Node::Internal { left, right, hash } => {
-            let child = if bit(key, depth) {
-                &mut *right
-            } else {
-                &mut *left
-            };
+            let child = if bit(key, depth) { &mut *right } else { &mut *left };
             let old = remove_at(child, depth + 1, key)?;
             *hash = None;
             // An internal node must keep at least two leaves: if all that is left is
@@ -489,11 +445,7 @@ impl SparseMerkleTree {
     /// threads.
     pub fn root(&mut self) -> B256 {
         let writes = std::mem::take(&mut self.writes_since_root);
-        let levels = if writes >= PARALLEL_MIN_WRITES {
-            parallel_levels()
-        } else {
-            0
-        };
+        let levels = if writes >= PARALLEL_MIN_WRITES { parallel_levels() } else { 0 };
         match self.root.as_deref_mut() {
             None => B256::ZERO,
             Some(node) => hash_parallel(node, levels),
@@ -510,35 +462,22 @@ impl SparseMerkleTree {
             match &mut **node {
                 Node::Leaf { key: k, value, .. } => {
                     let other_leaf = (k != key).then_some((*k, *value));
-                    return SmtProof {
-                        siblings,
-                        other_leaf,
-                    };
+                    return SmtProof { siblings, other_leaf };
                 }
                 Node::Internal { left, right, .. } => {
-                    let (next, sibling) = if bit(key, depth) {
-                        (right, left)
-                    } else {
-                        (left, right)
-                    };
+                    let (next, sibling) = if bit(key, depth) { (right, left) } else { (left, right) };
                     siblings.push(link_hash(sibling));
                     link = next;
                     depth += 1;
                 }
             }
         }
-        SmtProof {
-            siblings,
-            other_leaf: None,
-        }
+        SmtProof { siblings, other_leaf: None }
     }
 
     /// All `(key, value_hash)` pairs in increasing key order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            stack: self.root.as_deref().into_iter().collect(),
-            remaining: self.len,
-        }
+        Iter { stack: self.root.as_deref().into_iter().collect(), remaining: self.len }
     }
 }
 
@@ -654,11 +593,7 @@ impl SmtProof {
             return Err(SmtError::NonCanonical);
         }
         for (i, sibling) in self.siblings.iter().enumerate().rev() {
-            h = if bit(key, i) {
-                node_hash(sibling, &h)
-            } else {
-                node_hash(&h, sibling)
-            };
+            h = if bit(key, i) { node_hash(sibling, &h) } else { node_hash(&h, sibling) };
         }
         Ok(h)
     }
@@ -736,10 +671,7 @@ impl SmtProof {
         if !r.0.is_empty() {
             return Err(SmtError::TrailingBytes(r.0.len()));
         }
-        Ok(SmtProof {
-            siblings,
-            other_leaf,
-        })
+        Ok(SmtProof { siblings, other_leaf })
     }
 }
 
@@ -748,10 +680,7 @@ struct Reader<'a>(&'a [u8]);
 impl Reader<'_> {
     fn take_array<const N: usize>(&mut self) -> Result<[u8; N], SmtError> {
         let Some((head, rest)) = self.0.split_first_chunk::<N>() else {
-            return Err(SmtError::Truncated {
-                needed: N,
-                available: self.0.len(),
-            });
+            return Err(SmtError::Truncated { needed: N, available: self.0.len() });
         };
         self.0 = rest;
         Ok(*head)
@@ -794,10 +723,7 @@ mod tests {
                 [(k, v)] => raw_leaf(k, v),
                 _ => {
                     let mid = leaves.partition_point(|(k, _)| !bit(k, depth));
-                    raw_node(
-                        &go(&leaves[..mid], depth + 1),
-                        &go(&leaves[mid..], depth + 1),
-                    )
+                    raw_node(&go(&leaves[..mid], depth + 1), &go(&leaves[mid..], depth + 1))
                 }
             }
         }
@@ -833,13 +759,7 @@ mod tests {
     }
 
     fn arb_value() -> impl Strategy<Value = B256> {
-        any::<[u8; 32]>().prop_map(|v| {
-            if v == [0; 32] {
-                B256::with_last_byte(1)
-            } else {
-                B256::new(v)
-            }
-        })
+        any::<[u8; 32]>().prop_map(|v| if v == [0; 32] { B256::with_last_byte(1) } else { B256::new(v) })
     }
 
     fn arb_map(max: usize) -> impl Strategy<Value = BTreeMap<B256, B256>> {
@@ -904,11 +824,7 @@ mod tests {
         let mut h = raw_node(&raw_leaf(&a, &va), &raw_leaf(&b_, &vb));
         for d in (0..255).rev() {
             let shared_bit = (0xf0u8 >> (7 - d % 8)) & 1;
-            h = if shared_bit == 1 {
-                raw_node(&B256::ZERO, &h)
-            } else {
-                raw_node(&h, &B256::ZERO)
-            };
+            h = if shared_bit == 1 { raw_node(&B256::ZERO, &h) } else { raw_node(&h, &B256::ZERO) };
         }
         let mut t = SparseMerkleTree::new();
         t.insert(b_, vb);
@@ -1029,11 +945,7 @@ mod tests {
         assert!(p.verify(&root, key, value), "valid proof rejected");
         assert_eq!(p.compute_root(key, value), Ok(root));
         // Wrong values.
-        assert!(!p.verify(
-            &root,
-            key,
-            Some(B256::repeat_byte(0xee)).filter(|v| Some(*v) != value)
-        ));
+        assert!(!p.verify(&root, key, Some(B256::repeat_byte(0xee)).filter(|v| Some(*v) != value)));
         match value {
             Some(_) => assert!(!p.verify(&root, key, None)),
             None => assert!(!p.verify(&root, key, Some(B256::with_last_byte(7)))),
@@ -1045,10 +957,7 @@ mod tests {
         for i in depths(p.siblings.len(), full) {
             let mut other = *key;
             other[i / 8] ^= 0x80 >> (i % 8);
-            assert!(
-                !p.verify(&root, &other, value),
-                "verified for key flipped at bit {i}"
-            );
+            assert!(!p.verify(&root, &other, value), "verified for key flipped at bit {i}");
         }
         // An inclusion proof is for exactly this key (flip a bit below the path too).
         if value.is_some() {
@@ -1060,10 +969,7 @@ mod tests {
         for i in depths(p.siblings.len(), full) {
             let mut q = p.clone();
             q.siblings[i].0[i % 32] ^= 0x01;
-            assert!(
-                !q.verify(&root, key, value),
-                "tampered sibling {i} accepted"
-            );
+            assert!(!q.verify(&root, key, value), "tampered sibling {i} accepted");
         }
         // Tampered other leaf.
         if let Some((k, v)) = p.other_leaf {
@@ -1098,10 +1004,7 @@ mod tests {
         let enc = p.encode();
         assert_eq!(SmtProof::decode(&enc).as_ref(), Ok(&p));
         for len in 0..enc.len() {
-            assert!(matches!(
-                SmtProof::decode(&enc[..len]),
-                Err(SmtError::Truncated { .. })
-            ));
+            assert!(matches!(SmtProof::decode(&enc[..len]), Err(SmtError::Truncated { .. })));
         }
         let mut longer = enc.clone();
         longer.push(0);
@@ -1125,15 +1028,7 @@ mod tests {
         t.insert(b(0xc0, 0), B256::repeat_byte(2));
         t.insert(b(0xc0, 1), B256::repeat_byte(3));
         // Ends in an empty subtree, at another leaf, at the key's own leaf.
-        for key in [
-            b(0x00, 0),
-            b(0xa0, 0),
-            b(0x80, 0),
-            b(0xc0, 0),
-            b(0xc0, 1),
-            b(0xc0, 2),
-            b(0xc1, 0),
-        ] {
+        for key in [b(0x00, 0), b(0xa0, 0), b(0x80, 0), b(0xc0, 0), b(0xc0, 1), b(0xc0, 2), b(0xc1, 0)] {
             assert_proof(&mut t, &key, true);
         }
         assert!(t.prove(&b(0x00, 0)).other_leaf.is_none());
@@ -1144,41 +1039,17 @@ mod tests {
     fn compute_root_errors() {
         let k = b(0x80, 0);
         let other = (b(0x00, 0), B256::repeat_byte(1));
-        let p = SmtProof {
-            siblings: vec![B256::repeat_byte(1); 257],
-            other_leaf: None,
-        };
+        let p = SmtProof { siblings: vec![B256::repeat_byte(1); 257], other_leaf: None };
         assert_eq!(p.compute_root(&k, None), Err(SmtError::DepthTooLarge(257)));
-        let p = SmtProof {
-            siblings: vec![],
-            other_leaf: Some(other),
-        };
-        assert_eq!(
-            p.compute_root(&k, Some(B256::repeat_byte(1))),
-            Err(SmtError::UnexpectedOtherLeaf)
-        );
-        assert_eq!(
-            p.compute_root(&k, Some(B256::ZERO)),
-            Err(SmtError::ZeroValue)
-        );
+        let p = SmtProof { siblings: vec![], other_leaf: Some(other) };
+        assert_eq!(p.compute_root(&k, Some(B256::repeat_byte(1))), Err(SmtError::UnexpectedOtherLeaf));
+        assert_eq!(p.compute_root(&k, Some(B256::ZERO)), Err(SmtError::ZeroValue));
         assert_eq!(p.compute_root(&k, None), Ok(leaf_hash(&other.0, &other.1)));
-        let p = SmtProof {
-            siblings: vec![B256::repeat_byte(1)],
-            other_leaf: Some(other),
-        };
-        assert_eq!(
-            p.compute_root(&k, None),
-            Err(SmtError::OtherLeafPathMismatch { depth: 1 })
-        );
-        let p = SmtProof {
-            siblings: vec![],
-            other_leaf: Some((other.0, B256::ZERO)),
-        };
+        let p = SmtProof { siblings: vec![B256::repeat_byte(1)], other_leaf: Some(other) };
+        assert_eq!(p.compute_root(&k, None), Err(SmtError::OtherLeafPathMismatch { depth: 1 }));
+        let p = SmtProof { siblings: vec![], other_leaf: Some((other.0, B256::ZERO)) };
         assert_eq!(p.compute_root(&k, None), Err(SmtError::OtherLeafZeroValue));
-        let p = SmtProof {
-            siblings: vec![B256::repeat_byte(1), B256::ZERO],
-            other_leaf: None,
-        };
+        let p = SmtProof { siblings: vec![B256::repeat_byte(1), B256::ZERO], other_leaf: None };
         assert_eq!(p.compute_root(&k, None), Err(SmtError::NonCanonical));
         assert!(!p.verify(&B256::ZERO, &k, None));
     }
@@ -1186,40 +1057,22 @@ mod tests {
     #[test]
     fn decode_rejects_malformed() {
         let one = B256::repeat_byte(1);
-        let p = SmtProof {
-            siblings: vec![B256::ZERO, one, B256::ZERO, one],
-            other_leaf: None,
-        };
+        let p = SmtProof { siblings: vec![B256::ZERO, one, B256::ZERO, one], other_leaf: None };
         let enc = p.encode();
         assert_eq!(enc.len(), 2 + 32 + 64 + 1);
         assert_eq!(&enc[..3], &[0, 4, 0b0101_0000]);
         assert_eq!(SmtProof::decode(&enc), Ok(p));
 
-        assert!(matches!(
-            SmtProof::decode(&[]),
-            Err(SmtError::Truncated {
-                needed: 2,
-                available: 0
-            })
-        ));
+        assert!(matches!(SmtProof::decode(&[]), Err(SmtError::Truncated { needed: 2, available: 0 })));
         let mut bad = enc.clone();
         bad[0..2].copy_from_slice(&257u16.to_be_bytes());
         assert_eq!(SmtProof::decode(&bad), Err(SmtError::DepthTooLarge(257)));
         let mut bad = enc.clone();
         bad[2] |= 0b0000_1000; // bit 4, depth is 4
-        assert_eq!(
-            SmtProof::decode(&bad),
-            Err(SmtError::BitmapBeyondDepth { index: 4, depth: 4 })
-        );
+        assert_eq!(SmtProof::decode(&bad), Err(SmtError::BitmapBeyondDepth { index: 4, depth: 4 }));
         let mut bad = enc.clone();
         bad[33] = 1; // bit 255
-        assert_eq!(
-            SmtProof::decode(&bad),
-            Err(SmtError::BitmapBeyondDepth {
-                index: 255,
-                depth: 4
-            })
-        );
+        assert_eq!(SmtProof::decode(&bad), Err(SmtError::BitmapBeyondDepth { index: 255, depth: 4 }));
         let mut bad = enc.clone();
         bad[34..66].fill(0);
         assert_eq!(SmtProof::decode(&bad), Err(SmtError::ZeroSiblingEncoded(1)));
@@ -1228,15 +1081,9 @@ mod tests {
         assert_eq!(SmtProof::decode(&bad), Err(SmtError::InvalidFlag(2)));
         let mut bad = enc.clone();
         *bad.last_mut().unwrap() = 1; // other leaf announced but missing
-        assert!(matches!(
-            SmtProof::decode(&bad),
-            Err(SmtError::Truncated { .. })
-        ));
+        assert!(matches!(SmtProof::decode(&bad), Err(SmtError::Truncated { .. })));
 
-        let full = SmtProof {
-            siblings: vec![one; 256],
-            other_leaf: Some((one, one)),
-        };
+        let full = SmtProof { siblings: vec![one; 256], other_leaf: Some((one, one)) };
         let enc = full.encode();
         assert_eq!(enc.len(), 2 + 32 + 256 * 32 + 1 + 64);
         assert_eq!(SmtProof::decode(&enc), Ok(full));

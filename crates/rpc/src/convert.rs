@@ -4,8 +4,8 @@ use alloy::{
     consensus::{ReceiptEnvelope, ReceiptWithBloom, Transaction as _, transaction::Recovered},
     eips::eip7840::BlobParams,
     rpc::types::{
-        Block, BlockTransactions, Header as RpcHeader, Log as RpcLog,
-        Transaction as RpcTransaction, TransactionReceipt,
+        Block, BlockTransactions, Header as RpcHeader, Log as RpcLog, Transaction as RpcTransaction,
+        TransactionReceipt,
     },
 };
 use alloy_primitives::{Address, B256, U256};
@@ -43,24 +43,15 @@ pub fn mined_transaction(m: &MinedTx) -> RpcTransaction {
 
 /// An RPC block.
 pub fn block(h: &SealedHeader, txs: &[RecoveredTx], full: bool) -> Block {
-    let size = alloy_rlp::Encodable::length(&h.header)
-        + txs.iter().map(|t| t.encoded.len()).sum::<usize>();
+    let size = alloy_rlp::Encodable::length(&h.header) + txs.iter().map(|t| t.encoded.len()).sum::<usize>();
     let transactions = if full {
         BlockTransactions::Full(
-            txs.iter()
-                .enumerate()
-                .map(|(i, t)| transaction(t, Some((h, i as u64))))
-                .collect(),
+            txs.iter().enumerate().map(|(i, t)| transaction(t, Some((h, i as u64)))).collect(),
         )
     } else {
         BlockTransactions::Hashes(txs.iter().map(|t| t.hash).collect())
     };
-    Block {
-        header: header(h, size),
-        uncles: vec![],
-        transactions,
-        withdrawals: Some(Default::default()),
-    }
+    Block { header: header(h, size), uncles: vec![], transactions, withdrawals: Some(Default::default()) }
 }
 
 /// An RPC log.
@@ -104,10 +95,7 @@ pub fn receipt(r: &ReceiptInfo) -> TransactionReceipt {
         cumulative_gas_used: cumulative,
         logs,
     };
-    let with_bloom = ReceiptWithBloom {
-        receipt: inner_receipt,
-        logs_bloom: bloom,
-    };
+    let with_bloom = ReceiptWithBloom { receipt: inner_receipt, logs_bloom: bloom };
     let inner = match &r.receipt {
         ReceiptEnvelope::Legacy(_) => ReceiptEnvelope::Legacy(with_bloom),
         ReceiptEnvelope::Eip2930(_) => ReceiptEnvelope::Eip2930(with_bloom),
@@ -116,11 +104,7 @@ pub fn receipt(r: &ReceiptInfo) -> TransactionReceipt {
         ReceiptEnvelope::Eip7702(_) => ReceiptEnvelope::Eip7702(with_bloom),
     };
     let blob_count = r.tx.tx.blob_versioned_hashes().map(|h| h.len() as u64);
-    let blob_gas_price = r
-        .block
-        .header
-        .excess_blob_gas
-        .map(|e| BlobParams::prague().calc_blob_fee(e));
+    let blob_gas_price = r.block.header.excess_blob_gas.map(|e| BlobParams::prague().calc_blob_fee(e));
     TransactionReceipt {
         inner,
         transaction_hash: r.tx.hash,
@@ -197,9 +181,7 @@ pub struct AccountProofJson {
 fn smt_proof(p: &SmtProof) -> SmtProofJson {
     SmtProofJson {
         siblings: p.siblings.clone(),
-        other_leaf: p
-            .other_leaf
-            .map(|(key, value_hash)| OtherLeafJson { key, value_hash }),
+        other_leaf: p.other_leaf.map(|(key, value_hash)| OtherLeafJson { key, value_hash }),
         compact: p.encode().into(),
     }
 }

@@ -13,7 +13,7 @@ use jsonrpsee::{
     PendingSubscriptionSink, RpcModule, SubscriptionMessage,
     types::{ErrorObjectOwned, Params},
 };
-use loft_chain::{CallOutcome, CallRequest, Chain, ChainError, LogQuery};
+use loft_chain::{CallOutcome, CallRequest, Chain, ChainError, LogQuery, state::StateReader};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
@@ -97,15 +97,22 @@ fn resolve_block_id(chain: &Chain, id: Option<BlockId>) -> RpcResult<u64> {
     }
 }
 
-/// State queries are served at the head only: older blocks get geth's "missing trie node"-like error.
+/// Runs `f` on the state after the block `id` names (the head by default).
+fn with_state<R>(chain: &Chain, id: Option<BlockId>, f: impl FnOnce(&dyn StateReader) -> R) -> RpcResult<R> {
+    let n = resolve_block_id(chain, id)?;
+    if n == chain.head().header.number {
+        return Ok(f(chain.state()));
+    }
+    let past = chain.state_at(n).map_err(chain_err)?;
+    Ok(f(&past))
+}
+
+/// Proofs are served at the head only.
 fn state_at(chain: &Chain, id: Option<BlockId>) -> RpcResult<()> {
     let n = resolve_block_id(chain, id)?;
     let head = chain.head().header.number;
     if n != head {
-        return Err(chain_err(ChainError::HistoricalState {
-            requested: n,
-            head,
-        }));
+        return Err(chain_err(ChainError::HistoricalState { requested: n, head }));
     }
     Ok(())
 }
@@ -158,50 +165,29 @@ fn log_query(chain: &Chain, filter: &Filter) -> RpcResult<LogQuery> {
                 .number;
             (n, n)
         }
-        FilterBlockOption::Range {
-            from_block,
-            to_block,
-        } => {
+        FilterBlockOption::Range { from_block, to_block } => {
             let head = chain.head().header.number;
-            let from = from_block
-                .map(|t| resolve_number(chain, t).unwrap_or(head + 1))
-                .unwrap_or(head);
-            let to = to_block
-                .map(|t| resolve_number(chain, t).unwrap_or(head))
-                .unwrap_or(head);
+            let from = from_block.map(|t| resolve_number(chain, t).unwrap_or(head + 1)).unwrap_or(head);
+            let to = to_block.map(|t| resolve_number(chain, t).unwrap_or(head)).unwrap_or(head);
             (from, to)
         }
     };
     if to >= from && to - from > MAX_LOG_RANGE {
-        return Err(err(
-            codes::SERVER,
-            format!("query exceeds max block range {MAX_LOG_RANGE}"),
-        ));
+        return Err(err(codes::SERVER, format!("query exceeds max block range {MAX_LOG_RANGE}")));
     }
     Ok(LogQuery {
         from,
         to,
         addresses: filter.address.iter().copied().collect(),
-        topics: filter
-            .topics
-            .iter()
-            .map(|t| t.iter().copied().collect())
-            .collect(),
+        topics: filter.topics.iter().map(|t| t.iter().copied().collect()).collect(),
     })
 }
 
 /// State of one `eth_newFilter` / `eth_newBlockFilter` / `eth_newPendingTransactionFilter`.
 enum FilterState {
-    Logs {
-        filter: Filter,
-        next_block: u64,
-    },
-    Blocks {
-        next_block: u64,
-    },
-    PendingTxs {
-        rx: tokio::sync::broadcast::Receiver<NodeEvent>,
-    },
+    Logs { filter: Filter, next_block: u64 },
+    Blocks { next_block: u64 },
+    PendingTxs { rx: tokio::sync::broadcast::Receiver<NodeEvent> },
 }
 
 /// The context every method sees.
@@ -233,11 +219,9 @@ fn fee_history(
         };
         base_fee_per_gas.push(h.header.base_fee_per_gas.unwrap_or_default() as u128);
         gas_used_ratio.push(h.header.gas_used as f64 / h.header.gas_limit.max(1) as f64);
-        base_fee_per_blob_gas
-            .push(blob_params.calc_blob_fee(h.header.excess_blob_gas.unwrap_or_default()));
+        base_fee_per_blob_gas.push(blob_params.calc_blob_fee(h.header.excess_blob_gas.unwrap_or_default()));
         blob_gas_used_ratio.push(
-            h.header.blob_gas_used.unwrap_or_default() as f64
-                / blob_params.max_blob_gas_per_block() as f64,
+            h.header.blob_gas_used.unwrap_or_default() as f64 / blob_params.max_blob_gas_per_block() as f64,
         );
         if let (Some(p), Some(reward)) = (&percentiles, reward.as_mut()) {
             let base_fee = h.header.base_fee_per_gas.unwrap_or_default();
@@ -286,16 +270,12 @@ fn fee_history(
 /// Fills in and signs a transaction for a dev account (`eth_sendTransaction`).
 fn sign_for_dev_account(node: &Node, req: &TransactionRequest) -> RpcResult<Vec<u8>> {
     let from = req.from.ok_or_else(|| invalid("missing from"))?;
-    let signer = node
-        .signer(&from)
-        .ok_or_else(|| err(codes::SERVER, format!("unknown account {from}")))?;
+    let signer = node.signer(&from).ok_or_else(|| err(codes::SERVER, format!("unknown account {from}")))?;
     let (chain_id, nonce, gas, base_fee) = node.with_chain(|chain| -> RpcResult<_> {
-        let nonce = req
-            .nonce
-            .unwrap_or_else(|| chain.pool().next_nonce(&from, chain.state().nonce(&from)));
+        let nonce = req.nonce.unwrap_or_else(|| chain.pool().next_nonce(&from, chain.state().nonce(&from)));
         let gas = match req.gas {
             Some(g) => g,
-            None => match chain.estimate_gas(&call_request(req)).map_err(chain_err)? {
+            None => match chain.estimate_gas(&call_request(req), None).map_err(chain_err)? {
                 Ok(g) => g,
                 Err(CallOutcome::Revert { output, .. }) => return Err(revert_error(&output)),
                 Err(CallOutcome::Halt { reason, .. }) => return Err(err(codes::SERVER, reason)),
@@ -310,18 +290,9 @@ fn sign_for_dev_account(node: &Node, req: &TransactionRequest) -> RpcResult<Vec<
     let input = req.input.input().cloned().unwrap_or_default();
     let value = req.value.unwrap_or_default();
     let encoded = if let Some(gas_price) = req.gas_price {
-        let mut tx = TxLegacy {
-            chain_id: Some(chain_id),
-            nonce,
-            gas_price,
-            gas_limit: gas,
-            to,
-            value,
-            input,
-        };
-        let sig = signer
-            .sign_transaction_sync(&mut tx)
-            .map_err(|e| err(codes::SERVER, e.to_string()))?;
+        let mut tx =
+            TxLegacy { chain_id: Some(chain_id), nonce, gas_price, gas_limit: gas, to, value, input };
+        let sig = signer.sign_transaction_sync(&mut tx).map_err(|e| err(codes::SERVER, e.to_string()))?;
         TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
     } else {
         let tip = req.max_priority_fee_per_gas.unwrap_or(1_000_000_000);
@@ -337,9 +308,7 @@ fn sign_for_dev_account(node: &Node, req: &TransactionRequest) -> RpcResult<Vec<
             access_list: req.access_list.clone().unwrap_or_default(),
             input,
         };
-        let sig = signer
-            .sign_transaction_sync(&mut tx)
-            .map_err(|e| err(codes::SERVER, e.to_string()))?;
+        let sig = signer.sign_transaction_sync(&mut tx).map_err(|e| err(codes::SERVER, e.to_string()))?;
         TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
     };
     Ok(encoded)
@@ -351,11 +320,7 @@ fn quantity<T: serde::de::DeserializeOwned>(v: &Value) -> RpcResult<T> {
 
 /// Builds the RPC module with every method.
 pub fn module(node: Arc<Node>) -> RpcModule<Ctx> {
-    let ctx = Ctx {
-        node,
-        filters: Mutex::new(HashMap::new()),
-        next_filter: Mutex::new(U256::from(1)),
-    };
+    let ctx = Ctx { node, filters: Mutex::new(HashMap::new()), next_filter: Mutex::new(U256::from(1)) };
     let mut m = RpcModule::new(ctx);
     register(&mut m).expect("method names are unique");
     m
@@ -374,9 +339,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         Ok(c.node.with_chain(|ch| ch.chain_id()).to_string())
     })?;
     m.register_method("net_listening", |_, _, _| -> RpcResult<bool> { Ok(true) })?;
-    m.register_method("net_peerCount", |_, _, _| -> RpcResult<U64> {
-        Ok(U64::ZERO)
-    })?;
+    m.register_method("net_peerCount", |_, _, _| -> RpcResult<U64> { Ok(U64::ZERO) })?;
     m.register_method("eth_chainId", |_, c, _| -> RpcResult<U64> {
         Ok(U64::from(c.node.with_chain(|ch| ch.chain_id())))
     })?;
@@ -384,18 +347,14 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_mining", |_, c, _| -> RpcResult<bool> {
         Ok(c.node.mining() != MiningMode::Manual)
     })?;
-    m.register_method("eth_accounts", |_, c, _| -> RpcResult<Vec<Address>> {
-        Ok(c.node.accounts())
-    })?;
+    m.register_method("eth_accounts", |_, c, _| -> RpcResult<Vec<Address>> { Ok(c.node.accounts()) })?;
     m.register_method("eth_blockNumber", |_, c, _| -> RpcResult<U64> {
         Ok(U64::from(c.node.with_chain(|ch| ch.head().header.number)))
     })?;
 
     // ---- fees ----
     m.register_method("eth_gasPrice", |_, c, _| -> RpcResult<U256> {
-        Ok(U256::from(
-            c.node.with_chain(|ch| ch.next_base_fee()) as u128 + 1_000_000_000,
-        ))
+        Ok(U256::from(c.node.with_chain(|ch| ch.next_base_fee()) as u128 + 1_000_000_000))
     })?;
     m.register_method("eth_maxPriorityFeePerGas", |_, _, _| -> RpcResult<U256> {
         Ok(U256::from(1_000_000_000u64))
@@ -407,58 +366,39 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let mut seq = p.sequence();
         let count: U64 = seq.next().map_err(|e| invalid(e.message()))?;
         let newest: BlockNumberOrTag = seq.next().map_err(|e| invalid(e.message()))?;
-        let percentiles: Option<Vec<f64>> =
-            seq.optional_next().map_err(|e| invalid(e.message()))?;
+        let percentiles: Option<Vec<f64>> = seq.optional_next().map_err(|e| invalid(e.message()))?;
         if let Some(p) = &percentiles
             && (p.iter().any(|x| !(0.0..=100.0).contains(x)) || p.windows(2).any(|w| w[0] > w[1]))
         {
-            return Err(invalid(
-                "reward percentiles must be ascending and within [0, 100]",
-            ));
+            return Err(invalid("reward percentiles must be ascending and within [0, 100]"));
         }
-        c.node
-            .with_chain(|ch| fee_history(ch, count.to::<u64>(), newest, percentiles))
+        c.node.with_chain(|ch| fee_history(ch, count.to::<u64>(), newest, percentiles))
     })?;
 
     // ---- state ----
     m.register_method("eth_getBalance", |p, c, _| -> RpcResult<U256> {
         let (addr, block): (Address, Option<BlockId>) = two(&p)?;
-        c.node.with_chain(|ch| {
-            state_at(ch, block)?;
-            Ok(ch.state().balance(&addr))
-        })
+        c.node.with_chain(|ch| with_state(ch, block, |s| s.balance_of(&addr)))
     })?;
     m.register_method("eth_getTransactionCount", |p, c, _| -> RpcResult<U64> {
         let (addr, block): (Address, Option<BlockId>) = two(&p)?;
         c.node.with_chain(|ch| {
             let pending = matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending)));
-            state_at(ch, block)?;
-            let nonce = ch.state().nonce(&addr);
-            Ok(U64::from(if pending {
-                ch.pool().next_nonce(&addr, nonce)
-            } else {
-                nonce
-            }))
+            let nonce = with_state(ch, block, |s| s.nonce_of(&addr))?;
+            Ok(U64::from(if pending { ch.pool().next_nonce(&addr, nonce) } else { nonce }))
         })
     })?;
     m.register_method("eth_getCode", |p, c, _| -> RpcResult<Bytes> {
         let (addr, block): (Address, Option<BlockId>) = two(&p)?;
-        c.node.with_chain(|ch| {
-            state_at(ch, block)?;
-            Ok(ch.state().code_of(&addr))
-        })
+        c.node.with_chain(|ch| with_state(ch, block, |s| s.code_at(&addr)))
     })?;
     m.register_method("eth_getStorageAt", |p, c, _| -> RpcResult<B256> {
         let mut seq = p.sequence();
         let addr: Address = seq.next().map_err(|e| invalid(e.message()))?;
         let slot: U256 = seq.next().map_err(|e| invalid(e.message()))?;
         let block: Option<BlockId> = seq.optional_next().map_err(|e| invalid(e.message()))?;
-        c.node.with_chain(|ch| {
-            state_at(ch, block)?;
-            Ok(B256::from(
-                ch.state().storage(&addr, &slot).to_be_bytes::<32>(),
-            ))
-        })
+        c.node
+            .with_chain(|ch| with_state(ch, block, |s| B256::from(s.slot(&addr, &slot).to_be_bytes::<32>())))
     })?;
     m.register_method("eth_getProof", |p, c, _| -> RpcResult<Value> {
         let mut seq = p.sequence();
@@ -476,8 +416,8 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two(&p)?;
         c.node.with_chain(|ch| {
-            state_at(ch, block)?;
-            match ch.call(&call_request(&req)).map_err(chain_err)? {
+            let at = resolve_block_id(ch, block)?;
+            match ch.call(&call_request(&req), Some(at)).map_err(chain_err)? {
                 CallOutcome::Success { output, .. } => Ok(output),
                 CallOutcome::Revert { output, .. } => Err(revert_error(&output)),
                 CallOutcome::Halt { reason, .. } => Err(err(codes::SERVER, halt_message(&reason))),
@@ -487,16 +427,13 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_estimateGas", |p, c, _| -> RpcResult<U64> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two(&p)?;
         c.node.with_chain(|ch| {
-            state_at(ch, block)?;
-            match ch.estimate_gas(&call_request(&req)).map_err(chain_err)? {
+            let at = resolve_block_id(ch, block)?;
+            match ch.estimate_gas(&call_request(&req), Some(at)).map_err(chain_err)? {
                 Ok(gas) => Ok(U64::from(gas)),
                 Err(CallOutcome::Revert { output, .. }) => Err(revert_error(&output)),
                 Err(CallOutcome::Halt { reason, gas_used }) => Err(err(
                     codes::SERVER,
-                    format!(
-                        "gas required exceeds allowance ({gas_used}): {}",
-                        halt_message(&reason)
-                    ),
+                    format!("gas required exceeds allowance ({gas_used}): {}", halt_message(&reason)),
                 )),
                 Err(CallOutcome::Success { .. }) => Err(err(codes::INTERNAL, "estimate failed")),
             }
@@ -524,43 +461,27 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("eth_getBlockByHash", |p, c, _| -> RpcResult<Value> {
         let (hash, full): (B256, Option<bool>) = two(&p)?;
-        c.node
-            .with_chain(|ch| match ch.header_by_hash(&hash).map_err(chain_err)? {
-                Some(h) => block_json(ch, h.header.number, full.unwrap_or(false)),
-                None => Ok(Value::Null),
-            })
+        c.node.with_chain(|ch| match ch.header_by_hash(&hash).map_err(chain_err)? {
+            Some(h) => block_json(ch, h.header.number, full.unwrap_or(false)),
+            None => Ok(Value::Null),
+        })
     })?;
-    m.register_method(
-        "eth_getBlockTransactionCountByNumber",
-        |p, c, _| -> RpcResult<Option<U64>> {
-            let tag: BlockNumberOrTag = one(&p)?;
-            c.node.with_chain(|ch| match resolve_number(ch, tag) {
-                Some(n) => Ok(Some(U64::from(ch.block_txs(n).map_err(chain_err)?.len()))),
-                None => Ok(None),
-            })
-        },
-    )?;
-    m.register_method(
-        "eth_getBlockTransactionCountByHash",
-        |p, c, _| -> RpcResult<Option<U64>> {
-            let hash: B256 = one(&p)?;
-            c.node
-                .with_chain(|ch| match ch.header_by_hash(&hash).map_err(chain_err)? {
-                    Some(h) => Ok(Some(U64::from(
-                        ch.block_txs(h.header.number).map_err(chain_err)?.len(),
-                    ))),
-                    None => Ok(None),
-                })
-        },
-    )?;
-    m.register_method(
-        "eth_getUncleCountByBlockNumber",
-        |_, _, _| -> RpcResult<U64> { Ok(U64::ZERO) },
-    )?;
-    m.register_method(
-        "eth_getUncleCountByBlockHash",
-        |_, _, _| -> RpcResult<U64> { Ok(U64::ZERO) },
-    )?;
+    m.register_method("eth_getBlockTransactionCountByNumber", |p, c, _| -> RpcResult<Option<U64>> {
+        let tag: BlockNumberOrTag = one(&p)?;
+        c.node.with_chain(|ch| match resolve_number(ch, tag) {
+            Some(n) => Ok(Some(U64::from(ch.block_txs(n).map_err(chain_err)?.len()))),
+            None => Ok(None),
+        })
+    })?;
+    m.register_method("eth_getBlockTransactionCountByHash", |p, c, _| -> RpcResult<Option<U64>> {
+        let hash: B256 = one(&p)?;
+        c.node.with_chain(|ch| match ch.header_by_hash(&hash).map_err(chain_err)? {
+            Some(h) => Ok(Some(U64::from(ch.block_txs(h.header.number).map_err(chain_err)?.len()))),
+            None => Ok(None),
+        })
+    })?;
+    m.register_method("eth_getUncleCountByBlockNumber", |_, _, _| -> RpcResult<U64> { Ok(U64::ZERO) })?;
+    m.register_method("eth_getUncleCountByBlockHash", |_, _, _| -> RpcResult<U64> { Ok(U64::ZERO) })?;
     m.register_method("eth_getTransactionByHash", |p, c, _| -> RpcResult<Value> {
         let hash: B256 = one(&p)?;
         c.node.with_chain(|ch| {
@@ -573,36 +494,28 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
             }
         })
     })?;
-    m.register_method(
-        "eth_getTransactionByBlockNumberAndIndex",
-        |p, c, _| -> RpcResult<Value> {
-            let (tag, index): (BlockNumberOrTag, Option<U64>) = two(&p)?;
-            c.node.with_chain(|ch| {
-                let Some(n) = resolve_number(ch, tag) else {
-                    return Ok(Value::Null);
-                };
-                tx_at(ch, n, index.unwrap_or_default().to::<u64>())
-            })
-        },
-    )?;
-    m.register_method(
-        "eth_getTransactionByBlockHashAndIndex",
-        |p, c, _| -> RpcResult<Value> {
-            let (hash, index): (B256, Option<U64>) = two(&p)?;
-            c.node
-                .with_chain(|ch| match ch.header_by_hash(&hash).map_err(chain_err)? {
-                    Some(h) => tx_at(ch, h.header.number, index.unwrap_or_default().to::<u64>()),
-                    None => Ok(Value::Null),
-                })
-        },
-    )?;
+    m.register_method("eth_getTransactionByBlockNumberAndIndex", |p, c, _| -> RpcResult<Value> {
+        let (tag, index): (BlockNumberOrTag, Option<U64>) = two(&p)?;
+        c.node.with_chain(|ch| {
+            let Some(n) = resolve_number(ch, tag) else {
+                return Ok(Value::Null);
+            };
+            tx_at(ch, n, index.unwrap_or_default().to::<u64>())
+        })
+    })?;
+    m.register_method("eth_getTransactionByBlockHashAndIndex", |p, c, _| -> RpcResult<Value> {
+        let (hash, index): (B256, Option<U64>) = two(&p)?;
+        c.node.with_chain(|ch| match ch.header_by_hash(&hash).map_err(chain_err)? {
+            Some(h) => tx_at(ch, h.header.number, index.unwrap_or_default().to::<u64>()),
+            None => Ok(Value::Null),
+        })
+    })?;
     m.register_method("eth_getTransactionReceipt", |p, c, _| -> RpcResult<Value> {
         let hash: B256 = one(&p)?;
-        c.node
-            .with_chain(|ch| match ch.receipt(&hash).map_err(chain_err)? {
-                Some(r) => to_json(convert::receipt(&r)),
-                None => Ok(Value::Null),
-            })
+        c.node.with_chain(|ch| match ch.receipt(&hash).map_err(chain_err)? {
+            Some(r) => to_json(convert::receipt(&r)),
+            None => Ok(Value::Null),
+        })
     })?;
     m.register_method("eth_getBlockReceipts", |p, c, _| -> RpcResult<Value> {
         let id: BlockId = one(&p)?;
@@ -637,13 +550,10 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let next_block = c.node.with_chain(|ch| ch.head().header.number + 1);
         Ok(c.add_filter(FilterState::Blocks { next_block }))
     })?;
-    m.register_method(
-        "eth_newPendingTransactionFilter",
-        |_, c, _| -> RpcResult<U256> {
-            let rx = c.node.subscribe();
-            Ok(c.add_filter(FilterState::PendingTxs { rx }))
-        },
-    )?;
+    m.register_method("eth_newPendingTransactionFilter", |_, c, _| -> RpcResult<U256> {
+        let rx = c.node.subscribe();
+        Ok(c.add_filter(FilterState::PendingTxs { rx }))
+    })?;
     m.register_method("eth_uninstallFilter", |p, c, _| -> RpcResult<bool> {
         let id: U256 = one(&p)?;
         Ok(c.filters.lock().remove(&id).is_some())
@@ -651,9 +561,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_getFilterChanges", |p, c, _| -> RpcResult<Value> {
         let id: U256 = one(&p)?;
         let mut filters = c.filters.lock();
-        let state = filters
-            .get_mut(&id)
-            .ok_or_else(|| err(codes::SERVER, "filter not found"))?;
+        let state = filters.get_mut(&id).ok_or_else(|| err(codes::SERVER, "filter not found"))?;
         c.node.with_chain(|ch| {
             let head = ch.head().header.number;
             match state {
@@ -661,11 +569,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
                     let mut q = log_query(ch, filter)?;
                     q.from = q.from.max(*next_block);
                     q.to = q.to.min(head);
-                    let logs = if q.from <= q.to {
-                        ch.logs(&q).map_err(chain_err)?
-                    } else {
-                        vec![]
-                    };
+                    let logs = if q.from <= q.to { ch.logs(&q).map_err(chain_err)? } else { vec![] };
                     *next_block = head + 1;
                     to_json(logs.iter().map(convert::log).collect::<Vec<_>>())
                 }
@@ -699,13 +603,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         };
         c.node.with_chain(|ch| {
             let q = log_query(ch, filter)?;
-            to_json(
-                ch.logs(&q)
-                    .map_err(chain_err)?
-                    .iter()
-                    .map(convert::log)
-                    .collect::<Vec<_>>(),
-            )
+            to_json(ch.logs(&q).map_err(chain_err)?.iter().map(convert::log).collect::<Vec<_>>())
         })
     })?;
 
@@ -717,15 +615,10 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
 
     // ---- devnet controls (anvil-style) ----
     m.register_blocking_method("evm_mine", |p, c, _| -> RpcResult<String> {
-        let ts: Option<Value> = p
-            .sequence()
-            .optional_next()
-            .map_err(|e| invalid(e.message()))?;
+        let ts: Option<Value> = p.sequence().optional_next().map_err(|e| invalid(e.message()))?;
         if let Some(ts) = ts.filter(|v| !v.is_null()) {
             let ts: U64 = quantity(&ts).or_else(|_| quantity::<u64>(&ts).map(U64::from))?;
-            c.node
-                .with_chain(|ch| ch.set_next_timestamp(ts.to::<u64>()))
-                .map_err(chain_err)?;
+            c.node.with_chain(|ch| ch.set_next_timestamp(ts.to::<u64>())).map_err(chain_err)?;
         }
         c.node.mine().map_err(chain_err)?;
         Ok("0x0".to_string())
@@ -737,9 +630,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let count = count.map(|c| c.to::<u64>()).unwrap_or(1).min(100_000);
         for _ in 0..count {
             if let Some(i) = interval {
-                c.node
-                    .with_chain(|ch| ch.increase_time(i.to::<u64>()))
-                    .map_err(chain_err)?;
+                c.node.with_chain(|ch| ch.increase_time(i.to::<u64>())).map_err(chain_err)?;
             }
             c.node.mine().map_err(chain_err)?;
         }
@@ -747,28 +638,17 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("evm_increaseTime", |p, c, _| -> RpcResult<U64> {
         let v: Value = one(&p)?;
-        let secs: u64 = quantity::<U64>(&v)
-            .map(|x| x.to::<u64>())
-            .or_else(|_| quantity::<u64>(&v))?;
-        let total = c
-            .node
-            .with_chain(|ch| ch.increase_time(secs))
-            .map_err(chain_err)?;
+        let secs: u64 = quantity::<U64>(&v).map(|x| x.to::<u64>()).or_else(|_| quantity::<u64>(&v))?;
+        let total = c.node.with_chain(|ch| ch.increase_time(secs)).map_err(chain_err)?;
         Ok(U64::from(total.max(0) as u64))
     })?;
     m.register_method("evm_setNextBlockTimestamp", |p, c, _| -> RpcResult<Value> {
         let v: Value = one(&p)?;
-        let ts: u64 = quantity::<U64>(&v)
-            .map(|x| x.to::<u64>())
-            .or_else(|_| quantity::<u64>(&v))?;
-        c.node
-            .with_chain(|ch| ch.set_next_timestamp(ts))
-            .map_err(chain_err)?;
+        let ts: u64 = quantity::<U64>(&v).map(|x| x.to::<u64>()).or_else(|_| quantity::<u64>(&v))?;
+        c.node.with_chain(|ch| ch.set_next_timestamp(ts)).map_err(chain_err)?;
         Ok(Value::Null)
     })?;
-    m.register_method("evm_snapshot", |_, c, _| -> RpcResult<U256> {
-        Ok(U256::from(c.node.snapshot()))
-    })?;
+    m.register_method("evm_snapshot", |_, c, _| -> RpcResult<U256> { Ok(U256::from(c.node.snapshot())) })?;
     m.register_blocking_method("evm_revert", |p, c, _| -> RpcResult<bool> {
         let id: U256 = one(&p)?;
         if id > U256::from(u64::MAX) {
@@ -778,11 +658,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("evm_setAutomine", |p, c, _| -> RpcResult<Value> {
         let on: bool = one(&p)?;
-        c.node.set_mining(if on {
-            MiningMode::Instant
-        } else {
-            MiningMode::Manual
-        });
+        c.node.set_mining(if on { MiningMode::Instant } else { MiningMode::Manual });
         Ok(Value::Null)
     })?;
     m.register_method("anvil_getAutomine", |_, c, _| -> RpcResult<bool> {
@@ -806,8 +682,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("anvil_setNonce", |p, c, _| -> RpcResult<Value> {
         let (addr, nonce): (Address, Option<U64>) = two(&p)?;
         let nonce = nonce.ok_or_else(|| invalid("missing nonce"))?;
-        c.node
-            .with_chain(|ch| ch.set_nonce(addr, nonce.to::<u64>()));
+        c.node.with_chain(|ch| ch.set_nonce(addr, nonce.to::<u64>()));
         Ok(Value::Null)
     })?;
     m.register_method("anvil_setCode", |p, c, _| -> RpcResult<Value> {
@@ -821,8 +696,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         let addr: Address = seq.next().map_err(|e| invalid(e.message()))?;
         let slot: U256 = seq.next().map_err(|e| invalid(e.message()))?;
         let value: B256 = seq.next().map_err(|e| invalid(e.message()))?;
-        c.node
-            .with_chain(|ch| ch.set_storage(addr, slot, U256::from_be_bytes(value.0)));
+        c.node.with_chain(|ch| ch.set_storage(addr, slot, U256::from_be_bytes(value.0)));
         Ok(true)
     })?;
 
@@ -840,11 +714,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
 }
 
 fn halt_message(reason: &str) -> String {
-    if reason.contains("OutOfGas") {
-        "out of gas".into()
-    } else {
-        format!("execution halted: {reason}")
-    }
+    if reason.contains("OutOfGas") { "out of gas".into() } else { format!("execution halted: {reason}") }
 }
 
 fn block_json(ch: &Chain, n: u64, full: bool) -> RpcResult<Value> {
@@ -899,13 +769,8 @@ async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<
             return;
         }
     };
-    if !matches!(
-        kind.as_str(),
-        "newHeads" | "logs" | "newPendingTransactions"
-    ) {
-        pending
-            .reject(invalid(format!("unsupported subscription {kind}")))
-            .await;
+    if !matches!(kind.as_str(), "newHeads" | "logs" | "newPendingTransactions") {
+        pending.reject(invalid(format!("unsupported subscription {kind}"))).await;
         return;
     }
     let mut rx = c.node.subscribe();

@@ -34,21 +34,11 @@ async fn start(mining: MiningMode) -> Harness {
         balance: U256::from(10u128.pow(24)),
         ..Default::default()
     }];
-    let chain = Chain::open(
-        ChainConfig::dev(CHAIN_ID, alloc),
-        Store::in_memory().expect("store"),
-    )
-    .expect("chain");
+    let chain =
+        Chain::open(ChainConfig::dev(CHAIN_ID, alloc), Store::in_memory().expect("store")).expect("chain");
     let node = Node::new(chain, mining, vec![key(1)]);
-    let server = loft_rpc::serve(node.clone(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("serve");
-    Harness {
-        url: format!("http://{}", server.addr),
-        http: reqwest::Client::new(),
-        _server: server,
-        node,
-    }
+    let server = loft_rpc::serve(node.clone(), "127.0.0.1:0".parse().expect("addr")).await.expect("serve");
+    Harness { url: format!("http://{}", server.addr), http: reqwest::Client::new(), _server: server, node }
 }
 
 impl Harness {
@@ -63,10 +53,7 @@ impl Harness {
             .expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     async fn call(&self, method: &str, params: Value) -> Value {
@@ -77,11 +64,7 @@ impl Harness {
     }
 
     async fn send(&self, raw: &[u8]) -> Value {
-        self.call(
-            "eth_sendRawTransaction",
-            json!([Bytes::copy_from_slice(raw)]),
-        )
-        .await
+        self.call("eth_sendRawTransaction", json!([Bytes::copy_from_slice(raw)])).await
     }
 }
 
@@ -105,15 +88,10 @@ fn transfer(nonce: u64) -> TxEip1559 {
 }
 
 fn assert_error(v: &Value, code: i64, message_prefix: &str) {
-    let err = v
-        .get("error")
-        .unwrap_or_else(|| panic!("expected an error, got {v}"));
+    let err = v.get("error").unwrap_or_else(|| panic!("expected an error, got {v}"));
     assert_eq!(err["code"].as_i64(), Some(code), "{v}");
     let msg = err["message"].as_str().unwrap_or_default();
-    assert!(
-        msg.starts_with(message_prefix),
-        "message {msg:?} does not start with {message_prefix:?}"
-    );
+    assert!(msg.starts_with(message_prefix), "message {msg:?} does not start with {message_prefix:?}");
 }
 
 #[tokio::test]
@@ -127,14 +105,7 @@ async fn refused_transactions_get_geth_errors() {
     assert_error(&h.send(&ok).await, -32000, "already known");
     // nonce too low
     assert_error(
-        &h.send(&sign_1559(
-            &alice,
-            TxEip1559 {
-                value: U256::from(2),
-                ..transfer(0)
-            },
-        ))
-        .await,
+        &h.send(&sign_1559(&alice, TxEip1559 { value: U256::from(2), ..transfer(0) })).await,
         -32000,
         "nonce too low",
     );
@@ -146,40 +117,19 @@ async fn refused_transactions_get_geth_errors() {
     );
     // intrinsic gas too low
     assert_error(
-        &h.send(&sign_1559(
-            &alice,
-            TxEip1559 {
-                gas_limit: 20_000,
-                ..transfer(1)
-            },
-        ))
-        .await,
+        &h.send(&sign_1559(&alice, TxEip1559 { gas_limit: 20_000, ..transfer(1) })).await,
         -32000,
         "intrinsic gas too low: gas 20000, minimum needed 21000",
     );
     // wrong chain id
     assert_error(
-        &h.send(&sign_1559(
-            &alice,
-            TxEip1559 {
-                chain_id: 1,
-                ..transfer(1)
-            },
-        ))
-        .await,
+        &h.send(&sign_1559(&alice, TxEip1559 { chain_id: 1, ..transfer(1) })).await,
         -32000,
         "invalid chain id for signer: have 1 want 31337",
     );
     // tip above fee cap
     assert_error(
-        &h.send(&sign_1559(
-            &alice,
-            TxEip1559 {
-                max_priority_fee_per_gas: FEE + 1,
-                ..transfer(1)
-            },
-        ))
-        .await,
+        &h.send(&sign_1559(&alice, TxEip1559 { max_priority_fee_per_gas: FEE + 1, ..transfer(1) })).await,
         -32000,
         "max priority fee per gas higher than max fee per gas",
     );
@@ -187,11 +137,7 @@ async fn refused_transactions_get_geth_errors() {
     assert_error(
         &h.send(&sign_1559(
             &alice,
-            TxEip1559 {
-                max_fee_per_gas: 1,
-                max_priority_fee_per_gas: 1,
-                ..transfer(1)
-            },
+            TxEip1559 { max_fee_per_gas: 1, max_priority_fee_per_gas: 1, ..transfer(1) },
         ))
         .await,
         -32000,
@@ -199,14 +145,7 @@ async fn refused_transactions_get_geth_errors() {
     );
     // gas above the block gas limit
     assert_error(
-        &h.send(&sign_1559(
-            &alice,
-            TxEip1559 {
-                gas_limit: 40_000_000,
-                ..transfer(1)
-            },
-        ))
-        .await,
+        &h.send(&sign_1559(&alice, TxEip1559 { gas_limit: 40_000_000, ..transfer(1) })).await,
         -32000,
         "exceeds block gas limit",
     );
@@ -228,55 +167,30 @@ async fn refused_transactions_get_geth_errors() {
     };
     let sig = alice.sign_transaction_sync(&mut legacy).expect("sign");
     assert_error(
-        &h.send(&TxEnvelope::from(legacy.into_signed(sig)).encoded_2718())
-            .await,
+        &h.send(&TxEnvelope::from(legacy.into_signed(sig)).encoded_2718()).await,
         -32000,
         "only replay-protected (EIP-155) transactions allowed over RPC",
     );
     // oversized data
-    let big = TxEip1559 {
-        gas_limit: 29_000_000,
-        input: Bytes::from(vec![1u8; 130 * 1024]),
-        ..transfer(1)
-    };
-    assert_error(
-        &h.send(&sign_1559(&alice, big)).await,
-        -32000,
-        "oversized data",
-    );
+    let big = TxEip1559 { gas_limit: 29_000_000, input: Bytes::from(vec![1u8; 130 * 1024]), ..transfer(1) };
+    assert_error(&h.send(&sign_1559(&alice, big)).await, -32000, "oversized data");
     // garbage bytes as a transaction
     assert_error(&h.send(&[0x02, 0xde, 0xad]).await, -32000, "rlp:");
     assert_error(&h.send(&[]).await, -32000, "rlp:");
     // nothing above changed the chain: one block, nonce 1
     assert_eq!(h.node.with_chain(|c| c.head().header.number), 1);
-    assert_eq!(
-        h.call(
-            "eth_getTransactionCount",
-            json!([alice.address(), "latest"])
-        )
-        .await["result"],
-        "0x1"
-    );
+    assert_eq!(h.call("eth_getTransactionCount", json!([alice.address(), "latest"])).await["result"], "0x1");
 }
 
 #[tokio::test]
 async fn replacement_needs_a_fee_bump() {
     let h = start(MiningMode::Manual).await;
     let alice = key(1);
-    assert!(
-        h.send(&sign_1559(&alice, transfer(0)))
-            .await
-            .get("result")
-            .is_some()
-    );
+    assert!(h.send(&sign_1559(&alice, transfer(0))).await.get("result").is_some());
     assert_error(
         &h.send(&sign_1559(
             &alice,
-            TxEip1559 {
-                value: U256::from(9),
-                max_fee_per_gas: FEE + FEE / 20,
-                ..transfer(0)
-            },
+            TxEip1559 { value: U256::from(9), max_fee_per_gas: FEE + FEE / 20, ..transfer(0) },
         ))
         .await,
         -32000,
@@ -294,30 +208,13 @@ async fn replacement_needs_a_fee_bump() {
     let v = h.send(&bumped).await;
     assert!(v.get("result").is_some(), "{v}");
     // a nonce gap is accepted into the queue but not mined
-    assert!(
-        h.send(&sign_1559(&alice, transfer(5)))
-            .await
-            .get("result")
-            .is_some()
-    );
+    assert!(h.send(&sign_1559(&alice, transfer(5))).await.get("result").is_some());
     h.call("evm_mine", json!([])).await;
-    let block = h
-        .call("eth_getBlockByNumber", json!(["latest", true]))
-        .await;
+    let block = h.call("eth_getBlockByNumber", json!(["latest", true])).await;
     let txs = block["result"]["transactions"].as_array().expect("txs");
     assert_eq!(txs.len(), 1);
-    assert_eq!(
-        txs[0]["value"], "0x9",
-        "the replacement was mined, not the original"
-    );
-    assert_eq!(
-        h.call(
-            "eth_getTransactionCount",
-            json!([alice.address(), "pending"])
-        )
-        .await["result"],
-        "0x1"
-    );
+    assert_eq!(txs[0]["value"], "0x9", "the replacement was mined, not the original");
+    assert_eq!(h.call("eth_getTransactionCount", json!([alice.address(), "pending"])).await["result"], "0x1");
 }
 
 #[tokio::test]
@@ -326,32 +223,14 @@ async fn malformed_requests_get_errors() {
     // not JSON
     let (_, v) = h.raw("{not json".into()).await;
     assert_error(&v, -32700, "Parse error");
-    let (_, v) = h
-        .raw(String::from_utf8_lossy(&[0xff, 0xfe, 0x00, 0x13]).into())
-        .await;
+    let (_, v) = h.raw(String::from_utf8_lossy(&[0xff, 0xfe, 0x00, 0x13]).into()).await;
     assert_error(&v, -32700, "Parse error");
     // unknown method
-    assert_error(
-        &h.call("eth_doesNotExist", json!([])).await,
-        -32601,
-        "Method not found",
-    );
+    assert_error(&h.call("eth_doesNotExist", json!([])).await, -32601, "Method not found");
     // wrong params
-    assert_error(
-        &h.call("eth_getBalance", json!(["0x1234"])).await,
-        -32602,
-        "invalid params",
-    );
-    assert_error(
-        &h.call("eth_getBalance", json!([])).await,
-        -32602,
-        "invalid params",
-    );
-    assert_error(
-        &h.call("eth_getBlockByNumber", json!([{"x": 1}])).await,
-        -32602,
-        "invalid params",
-    );
+    assert_error(&h.call("eth_getBalance", json!(["0x1234"])).await, -32602, "invalid params");
+    assert_error(&h.call("eth_getBalance", json!([])).await, -32602, "invalid params");
+    assert_error(&h.call("eth_getBlockByNumber", json!([{"x": 1}])).await, -32602, "invalid params");
     // a body over the limit is refused (HTTP 413), and the server keeps serving
     let huge = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0x{}"]}}"#,
@@ -360,9 +239,8 @@ async fn malformed_requests_get_errors() {
     let (status, _) = h.raw(huge).await;
     assert_eq!(status, 413);
     // batches: answered per call; an oversized batch is refused as a whole
-    let batch: Vec<Value> = (0..3)
-        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "eth_chainId", "params": []}))
-        .collect();
+    let batch: Vec<Value> =
+        (0..3).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "eth_chainId", "params": []})).collect();
     let (_, v) = h.raw(serde_json::to_string(&batch).expect("json")).await;
     let answers = v.as_array().expect("batch answer");
     assert_eq!(answers.len(), 3);
@@ -399,23 +277,10 @@ async fn call_reverts_carry_data() {
         code.push(0x52); // MSTORE
     }
     code.extend_from_slice(&[0x60, reason.len() as u8, 0x60, 0x00, 0xfd]); // REVERT(0, len)
-    let v = h
-        .call(
-            "eth_call",
-            json!([{"data": Bytes::from(code.clone())}, "latest"]),
-        )
-        .await;
+    let v = h.call("eth_call", json!([{"data": Bytes::from(code.clone())}, "latest"])).await;
     assert_error(&v, 3, "execution reverted: nope");
-    assert_eq!(
-        v["error"]["data"].as_str(),
-        Some(format!("0x{}", hex::encode(&reason)).as_str())
-    );
-    let v = h
-        .call(
-            "eth_estimateGas",
-            json!([{"from": key(1).address(), "data": Bytes::from(code)}]),
-        )
-        .await;
+    assert_eq!(v["error"]["data"].as_str(), Some(format!("0x{}", hex::encode(&reason)).as_str()));
+    let v = h.call("eth_estimateGas", json!([{"from": key(1).address(), "data": Bytes::from(code)}])).await;
     assert_error(&v, 3, "execution reverted: nope");
     // a plain transfer estimates at 21000
     let v = h
@@ -426,8 +291,6 @@ async fn call_reverts_carry_data() {
         .await;
     assert_eq!(v["result"], "0x5208");
     // historical state is refused clearly
-    let v = h
-        .call("eth_getBalance", json!([key(1).address(), "0x5"]))
-        .await;
+    let v = h.call("eth_getBalance", json!([key(1).address(), "0x5"])).await;
     assert_error(&v, -32000, "header not found");
 }

@@ -17,22 +17,15 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
     if local.exists() {
         return Some(local);
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.exists())
-    })
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.exists()))
 }
 
 /// Starts an embedded devnet on a free port.
 pub async fn devnet(mining: MiningMode) -> Devnet {
-    Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet starts")
+    Devnet::start(DevnetConfig { addr: "127.0.0.1:0".parse().expect("addr"), mining, ..Default::default() })
+        .await
+        .expect("devnet starts")
 }
 
 /// Prints why a test is skipped (visible with --nocapture and in CI logs) unless CI
