@@ -33,6 +33,7 @@ use revm::{
 
 use crate::{
     error::{ChainError, TxError},
+    journal::{PendingWrite, PoolJournal},
     pool::{PoolConfig, TxPool},
     state::{
         AccountBasic, BlockHashes, HistoricalOverlay, PastState, StateDb, StateProof, StateReader, StateView,
@@ -310,7 +311,8 @@ pub struct Snapshot {
 /// An EVM chain: state, pool, blocks and their store.
 pub struct Chain {
     config: ChainConfig,
-    store: Store,
+    store: Arc<Store>,
+    journal: Arc<PoolJournal>,
     state: WorldState,
     pool: TxPool,
     head: SealedHeader,
@@ -360,9 +362,11 @@ impl Chain {
                     )));
                 }
                 let time_offset = store.time_offset()?;
+                let store = Arc::new(store);
                 let mut chain = Self {
                     pool: TxPool::new(config.pool.clone()),
                     config,
+                    journal: Arc::new(PoolJournal::new(store.clone())),
                     store,
                     state,
                     head,
@@ -435,9 +439,11 @@ impl Chain {
         )?;
         let mut recent = RecentHashes::default();
         recent.push(0, head.hash);
+        let store = Arc::new(store);
         Ok(Self {
             pool: TxPool::new(config.pool.clone()),
             config,
+            journal: Arc::new(PoolJournal::new(store.clone())),
             store,
             state,
             head,
@@ -521,17 +527,36 @@ impl Chain {
 
     /// Validates a decoded transaction, persists it and adds it to the pool.
     pub fn submit(&mut self, tx: RecoveredTx) -> Result<B256, ChainError> {
+        let write = self.accept(tx)?;
+        let hash = write.hash;
+        if let Err(e) = self.journal.commit(write) {
+            self.pool.remove(&hash);
+            return Err(e);
+        }
+        Ok(hash)
+    }
+
+    /// Validates a transaction and adds it to the pool, returning the write that must reach
+    /// the disk (through [`Self::journal`]) before its hash is given to anyone. Used by servers
+    /// that persist outside the chain's lock, so that concurrent submissions share one write.
+    pub fn accept(&mut self, tx: RecoveredTx) -> Result<PendingWrite, ChainError> {
         let replaces = self.validate(&tx)?;
         let stored = StoredTx { raw: tx.encoded.clone(), sender: tx.sender };
-        self.store.put_pooled(&[(&stored, &tx.hash, tx.blobs.as_slice())])?;
-        if let Some(old) = replaces {
-            self.store.remove_pooled(&[old])?;
-        }
         let hash = tx.hash;
         let mut tx = tx;
-        tx.blobs.clear();
+        let blobs = std::mem::take(&mut tx.blobs);
         self.pool.insert(Arc::new(tx), replaces);
-        Ok(hash)
+        Ok(PendingWrite { hash, stored, blobs, replaces })
+    }
+
+    /// The pool's group-commit journal.
+    pub fn journal(&self) -> Arc<PoolJournal> {
+        self.journal.clone()
+    }
+
+    /// Drops a transaction from the pool (its journal write failed).
+    pub fn forget(&mut self, hash: &B256) {
+        self.pool.remove(hash);
     }
 
     /// Accepts many raw transactions at once: signatures are recovered in parallel and every
@@ -542,36 +567,25 @@ impl Chain {
         let decoded: Vec<Result<RecoveredTx, TxError>> =
             raws.par_iter().map(|raw| RecoveredTx::decode(raw, chain_id)).collect();
         let mut results: Vec<Result<B256, ChainError>> = Vec::with_capacity(raws.len());
-        let mut accepted: Vec<(usize, Arc<RecoveredTx>, Vec<crate::tx::BlobRecord>, Option<B256>)> =
-            Vec::new();
+        // Each accepted transaction is pooled at once so that later ones of the batch see it
+        // (duplicates, replacements); undone below if the write fails.
+        let mut accepted: Vec<(usize, PendingWrite)> = Vec::new();
         for (i, tx) in decoded.into_iter().enumerate() {
-            let outcome = tx.map_err(ChainError::from).and_then(|mut tx| {
-                let replaces = self.validate(&tx)?;
-                let blobs = std::mem::take(&mut tx.blobs);
-                let tx = Arc::new(tx);
-                // Pooled now so that later transactions of the batch see it (duplicates,
-                // replacements); undone below if the write fails.
-                self.pool.insert(tx.clone(), replaces);
-                accepted.push((i, tx.clone(), blobs, replaces));
-                Ok(tx.hash)
-            });
-            results.push(outcome);
+            let outcome = tx.map_err(ChainError::from).and_then(|tx| self.accept(tx));
+            results.push(outcome.map(|write| {
+                let hash = write.hash;
+                accepted.push((i, write));
+                hash
+            }));
         }
-        let stored: Vec<StoredTx> = accepted
-            .iter()
-            .map(|(_, t, _, _)| StoredTx { raw: t.encoded.clone(), sender: t.sender })
-            .collect();
-        let entries: Vec<(&StoredTx, &B256, &[crate::tx::BlobRecord])> = accepted
-            .iter()
-            .zip(&stored)
-            .map(|((_, t, blobs, _), s)| (s, &t.hash, blobs.as_slice()))
-            .collect();
-        let replaced: Vec<B256> = accepted.iter().filter_map(|(_, _, _, r)| *r).collect();
+        let entries: Vec<(&StoredTx, &B256, &[crate::tx::BlobRecord])> =
+            accepted.iter().map(|(_, w)| (&w.stored, &w.hash, w.blobs.as_slice())).collect();
+        let replaced: Vec<B256> = accepted.iter().filter_map(|(_, w)| w.replaces).collect();
         let written = self.store.put_pooled(&entries).and_then(|_| self.store.remove_pooled(&replaced));
         if let Err(e) = written {
             let msg = e.to_string();
-            for (i, tx, _, _) in &accepted {
-                self.pool.remove(&tx.hash);
+            for (i, write) in &accepted {
+                self.pool.remove(&write.hash);
                 results[*i] = Err(ChainError::Storage(msg.clone()));
             }
         }

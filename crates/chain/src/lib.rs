@@ -12,6 +12,7 @@
 
 pub mod chain;
 pub mod error;
+pub mod journal;
 pub mod pool;
 pub mod state;
 pub mod store;

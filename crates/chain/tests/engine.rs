@@ -51,7 +51,8 @@ fn transfers_persist_across_restart() {
     let bob = Address::repeat_byte(0xb0);
     let (root, head) = {
         let mut chain =
-            Chain::open(config(&[alice.clone()]), Store::open(dir.path()).expect("store")).expect("open");
+            Chain::open(config(std::slice::from_ref(&alice)), Store::open(dir.path()).expect("store"))
+                .expect("open");
         for nonce in 0..10 {
             chain.submit_raw(&transfer(&alice, nonce, bob, 1000, 10_000_000_000)).expect("submit");
         }
@@ -64,7 +65,8 @@ fn transfers_persist_across_restart() {
         (block.header.header.state_root, block.header.hash)
     };
     let mut chain =
-        Chain::open(config(&[alice.clone()]), Store::open(dir.path()).expect("store")).expect("reopen");
+        Chain::open(config(std::slice::from_ref(&alice)), Store::open(dir.path()).expect("store"))
+            .expect("reopen");
     assert_eq!(chain.head().hash, head);
     assert_eq!(chain.head().header.state_root, root);
     assert_eq!(chain.state().balance(&bob), U256::from(10_000));
@@ -79,7 +81,8 @@ fn transfers_persist_across_restart() {
 fn pool_rules() {
     let alice = signer(1);
     let bob = Address::repeat_byte(0xb0);
-    let mut chain = Chain::open(config(&[alice.clone()]), Store::in_memory().expect("store")).expect("open");
+    let mut chain =
+        Chain::open(config(std::slice::from_ref(&alice)), Store::in_memory().expect("store")).expect("open");
     let fee = 10_000_000_000;
     let first = transfer(&alice, 0, bob, 1, fee);
     chain.submit_raw(&first).expect("first");
@@ -146,7 +149,8 @@ fn pool_rules() {
 fn rewind_restores_state_and_requeues() {
     let alice = signer(1);
     let bob = Address::repeat_byte(0xb0);
-    let mut chain = Chain::open(config(&[alice.clone()]), Store::in_memory().expect("store")).expect("open");
+    let mut chain =
+        Chain::open(config(std::slice::from_ref(&alice)), Store::in_memory().expect("store")).expect("open");
     let fee = 10_000_000_000;
     chain.submit_raw(&transfer(&alice, 0, bob, 7, fee)).expect("submit");
     let b1 = chain.build_block().expect("b1");
@@ -169,7 +173,8 @@ fn past_state_is_rebuilt_from_change_sets() {
     use loft_chain::state::StateReader;
     let alice = signer(1);
     let bob = Address::repeat_byte(0xb0);
-    let mut chain = Chain::open(config(&[alice.clone()]), Store::in_memory().expect("store")).expect("open");
+    let mut chain =
+        Chain::open(config(std::slice::from_ref(&alice)), Store::in_memory().expect("store")).expect("open");
     for nonce in 0..3 {
         chain.submit_raw(&transfer(&alice, nonce, bob, 100, 10_000_000_000)).expect("submit");
         chain.build_block().expect("build");

@@ -185,7 +185,7 @@ fn log_query(chain: &Chain, filter: &Filter) -> RpcResult<LogQuery> {
 
 /// State of one `eth_newFilter` / `eth_newBlockFilter` / `eth_newPendingTransactionFilter`.
 enum FilterState {
-    Logs { filter: Filter, next_block: u64 },
+    Logs { filter: Box<Filter>, next_block: u64 },
     Blocks { next_block: u64 },
     PendingTxs { rx: tokio::sync::broadcast::Receiver<NodeEvent> },
 }
@@ -315,7 +315,7 @@ fn sign_for_dev_account(node: &Node, req: &TransactionRequest) -> RpcResult<Vec<
 }
 
 fn quantity<T: serde::de::DeserializeOwned>(v: &Value) -> RpcResult<T> {
-    serde_json::from_value(v.clone()).map_err(|e| invalid(e))
+    serde_json::from_value(v.clone()).map_err(invalid)
 }
 
 /// Builds the RPC module with every method.
@@ -544,7 +544,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
             let q = log_query(ch, &filter)?;
             Ok(q.from.min(ch.head().header.number + 1))
         })?;
-        Ok(c.add_filter(FilterState::Logs { filter, next_block }))
+        Ok(c.add_filter(FilterState::Logs { filter: Box::new(filter), next_block }))
     })?;
     m.register_method("eth_newBlockFilter", |_, c, _| -> RpcResult<U256> {
         let next_block = c.node.with_chain(|ch| ch.head().header.number + 1);

@@ -31,7 +31,7 @@ pub enum MiningMode {
 #[derive(Clone, Debug)]
 pub enum NodeEvent {
     /// A new block was added to the chain.
-    Block(SealedHeader),
+    Block(Box<SealedHeader>),
     /// A transaction entered the pool.
     PendingTx(B256),
     /// The chain was rewound to this block (evm_revert or reorg).
@@ -41,6 +41,7 @@ pub enum NodeEvent {
 /// A chain served over JSON-RPC.
 pub struct Node {
     chain: Mutex<Chain>,
+    chain_id: u64,
     mining: Mutex<MiningMode>,
     events: broadcast::Sender<NodeEvent>,
     snapshots: Mutex<HashMap<u64, Snapshot>>,
@@ -54,6 +55,7 @@ impl Node {
     pub fn new(chain: Chain, mining: MiningMode, signers: Vec<PrivateKeySigner>) -> Arc<Self> {
         let (events, _) = broadcast::channel(4096);
         Arc::new(Self {
+            chain_id: chain.chain_id(),
             chain: Mutex::new(chain),
             mining: Mutex::new(mining),
             events,
@@ -102,13 +104,30 @@ impl Node {
     }
 
     /// Accepts a raw transaction; mines it at once in instant mode.
+    ///
+    /// Decoding and signature recovery run outside the chain's lock, and the durable write
+    /// is shared with concurrent submissions (group commit); the hash is returned only once
+    /// the transaction is on disk.
     pub fn submit_raw(&self, raw: &[u8]) -> Result<B256, ChainError> {
-        let mut chain = self.chain.lock();
-        let hash = chain.submit_raw(raw)?;
+        let chain_id = self.chain_id;
+        let tx = loft_chain::RecoveredTx::decode(raw, chain_id)?;
+        let (write, journal) = {
+            let mut chain = self.chain.lock();
+            (chain.accept(tx)?, chain.journal())
+        };
+        let hash = write.hash;
+        if let Err(e) = journal.commit(write) {
+            self.chain.lock().forget(&hash);
+            return Err(e);
+        }
         let _ = self.events.send(NodeEvent::PendingTx(hash));
         if self.mining() == MiningMode::Instant {
-            let block = chain.build_block()?;
-            let _ = self.events.send(NodeEvent::Block(block.header));
+            let mut chain = self.chain.lock();
+            // Another submission's block may already hold it.
+            if chain.pool().get(&hash).is_some() {
+                let block = chain.build_block()?;
+                let _ = self.events.send(NodeEvent::Block(Box::new(block.header)));
+            }
         }
         Ok(hash)
     }
@@ -117,7 +136,7 @@ impl Node {
     pub fn mine(&self) -> Result<BuiltBlock, ChainError> {
         let mut chain = self.chain.lock();
         let block = chain.build_block()?;
-        let _ = self.events.send(NodeEvent::Block(block.header.clone()));
+        let _ = self.events.send(NodeEvent::Block(Box::new(block.header.clone())));
         Ok(block)
     }
 
