@@ -7,13 +7,17 @@
 //! [`MAX_REQUEST_BYTES`]. `eth_getProof` returns loft's sparse-Merkle proofs (see
 //! `docs/rpc.md`).
 
+pub mod batch;
 pub mod convert;
 pub mod eth;
 pub mod node;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
+use jsonrpsee::{
+    core::middleware::RpcServiceBuilder,
+    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
+};
 
 pub use node::{MiningMode, Node, NodeEvent};
 
@@ -40,7 +44,9 @@ pub async fn serve(node: Arc<Node>, addr: SocketAddr) -> std::io::Result<RpcServ
         .max_connections(1000)
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
         .build();
-    let server = Server::builder().set_config(config).build(addr).await?;
+    let middleware = RpcServiceBuilder::new()
+        .layer_fn(|service| batch::ConcurrentBatch::new(service, MAX_RESPONSE_BYTES as usize));
+    let server = Server::builder().set_config(config).set_rpc_middleware(middleware).build(addr).await?;
     let addr = server.local_addr()?;
     let handle = server.start(eth::module(node));
     Ok(RpcServer { addr, handle })

@@ -245,6 +245,28 @@ async fn malformed_requests_get_errors() {
     let answers = v.as_array().expect("batch answer");
     assert_eq!(answers.len(), 3);
     assert!(answers.iter().all(|a| a["result"] == "0x7a69"));
+    // calls of a batch run concurrently, yet answers keep the order of the requests, and a
+    // bad entry gets its own error without spoiling the others
+    let mixed: Vec<Value> = (0..200)
+        .map(|i| match i % 4 {
+            0 => json!({"jsonrpc": "2.0", "id": i, "method": "eth_chainId", "params": []}),
+            1 => json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0xdead"]}),
+            2 => json!({"jsonrpc": "2.0", "id": i, "method": "no_such_method", "params": []}),
+            _ => json!({"jsonrpc": "2.0", "id": i, "method": "net_version", "params": []}),
+        })
+        .collect();
+    let (_, v) = h.raw(serde_json::to_string(&mixed).expect("json")).await;
+    let answers = v.as_array().expect("batch answer");
+    assert_eq!(answers.len(), 200);
+    for (i, a) in answers.iter().enumerate() {
+        assert_eq!(a["id"], i, "answer {i} out of order: {a}");
+        match i % 4 {
+            0 => assert_eq!(a["result"], "0x7a69"),
+            1 => assert!(a["error"]["code"].is_i64(), "{a}"),
+            2 => assert_eq!(a["error"]["code"], -32601, "{a}"),
+            _ => assert_eq!(a["result"], "31337"),
+        }
+    }
     let big: Vec<Value> = (0..1001)
         .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "eth_chainId", "params": []}))
         .collect();
