@@ -7,6 +7,8 @@ mod common;
 use std::time::Duration;
 
 use alloy::{
+    consensus::{SidecarCoder, SimpleCoder, Transaction as _},
+    eips::eip4844::Blob,
     network::TransactionBuilder,
     providers::{Provider, ProviderBuilder, WsConnect},
     rpc::types::{Filter, TransactionRequest},
@@ -171,6 +173,31 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
             &keccak256(deployments.loft_token),
             Some(leaf)
         ));
+    }
+
+    // EIP-4844: data posted as blobs (as the rollup batcher does), and read back on loft.
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+    let receipt = alice.send_blobs(Address::repeat_byte(0x4b), &data).await.expect("blob transaction");
+    assert_eq!(receipt.blob_gas_used, Some(2 * 131_072));
+    assert!(receipt.blob_gas_price.is_some_and(|p| p > 0));
+    let tx = p.get_transaction_by_hash(receipt.transaction_hash).await.expect("tx").expect("tx");
+    let hashes = tx.blob_versioned_hashes().expect("versioned hashes").to_vec();
+    assert_eq!(hashes.len(), 2);
+    let block_number = receipt.block_number.expect("mined");
+    let block = p.get_block_by_number(block_number.into()).await.expect("block").expect("block");
+    assert_eq!(block.header.blob_gas_used, Some(2 * 131_072));
+    if loft_node {
+        let mut blobs = Vec::new();
+        for hash in &hashes {
+            let blob: alloy_primitives::Bytes =
+                p.raw_request("loft_getBlob".into(), (hash,)).await.expect("loft_getBlob");
+            blobs.push(Blob::try_from(blob.as_ref()).expect("a whole blob"));
+        }
+        let decoded = SimpleCoder::default().decode_all(&blobs).expect("decodes");
+        assert_eq!(decoded.concat(), data);
+        let missing: Option<alloy_primitives::Bytes> =
+            p.raw_request("loft_getBlob".into(), (B256::repeat_byte(1),)).await.expect("loft_getBlob");
+        assert!(missing.is_none());
     }
 
     // Snapshots and time travel, as anvil does them.

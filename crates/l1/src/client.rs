@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
+    consensus::{SidecarBuilder, SimpleCoder},
+    network::{EthereumWallet, TransactionBuilder, TransactionBuilder4844},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::{TransactionReceipt, TransactionRequest},
     signers::local::PrivateKeySigner,
@@ -118,6 +119,24 @@ impl L1Client {
         receipt.contract_address.ok_or_else(|| {
             L1Error::Rpc(format!("deployment {} has no contract address", receipt.transaction_hash))
         })
+    }
+
+    /// Posts `data` as EIP-4844 blobs in one type-3 transaction to `to` and waits for its
+    /// receipt. The data is packed with alloy's `SimpleCoder` (31 bytes per field element),
+    /// so `decode_blobs` gives it back byte for byte. Nodes that already run EIP-7594 (Osaka:
+    /// cell proofs in the sidecar) refuse the 4844 form; the same blobs are then sent again
+    /// with cell proofs.
+    pub async fn send_blobs(&self, to: Address, data: &[u8]) -> Result<TransactionReceipt, L1Error> {
+        let builder = || SidecarBuilder::<SimpleCoder>::from_slice(data);
+        let blob_error = |e: alloy::eips::eip4844::c_kzg::Error| L1Error::Rpc(format!("building blobs: {e}"));
+        let legacy = builder().build_4844().map_err(blob_error)?;
+        match self.send(TransactionRequest::default().with_to(to).with_blob_sidecar_4844(legacy)).await {
+            Err(L1Error::Rpc(msg)) if msg.contains("7594") || msg.to_lowercase().contains("cell") => {
+                let cells = builder().build_7594().map_err(blob_error)?;
+                self.send(TransactionRequest::default().with_to(to).with_blob_sidecar_7594(cells)).await
+            }
+            other => other,
+        }
     }
 
     /// Sends ether.

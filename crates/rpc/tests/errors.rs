@@ -316,3 +316,52 @@ async fn call_reverts_carry_data() {
     let v = h.call("eth_getBalance", json!([key(1).address(), "0x5"])).await;
     assert_error(&v, -32000, "header not found");
 }
+
+#[tokio::test]
+async fn blob_transactions_with_bad_sidecars_are_refused() {
+    use alloy::{
+        consensus::{SidecarBuilder, SimpleCoder, TxEip4844, TxEip4844WithSidecar},
+        eips::eip4844::Bytes48,
+    };
+    let h = start(MiningMode::Instant).await;
+    let alice = key(1);
+    let sidecar = SidecarBuilder::<SimpleCoder>::from_slice(b"rollup batch").build_4844().expect("sidecar");
+    let tx = TxEip4844 {
+        chain_id: CHAIN_ID,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: FEE,
+        max_priority_fee_per_gas: 1,
+        to: Address::repeat_byte(0x4b),
+        max_fee_per_blob_gas: FEE,
+        blob_versioned_hashes: sidecar.versioned_hashes().collect(),
+        ..Default::default()
+    };
+    let sign = |tx: TxEip4844WithSidecar| {
+        let mut tx = alloy::consensus::TxEip4844Variant::from(tx);
+        let sig = alice.sign_transaction_sync(&mut tx).expect("sign");
+        TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+    };
+    // the proof does not match the blob
+    let mut forged = sidecar.clone();
+    forged.proofs[0] = Bytes48::repeat_byte(0x11);
+    let v = h.send(&sign(TxEip4844WithSidecar::from_tx_and_sidecar(tx.clone(), forged.into()))).await;
+    assert_error(&v, -32000, "invalid blob sidecar");
+    // the commitment does not match the versioned hash
+    let mut swapped = sidecar.clone();
+    swapped.commitments[0] = Bytes48::repeat_byte(0x22);
+    let v = h.send(&sign(TxEip4844WithSidecar::from_tx_and_sidecar(tx.clone(), swapped.into()))).await;
+    assert_error(&v, -32000, "invalid blob sidecar");
+    // no sidecar at all
+    let mut bare =
+        alloy::consensus::TxEip4844Variant::<alloy::eips::eip7594::BlobTransactionSidecarVariant>::TxEip4844(
+            tx.clone(),
+        );
+    let sig = alice.sign_transaction_sync(&mut bare).expect("sign");
+    let v = h.send(&TxEnvelope::from(bare.into_signed(sig)).encoded_2718()).await;
+    assert_error(&v, -32000, "invalid blob sidecar");
+    // nothing was accepted; the honest one goes through
+    assert_eq!(h.call("eth_getTransactionCount", json!([alice.address(), "pending"])).await["result"], "0x0");
+    let v = h.send(&sign(TxEip4844WithSidecar::from_tx_and_sidecar(tx, sidecar.into()))).await;
+    assert!(v["result"].is_string(), "{v}");
+}
