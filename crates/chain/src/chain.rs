@@ -7,14 +7,9 @@ use std::{
 };
 
 use alloy::{
-    consensus::{
-        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction,
-        TxType, constants::EMPTY_WITHDRAWALS, proofs,
-    },
+    consensus::{EMPTY_OMMER_ROOT_HASH, Header, Transaction, constants::EMPTY_WITHDRAWALS, proofs},
     eips::{
-        eip1559::BaseFeeParams,
-        eip2718::{Decodable2718, Encodable2718},
-        eip7685::EMPTY_REQUESTS_HASH,
+        Typed2718, eip1559::BaseFeeParams, eip2718::Encodable2718, eip7685::EMPTY_REQUESTS_HASH,
         eip7840::BlobParams,
     },
 };
@@ -32,6 +27,7 @@ use revm::{
 };
 
 use crate::{
+    deposit::{DEPOSIT_TX_TYPE, LoftReceipt, TxDeposit},
     error::{ChainError, TxError},
     journal::{PendingWrite, PoolJournal},
     pool::{PoolConfig, TxPool},
@@ -40,7 +36,7 @@ use crate::{
         WorldState,
     },
     store::{BlockWrite, Store, StoredTx},
-    tx::RecoveredTx,
+    tx::{BlockTx, RecoveredTx},
 };
 
 /// One pre-funded account (or pre-deployed contract) at genesis.
@@ -126,9 +122,25 @@ pub struct BuiltBlock {
     /// Hashes of the included transactions.
     pub tx_hashes: Vec<B256>,
     /// Receipts, in order.
-    pub receipts: Vec<ReceiptEnvelope>,
+    pub receipts: Vec<LoftReceipt>,
     /// Transactions dropped from the pool because they could no longer execute.
     pub dropped: Vec<(B256, String)>,
+}
+
+/// How [`Chain::build_block_with`] makes a block; the default is what a miner does.
+#[derive(Clone, Debug, Default)]
+pub struct BlockSpec {
+    /// Timestamp, after the parent's; by default [`Chain::next_timestamp`].
+    pub timestamp: Option<u64>,
+    /// `mixHash` (the EVM's `prevrandao`); by default keccak256 of the parent's hash.
+    pub prevrandao: Option<B256>,
+    /// `extraData`; by default the configuration's.
+    pub extra_data: Option<Bytes>,
+    /// Deposits, run first and in order.
+    pub deposits: Vec<TxDeposit>,
+    /// `None`: the pool's best transactions. `Some`: exactly these, in order, leaving out
+    /// (and reporting in [`BuiltBlock::dropped`]) those that can not execute.
+    pub txs: Option<Vec<Arc<RecoveredTx>>>,
 }
 
 /// A mined transaction with where it is.
@@ -152,7 +164,7 @@ pub struct ReceiptInfo {
     /// Its index in the block.
     pub index: u64,
     /// The consensus receipt.
-    pub receipt: ReceiptEnvelope,
+    pub receipt: LoftReceipt,
     /// Gas used by this transaction alone.
     pub gas_used: u64,
     /// Price per gas paid.
@@ -403,7 +415,7 @@ impl Chain {
             beneficiary: config.coinbase,
             state_root,
             transactions_root: proofs::calculate_transaction_root::<alloy::consensus::TxEnvelope>(&[]),
-            receipts_root: proofs::calculate_receipt_root::<ReceiptEnvelope>(&[]),
+            receipts_root: proofs::calculate_receipt_root::<alloy::consensus::ReceiptEnvelope>(&[]),
             logs_bloom: Bloom::ZERO,
             difficulty: U256::ZERO,
             number: 0,
@@ -654,36 +666,100 @@ impl Chain {
 
     /// Builds, executes and persists the next block from the pool.
     pub fn build_block(&mut self) -> Result<BuiltBlock, ChainError> {
+        self.build_block_with(BlockSpec::default())
+    }
+
+    /// Builds, executes and persists the next block as `spec` says: its deposits first (each
+    /// is included, even when its execution fails), then the pool's best transactions or
+    /// exactly the given ones, in order, leaving out those that can not execute.
+    pub fn build_block_with(&mut self, spec: BlockSpec) -> Result<BuiltBlock, ChainError> {
         let parent = self.head.clone();
         let number = parent.header.number + 1;
-        let timestamp = self.next_timestamp();
+        let timestamp = match spec.timestamp {
+            Some(t) if t <= parent.header.timestamp => {
+                return Err(ChainError::InvalidBlock(format!(
+                    "timestamp {t} is not after the parent's {}",
+                    parent.header.timestamp
+                )));
+            }
+            Some(t) => t,
+            None => self.next_timestamp(),
+        };
         self.next_timestamp = None;
         let base_fee = self.next_base_fee();
         let excess_blob_gas = self.next_excess_blob_gas();
         let blob_params = BlobParams::prague();
-        let prevrandao = keccak256(parent.hash);
+        let prevrandao = spec.prevrandao.unwrap_or_else(|| keccak256(parent.hash));
         let block_env = self.block_env(number, timestamp, base_fee, excess_blob_gas, prevrandao);
         let cfg = self.cfg();
         let gas_limit = self.config.block_gas_limit;
 
+        let mut included: Vec<Arc<RecoveredTx>> = Vec::new();
+        let mut receipts: Vec<LoftReceipt> = Vec::new();
+        let mut cumulative_gas = 0u64;
+
+        // Deposits: mint, then run at gas price zero; a failed one still bumps the nonce and
+        // uses its whole gas limit (the OP Stack's rule), so it can not be replayed.
+        if !spec.deposits.is_empty() {
+            let mut deposit_cfg = cfg.clone();
+            deposit_cfg.disable_base_fee = true;
+            deposit_cfg.disable_eip3607 = true;
+            deposit_cfg.disable_block_gas_limit = true;
+            for deposit in spec.deposits {
+                let tx = Arc::new(RecoveredTx::deposit(deposit));
+                let from = tx.sender;
+                let mint = tx.tx.as_deposit().map(|d| d.mint).unwrap_or_default();
+                let mut basic = self.state.basic(&from).cloned().unwrap_or_default();
+                let nonce = basic.nonce;
+                if mint > 0 {
+                    basic.balance = basic.balance.saturating_add(U256::from(mint));
+                    self.state.set_basic(from, basic);
+                }
+                let mut evm = Context::mainnet()
+                    .with_db(StateDb { state: &mut self.state, hashes: &self.recent })
+                    .with_block(block_env.clone())
+                    .with_cfg(deposit_cfg.clone())
+                    .build_mainnet();
+                let outcome = evm.transact_commit(tx.tx_env(nonce));
+                drop(evm);
+                let (success, gas_used, logs) = match outcome {
+                    Ok(result) => (result.is_success(), result.gas().tx_gas_used(), result.logs().to_vec()),
+                    Err(EVMError::Transaction(_)) => {
+                        let mut basic = self.state.basic(&from).cloned().unwrap_or_default();
+                        basic.nonce = nonce + 1;
+                        self.state.set_basic(from, basic);
+                        (false, tx.gas_limit(), vec![])
+                    }
+                    Err(e) => return Err(evm_error(e)),
+                };
+                cumulative_gas += gas_used;
+                receipts.push(LoftReceipt::new(DEPOSIT_TX_TYPE, success, cumulative_gas, logs, nonce));
+                included.push(tx);
+            }
+        }
+
+        let from_pool = spec.txs.is_none();
         let state = &mut self.state;
         let state_nonce = |a: &Address| state.nonce(a);
-        let candidates: Vec<Arc<RecoveredTx>> = {
-            let mut best = self.pool.best(base_fee, state_nonce);
-            // Collect lazily bounded by what can fit; execution decides the rest.
-            let mut out = Vec::new();
-            let mut gas = 0u64;
-            for tx in best.by_ref() {
-                if gas.saturating_add(21_000) > gas_limit {
-                    break;
+        let candidates: Vec<Arc<RecoveredTx>> = match spec.txs {
+            Some(given) => given,
+            None => {
+                let mut best = self.pool.best(base_fee, state_nonce);
+                // Collect lazily bounded by what can fit; execution decides the rest.
+                let mut out = Vec::new();
+                let mut gas = cumulative_gas;
+                for tx in best.by_ref() {
+                    if gas.saturating_add(21_000) > gas_limit {
+                        break;
+                    }
+                    gas = gas.saturating_add(tx.gas_limit().min(gas_limit));
+                    out.push(tx);
+                    if out.len() > 50_000 {
+                        break;
+                    }
                 }
-                gas = gas.saturating_add(tx.gas_limit().min(gas_limit));
-                out.push(tx);
-                if out.len() > 50_000 {
-                    break;
-                }
+                out
             }
-            out
         };
 
         let mut evm = Context::mainnet()
@@ -691,42 +767,60 @@ impl Chain {
             .with_block(block_env)
             .with_cfg(cfg)
             .build_mainnet();
-        let mut included: Vec<Arc<RecoveredTx>> = Vec::new();
-        let mut receipts: Vec<ReceiptEnvelope> = Vec::new();
         let mut dropped: Vec<(B256, String)> = Vec::new();
         let mut skipped_senders: Vec<Address> = Vec::new();
-        let mut cumulative_gas = 0u64;
         let mut blob_gas_used = 0u64;
         for tx in candidates {
-            if skipped_senders.contains(&tx.sender) {
+            if tx.is_deposit() {
+                dropped.push((tx.hash, "a deposit can only come from L1".into()));
+                continue;
+            }
+            // From the pool, a sender's later transactions wait behind one that can not run;
+            // a given list (a derived block) judges each transaction on its own.
+            if from_pool && skipped_senders.contains(&tx.sender) {
                 continue;
             }
             if cumulative_gas + tx.gas_limit() > gas_limit {
                 skipped_senders.push(tx.sender);
+                if !from_pool {
+                    dropped.push((tx.hash, "exceeds the block's gas limit".into()));
+                }
                 continue;
             }
             let tx_blob_gas =
                 tx.tx.blob_versioned_hashes().map(|h| h.len() as u64 * GAS_PER_BLOB).unwrap_or_default();
             if blob_gas_used + tx_blob_gas > blob_params.max_blob_gas_per_block() {
                 skipped_senders.push(tx.sender);
+                if !from_pool {
+                    dropped.push((tx.hash, "exceeds the block's blob gas limit".into()));
+                }
                 continue;
             }
-            match evm.transact_commit(tx.tx_env()) {
+            match evm.transact_commit(tx.tx_env(0)) {
                 Ok(result) => {
                     let gas_used = result.gas().tx_gas_used();
                     cumulative_gas += gas_used;
                     blob_gas_used += tx_blob_gas;
-                    receipts.push(make_receipt(tx.tx.tx_type(), &result, cumulative_gas));
+                    receipts.push(LoftReceipt::new(
+                        tx.tx.ty(),
+                        result.is_success(),
+                        cumulative_gas,
+                        result.logs().to_vec(),
+                        0,
+                    ));
                     included.push(tx);
                 }
                 Err(EVMError::Transaction(reason)) => {
                     // Not executable any more (balance spent, fee too low): leave it out. Nonce
-                    // errors keep the transaction queued; anything else drops it.
+                    // errors keep a pooled transaction queued; anything else drops it.
                     skipped_senders.push(tx.sender);
-                    if !matches!(
-                        reason,
-                        InvalidTransaction::NonceTooHigh { .. } | InvalidTransaction::GasPriceLessThanBasefee
-                    ) {
+                    if !from_pool
+                        || !matches!(
+                            reason,
+                            InvalidTransaction::NonceTooHigh { .. }
+                                | InvalidTransaction::GasPriceLessThanBasefee
+                        )
+                    {
                         dropped.push((tx.hash, reason.to_string()));
                     }
                 }
@@ -743,7 +837,7 @@ impl Chain {
         });
         let txs: Vec<StoredTx> =
             included.iter().map(|t| StoredTx { raw: t.encoded.clone(), sender: t.sender }).collect();
-        let envelopes: Vec<&alloy::consensus::TxEnvelope> = included.iter().map(|t| &t.tx).collect();
+        let envelopes: Vec<&BlockTx> = included.iter().map(|t| &t.tx).collect();
         let header = Header {
             parent_hash: parent.hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -752,14 +846,14 @@ impl Chain {
             transactions_root: proofs::ordered_trie_root_with_encoder(&envelopes, |tx, buf| {
                 tx.encode_2718(buf)
             }),
-            receipts_root: proofs::calculate_receipt_root(&receipts),
+            receipts_root: proofs::ordered_trie_root_with_encoder(&receipts, |r, buf| r.encode_2718(buf)),
             logs_bloom,
             difficulty: U256::ZERO,
             number,
             gas_limit,
             gas_used: cumulative_gas,
             timestamp,
-            extra_data: self.config.extra_data.clone(),
+            extra_data: spec.extra_data.unwrap_or_else(|| self.config.extra_data.clone()),
             mix_hash: prevrandao,
             nonce: Default::default(),
             base_fee_per_gas: Some(base_fee),
@@ -998,11 +1092,12 @@ impl Chain {
         let mut prev_cumulative = 0u64;
         let mut log_index = 0u64;
         for (i, (tx, raw)) in txs.into_iter().zip(receipts).enumerate() {
-            let receipt = ReceiptEnvelope::decode_2718(&mut raw.as_ref())
-                .map_err(|e| ChainError::Corrupt(e.to_string()))?;
+            let receipt =
+                LoftReceipt::decode_2718(raw.as_ref()).map_err(|e| ChainError::Corrupt(e.to_string()))?;
             let cumulative = receipt.cumulative_gas_used();
             let logs = receipt.logs().len() as u64;
-            let contract_address = tx.tx.kind().is_create().then(|| tx.sender.create(tx.nonce()));
+            let creator_nonce = receipt.deposit_nonce().unwrap_or_else(|| tx.nonce());
+            let contract_address = tx.tx.kind().is_create().then(|| tx.sender.create(creator_nonce));
             out.push(ReceiptInfo {
                 effective_gas_price: tx.tx.effective_gas_price(Some(base_fee)),
                 gas_used: cumulative - prev_cumulative,
@@ -1207,18 +1302,5 @@ fn call_error_message(reason: &InvalidTransaction, from: Address) -> String {
             format!("intrinsic gas too low: gas {gas_limit}, minimum needed {initial_gas}")
         }
         other => other.to_string(),
-    }
-}
-
-fn make_receipt(tx_type: TxType, result: &ExecutionResult, cumulative_gas_used: u64) -> ReceiptEnvelope {
-    let logs = result.logs().to_vec();
-    let receipt = Receipt { status: Eip658Value::Eip658(result.is_success()), cumulative_gas_used, logs };
-    let with_bloom = ReceiptWithBloom { logs_bloom: receipt.bloom_slow(), receipt };
-    match tx_type {
-        TxType::Legacy => ReceiptEnvelope::Legacy(with_bloom),
-        TxType::Eip2930 => ReceiptEnvelope::Eip2930(with_bloom),
-        TxType::Eip1559 => ReceiptEnvelope::Eip1559(with_bloom),
-        TxType::Eip4844 => ReceiptEnvelope::Eip4844(with_bloom),
-        TxType::Eip7702 => ReceiptEnvelope::Eip7702(with_bloom),
     }
 }

@@ -143,6 +143,9 @@ pub enum ChainError {
     /// Stored data could not be decoded (a corrupted store).
     #[error("corrupted store: {0}")]
     Corrupt(String),
+    /// A block could not be built as asked (a timestamp not after its parent's).
+    #[error("invalid block: {0}")]
+    InvalidBlock(String),
     /// The EVM failed in a way that is not the transaction's fault.
     #[error("evm: {0}")]
     Evm(String),

@@ -3,6 +3,7 @@
 //!
 //! - [`tx`]: decoding and checking signed transactions (legacy, EIP-2930, EIP-1559,
 //!   EIP-4844 with blob sidecars, EIP-7702);
+//! - [`deposit`]: rollup deposit transactions (type `0x7E`) and loft's receipts;
 //! - [`pool`]: per-sender nonce ordering, replacement by a higher fee;
 //! - [`chain`]: block building with the EIP-1559 base fee, revm execution, receipts and logs;
 //! - [`state`]: accounts, code and storage in memory under a two-level keccak sparse Merkle
@@ -11,6 +12,7 @@
 //!   same head and state root.
 
 pub mod chain;
+pub mod deposit;
 pub mod error;
 pub mod journal;
 pub mod pool;
@@ -19,10 +21,11 @@ pub mod store;
 pub mod tx;
 
 pub use chain::{
-    BuiltBlock, CallOutcome, CallRequest, Chain, ChainConfig, GenesisAccount, LogEntry, LogQuery, MinedTx,
-    ReceiptInfo, SealedHeader, Snapshot,
+    BlockSpec, BuiltBlock, CallOutcome, CallRequest, Chain, ChainConfig, GenesisAccount, LogEntry, LogQuery,
+    MinedTx, ReceiptInfo, SealedHeader, Snapshot,
 };
+pub use deposit::{LoftReceipt, TxDeposit};
 pub use error::{ChainError, TxError};
 pub use state::{StateProof, WorldState};
 pub use store::Store;
-pub use tx::RecoveredTx;
+pub use tx::{BlockTx, RecoveredTx};

@@ -3,7 +3,7 @@
 
 use alloy::{
     consensus::{
-        EthereumTxEnvelope, Signed, Transaction, TxEip4844Variant, TxEnvelope, TxType,
+        EthereumTxEnvelope, Signed, Transaction, TxEip4844Variant, TxEnvelope, TxType, Typed2718,
         transaction::SignerRecoverable,
     },
     eips::{
@@ -18,7 +18,10 @@ use revm::{
     primitives::{eip4844::GAS_PER_BLOB, hardfork::SpecId},
 };
 
-use crate::error::TxError;
+use crate::{
+    deposit::{DEPOSIT_TX_TYPE, TxDeposit},
+    error::TxError,
+};
 
 /// Largest encoded transaction the pool accepts, blobs excluded (geth's `txMaxSize`).
 pub const MAX_TX_SIZE: usize = 128 * 1024;
@@ -36,7 +39,120 @@ pub struct BlobRecord {
     pub blob: Bytes,
 }
 
-/// A decoded, signature-checked transaction ready for the pool.
+/// A transaction as a block holds it: a signed Ethereum transaction, or a rollup deposit
+/// derived from L1 (no signature; its sender is the `from` the L1 portal recorded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlockTx {
+    /// A signed transaction (a blob transaction without its sidecar).
+    Signed(TxEnvelope),
+    /// A deposit (type `0x7E`).
+    Deposit(TxDeposit),
+}
+
+/// Delegates a [`Transaction`] method to the variant.
+macro_rules! delegate {
+    ($self:ident, $tx:ident => $e:expr) => {
+        match $self {
+            BlockTx::Signed($tx) => $e,
+            BlockTx::Deposit($tx) => $e,
+        }
+    };
+}
+
+impl Transaction for BlockTx {
+    fn chain_id(&self) -> Option<u64> {
+        delegate!(self, t => t.chain_id())
+    }
+    fn nonce(&self) -> u64 {
+        delegate!(self, t => t.nonce())
+    }
+    fn gas_limit(&self) -> u64 {
+        delegate!(self, t => t.gas_limit())
+    }
+    fn gas_price(&self) -> Option<u128> {
+        delegate!(self, t => t.gas_price())
+    }
+    fn max_fee_per_gas(&self) -> u128 {
+        delegate!(self, t => t.max_fee_per_gas())
+    }
+    fn max_priority_fee_per_gas(&self) -> Option<u128> {
+        delegate!(self, t => t.max_priority_fee_per_gas())
+    }
+    fn max_fee_per_blob_gas(&self) -> Option<u128> {
+        delegate!(self, t => t.max_fee_per_blob_gas())
+    }
+    fn priority_fee_or_price(&self) -> u128 {
+        delegate!(self, t => t.priority_fee_or_price())
+    }
+    fn effective_gas_price(&self, base_fee: Option<u64>) -> u128 {
+        delegate!(self, t => t.effective_gas_price(base_fee))
+    }
+    fn is_dynamic_fee(&self) -> bool {
+        delegate!(self, t => t.is_dynamic_fee())
+    }
+    fn kind(&self) -> TxKind {
+        delegate!(self, t => t.kind())
+    }
+    fn is_create(&self) -> bool {
+        delegate!(self, t => t.is_create())
+    }
+    fn value(&self) -> U256 {
+        delegate!(self, t => t.value())
+    }
+    fn input(&self) -> &Bytes {
+        delegate!(self, t => t.input())
+    }
+    fn access_list(&self) -> Option<&alloy::eips::eip2930::AccessList> {
+        delegate!(self, t => t.access_list())
+    }
+    fn blob_versioned_hashes(&self) -> Option<&[B256]> {
+        delegate!(self, t => t.blob_versioned_hashes())
+    }
+    fn authorization_list(&self) -> Option<&[alloy::eips::eip7702::SignedAuthorization]> {
+        delegate!(self, t => t.authorization_list())
+    }
+}
+
+impl alloy::eips::Typed2718 for BlockTx {
+    fn ty(&self) -> u8 {
+        match self {
+            BlockTx::Signed(t) => t.ty(),
+            BlockTx::Deposit(_) => DEPOSIT_TX_TYPE,
+        }
+    }
+}
+
+impl Encodable2718 for BlockTx {
+    fn type_flag(&self) -> Option<u8> {
+        delegate!(self, t => t.type_flag())
+    }
+    fn encode_2718_len(&self) -> usize {
+        delegate!(self, t => t.encode_2718_len())
+    }
+    fn encode_2718(&self, out: &mut dyn alloy_rlp::BufMut) {
+        delegate!(self, t => t.encode_2718(out))
+    }
+}
+
+impl BlockTx {
+    /// The signed transaction, if this is one.
+    pub fn as_signed(&self) -> Option<&TxEnvelope> {
+        match self {
+            BlockTx::Signed(t) => Some(t),
+            BlockTx::Deposit(_) => None,
+        }
+    }
+
+    /// The deposit, if this is one.
+    pub fn as_deposit(&self) -> Option<&TxDeposit> {
+        match self {
+            BlockTx::Signed(_) => None,
+            BlockTx::Deposit(d) => Some(d),
+        }
+    }
+}
+
+/// A decoded, signature-checked transaction ready for the pool (or a deposit, for a block).
 #[derive(Clone, Debug)]
 pub struct RecoveredTx {
     /// Transaction hash.
@@ -44,7 +160,7 @@ pub struct RecoveredTx {
     /// Recovered sender.
     pub sender: Address,
     /// The transaction as it goes into a block (a blob transaction without its sidecar).
-    pub tx: TxEnvelope,
+    pub tx: BlockTx,
     /// Canonical EIP-2718 encoding of `tx`.
     pub encoded: Bytes,
     /// Blobs from the sidecar, if any.
@@ -70,14 +186,41 @@ impl RecoveredTx {
         }
         let sender = tx.recover_signer().map_err(|_| TxError::InvalidSender)?;
         let hash = *tx.tx_hash();
-        Ok(Self { hash, sender, tx, encoded, blobs })
+        Ok(Self { hash, sender, tx: BlockTx::Signed(tx), encoded, blobs })
+    }
+
+    /// A deposit as a block holds it.
+    pub fn deposit(deposit: TxDeposit) -> Self {
+        let encoded = Bytes::from(deposit.encoded_2718());
+        Self {
+            hash: deposit.tx_hash(),
+            sender: deposit.from,
+            tx: BlockTx::Deposit(deposit),
+            encoded,
+            blobs: vec![],
+        }
+    }
+
+    /// Whether this is a deposit.
+    pub fn is_deposit(&self) -> bool {
+        matches!(self.tx, BlockTx::Deposit(_))
     }
 
     /// Decodes a transaction from a block (canonical encoding, already validated once).
     pub fn from_block(raw: &[u8], sender: Address) -> Result<Self, TxError> {
+        if raw.first() == Some(&DEPOSIT_TX_TYPE) {
+            let deposit = TxDeposit::decode_2718_exact(raw).map_err(|e| TxError::Decode(e.to_string()))?;
+            return Ok(Self::deposit(deposit));
+        }
         let tx = TxEnvelope::decode_2718_exact(raw).map_err(|e| TxError::Decode(e.to_string()))?;
         let hash = *tx.tx_hash();
-        Ok(Self { hash, sender, tx, encoded: Bytes::copy_from_slice(raw), blobs: vec![] })
+        Ok(Self {
+            hash,
+            sender,
+            tx: BlockTx::Signed(tx),
+            encoded: Bytes::copy_from_slice(raw),
+            blobs: vec![],
+        })
     }
 
     /// The transaction's nonce.
@@ -156,17 +299,33 @@ impl RecoveredTx {
         {
             return Err(TxError::BlobCount { count: hashes.len(), max: MAX_BLOBS_PER_TX });
         }
-        if self.tx.tx_type() == TxType::Eip7702 && self.tx.authorization_list().is_none_or(|a| a.is_empty()) {
+        if self.tx.ty() == TxType::Eip7702 as u8 && self.tx.authorization_list().is_none_or(|a| a.is_empty())
+        {
             return Err(TxError::Decode("EIP-7702 transaction with an empty authorization list".into()));
         }
         Ok(())
     }
 
-    /// The revm transaction environment for this transaction.
-    pub fn tx_env(&self) -> TxEnv {
+    /// The revm transaction environment for this transaction. A deposit runs as a legacy
+    /// transaction at gas price zero from its sender's current nonce (`nonce`).
+    pub fn tx_env(&self, deposit_nonce: u64) -> TxEnv {
         let tx = &self.tx;
+        if self.is_deposit() {
+            return TxEnv {
+                tx_type: 0,
+                caller: self.sender,
+                gas_limit: tx.gas_limit(),
+                gas_price: 0,
+                kind: tx.kind(),
+                value: tx.value(),
+                data: tx.input().clone(),
+                nonce: deposit_nonce,
+                chain_id: None,
+                ..Default::default()
+            };
+        }
         TxEnv {
-            tx_type: tx.tx_type() as u8,
+            tx_type: tx.ty(),
             caller: self.sender,
             gas_limit: tx.gas_limit(),
             gas_price: tx.max_fee_per_gas(),

@@ -7,7 +7,9 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use alloy_primitives::{Address, Bytes, TxKind, U256};
-use loft_chain::{Chain, ChainConfig, ChainError, GenesisAccount, Store, TxError};
+use loft_chain::{
+    BlockSpec, Chain, ChainConfig, ChainError, GenesisAccount, RecoveredTx, Store, TxDeposit, TxError,
+};
 
 const CHAIN_ID: u64 = 31337;
 
@@ -187,4 +189,128 @@ fn past_state_is_rebuilt_from_change_sets() {
     }
     assert_eq!(chain.state().balance(&bob), U256::from(1));
     assert!(chain.state_at(4).is_err(), "the future is not available");
+}
+
+fn deposit(
+    source: u8,
+    from: Address,
+    to: Option<Address>,
+    mint: u128,
+    value: u64,
+    gas: u64,
+    input: Bytes,
+) -> TxDeposit {
+    TxDeposit {
+        source_hash: alloy_primitives::B256::repeat_byte(source),
+        from,
+        to: to.map(TxKind::Call).unwrap_or(TxKind::Create),
+        mint,
+        value: U256::from(value),
+        gas_limit: gas,
+        is_system_transaction: false,
+        input,
+    }
+}
+
+/// Init code deploying a contract whose runtime code is the single byte 0x00 (STOP).
+fn tiny_contract_init_code() -> Bytes {
+    // PUSH1 1 PUSH1 0x0c PUSH1 0 CODECOPY PUSH1 1 PUSH1 0 RETURN, then the runtime byte 0x00
+    Bytes::from(vec![0x60, 0x01, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x01, 0x60, 0x00, 0xf3, 0x00])
+}
+
+#[test]
+fn deposits_mint_run_first_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alice = signer(1);
+    let depositor = Address::repeat_byte(0xd0);
+    let bob = Address::repeat_byte(0xb0);
+    let eth = 10u128.pow(18);
+    let (head, root, created) = {
+        let mut chain =
+            Chain::open(config(std::slice::from_ref(&alice)), Store::open(dir.path()).expect("store"))
+                .expect("open");
+        chain.submit_raw(&transfer(&alice, 0, bob, 7, 10_000_000_000)).expect("submit");
+        let spec = BlockSpec {
+            deposits: vec![
+                // mints 5 ETH and sends 1 to bob
+                deposit(1, depositor, Some(bob), 5 * eth, 10u64.pow(18), 100_000, Bytes::new()),
+                // asks to send more than it has: fails, yet its mint stays and its nonce moves
+                deposit(2, depositor, Some(bob), eth, u64::MAX, 100_000, Bytes::new()),
+                // creates a contract at depositor.create(2)
+                deposit(3, depositor, None, 0, 0, 200_000, tiny_contract_init_code()),
+            ],
+            ..Default::default()
+        };
+        let block = chain.build_block_with(spec).expect("block");
+        assert_eq!(block.tx_hashes.len(), 4, "three deposits and the pooled transfer");
+        let receipts = chain.block_receipts(block.header.header.number).expect("receipts").expect("some");
+        assert!(receipts[0].tx.is_deposit() && receipts[0].receipt.status());
+        assert!(!receipts[1].receipt.status(), "the overdrawn deposit fails");
+        assert_eq!(receipts[1].gas_used, 100_000, "a failed deposit uses its whole gas limit");
+        assert!(receipts[2].receipt.status());
+        assert_eq!(receipts[2].receipt.deposit_nonce(), Some(2));
+        let created = depositor.create(2);
+        assert_eq!(receipts[2].contract_address, Some(created));
+        assert!(!receipts[3].tx.is_deposit(), "signed transactions come after the deposits");
+        assert_eq!(receipts[0].effective_gas_price, 0, "deposits pay no L2 fee");
+        assert_eq!(chain.state().balance(&bob), U256::from(eth + 7));
+        assert_eq!(chain.state().balance(&depositor), U256::from(5 * eth)); // 6 minted, 1 sent
+        assert_eq!(chain.state().nonce(&depositor), 3);
+        assert_eq!(chain.state().code_of(&created), Bytes::from(vec![0x00]));
+        (block.header.hash, block.header.header.state_root, created)
+    };
+    // After a restart the deposits decode from the store with their receipts.
+    let mut chain =
+        Chain::open(config(std::slice::from_ref(&alice)), Store::open(dir.path()).expect("store"))
+            .expect("reopen");
+    assert_eq!(chain.head().hash, head);
+    assert_eq!(chain.head().header.state_root, root);
+    let txs = chain.block_txs(1).expect("txs");
+    assert!(txs[..3].iter().all(|t| t.is_deposit()));
+    let mined = chain.mined_tx(&txs[2].hash).expect("lookup").expect("found");
+    assert_eq!(mined.index, 2);
+    let receipt = chain.receipt(&txs[2].hash).expect("receipt").expect("found");
+    assert_eq!(receipt.contract_address, Some(created));
+    // A deposit can never come through the pool.
+    let raw = txs[0].encoded.clone();
+    assert!(chain.submit_raw(&raw).is_err());
+}
+
+#[test]
+fn explicit_blocks_are_deterministic_and_skip_what_can_not_run() {
+    let alice = signer(1);
+    let bob = Address::repeat_byte(0xb0);
+    let fee = 10_000_000_000;
+    let good0 = transfer(&alice, 0, bob, 1, fee);
+    let gap = transfer(&alice, 5, bob, 1, fee);
+    let good1 = transfer(&alice, 1, bob, 1, fee);
+    let decoded: Vec<std::sync::Arc<RecoveredTx>> = [&good0, &gap, &good1]
+        .iter()
+        .map(|raw| std::sync::Arc::new(RecoveredTx::decode(raw, CHAIN_ID).expect("decode")))
+        .collect();
+    let build = || {
+        let mut chain = Chain::open(config(std::slice::from_ref(&alice)), Store::in_memory().expect("store"))
+            .expect("open");
+        let spec = BlockSpec {
+            timestamp: Some(1_700_000_002),
+            prevrandao: Some(alloy_primitives::B256::repeat_byte(9)),
+            extra_data: Some(Bytes::from_static(b"epoch 7")),
+            deposits: vec![deposit(1, bob, Some(bob), 1, 0, 21_000, Bytes::new())],
+            txs: Some(decoded.clone()),
+        };
+        let block = chain.build_block_with(spec).expect("block");
+        // the nonce-gapped one is left out and reported; the one after it (nonce 1) still runs
+        assert_eq!(block.tx_hashes.len(), 3, "{:?}", block.dropped);
+        assert_eq!(block.dropped.len(), 1);
+        assert_eq!(block.dropped[0].0, decoded[1].hash);
+        assert_eq!(block.header.header.timestamp, 1_700_000_002);
+        assert_eq!(block.header.header.extra_data, Bytes::from_static(b"epoch 7"));
+        // a timestamp not after the parent's is refused
+        let err = chain
+            .build_block_with(BlockSpec { timestamp: Some(1_700_000_002), ..Default::default() })
+            .expect_err("same timestamp");
+        assert!(matches!(err, ChainError::InvalidBlock(_)), "{err}");
+        block.header
+    };
+    assert_eq!(build(), build(), "same inputs, same block");
 }

@@ -9,9 +9,12 @@ use alloy::{
     },
 };
 use alloy_primitives::{Address, B256, U256};
-use loft_chain::{LogEntry, MinedTx, ReceiptInfo, RecoveredTx, SealedHeader, StateProof};
+use loft_chain::{
+    BlockTx, LoftReceipt, LogEntry, MinedTx, ReceiptInfo, RecoveredTx, SealedHeader, StateProof,
+};
 use loft_primitives::smt::SmtProof;
 use serde::Serialize;
+use serde_json::{Value, json};
 
 /// An RPC header.
 pub fn header(h: &SealedHeader, size: usize) -> RpcHeader {
@@ -23,26 +26,48 @@ pub fn header(h: &SealedHeader, size: usize) -> RpcHeader {
     }
 }
 
-/// An RPC transaction (mined or pending).
-pub fn transaction(tx: &RecoveredTx, at: Option<(&SealedHeader, u64)>) -> RpcTransaction {
+/// An RPC transaction (mined or pending). A deposit is shown as the OP Stack shows it:
+/// type `0x7e` with `sourceHash`, `mint` and `isSystemTx`, no signature, gas price zero.
+pub fn transaction(tx: &RecoveredTx, at: Option<(&SealedHeader, u64)>) -> Value {
     let base_fee = at.and_then(|(b, _)| b.header.base_fee_per_gas);
-    RpcTransaction {
-        inner: Recovered::new_unchecked(tx.tx.clone(), tx.sender),
-        block_hash: at.map(|(b, _)| b.hash),
-        block_number: at.map(|(b, _)| b.header.number),
-        transaction_index: at.map(|(_, i)| i),
-        effective_gas_price: at.map(|_| tx.tx.effective_gas_price(base_fee)),
-        block_timestamp: at.map(|(b, _)| b.header.timestamp),
+    match &tx.tx {
+        BlockTx::Signed(signed) => serde_json::to_value(RpcTransaction {
+            inner: Recovered::new_unchecked(signed.clone(), tx.sender),
+            block_hash: at.map(|(b, _)| b.hash),
+            block_number: at.map(|(b, _)| b.header.number),
+            transaction_index: at.map(|(_, i)| i),
+            effective_gas_price: at.map(|_| signed.effective_gas_price(base_fee)),
+            block_timestamp: at.map(|(b, _)| b.header.timestamp),
+        })
+        .unwrap_or_default(),
+        BlockTx::Deposit(deposit) => {
+            let mut v = serde_json::to_value(deposit).unwrap_or_default();
+            if let Value::Object(fields) = &mut v {
+                fields.insert("type".into(), json!("0x7e"));
+                fields.insert("hash".into(), json!(tx.hash));
+                fields.insert("mint".into(), json!(U256::from(deposit.mint)));
+                fields.insert("gasPrice".into(), json!("0x0"));
+                fields.insert("nonce".into(), json!("0x0"));
+                fields.insert("to".into(), json!(tx.to()));
+                fields.insert("blockHash".into(), json!(at.map(|(b, _)| b.hash)));
+                fields.insert("blockNumber".into(), json!(at.map(|(b, _)| U256::from(b.header.number))));
+                fields.insert("transactionIndex".into(), json!(at.map(|(_, i)| U256::from(i))));
+                fields.insert("v".into(), json!("0x0"));
+                fields.insert("r".into(), json!("0x0"));
+                fields.insert("s".into(), json!("0x0"));
+            }
+            v
+        }
     }
 }
 
 /// An RPC transaction from a mined one.
-pub fn mined_transaction(m: &MinedTx) -> RpcTransaction {
+pub fn mined_transaction(m: &MinedTx) -> Value {
     transaction(&m.tx, Some((&m.block, m.index)))
 }
 
 /// An RPC block.
-pub fn block(h: &SealedHeader, txs: &[RecoveredTx], full: bool) -> Block {
+pub fn block(h: &SealedHeader, txs: &[RecoveredTx], full: bool) -> Block<Value> {
     let size = alloy_rlp::Encodable::length(&h.header) + txs.iter().map(|t| t.encoded.len()).sum::<usize>();
     let transactions = if full {
         BlockTransactions::Full(
@@ -68,8 +93,18 @@ pub fn log(l: &LogEntry) -> RpcLog {
     }
 }
 
-/// An RPC receipt.
-pub fn receipt(r: &ReceiptInfo) -> TransactionReceipt {
+/// An RPC receipt (`depositNonce` and `depositReceiptVersion` added for a deposit).
+pub fn receipt(r: &ReceiptInfo) -> Value {
+    let mut v = serde_json::to_value(eth_receipt(r)).unwrap_or_default();
+    if let (Some(nonce), Value::Object(fields)) = (r.receipt.deposit_nonce(), &mut v) {
+        fields.insert("type".into(), json!("0x7e"));
+        fields.insert("depositNonce".into(), json!(U256::from(nonce)));
+        fields.insert("depositReceiptVersion".into(), json!("0x1"));
+    }
+    v
+}
+
+fn eth_receipt(r: &ReceiptInfo) -> TransactionReceipt {
     let logs: Vec<RpcLog> = r
         .receipt
         .logs()
@@ -96,12 +131,15 @@ pub fn receipt(r: &ReceiptInfo) -> TransactionReceipt {
         logs,
     };
     let with_bloom = ReceiptWithBloom { receipt: inner_receipt, logs_bloom: bloom };
+    // A deposit's receipt is shaped as a legacy one here, then typed 0x7e with its nonce.
     let inner = match &r.receipt {
-        ReceiptEnvelope::Legacy(_) => ReceiptEnvelope::Legacy(with_bloom),
-        ReceiptEnvelope::Eip2930(_) => ReceiptEnvelope::Eip2930(with_bloom),
-        ReceiptEnvelope::Eip1559(_) => ReceiptEnvelope::Eip1559(with_bloom),
-        ReceiptEnvelope::Eip4844(_) => ReceiptEnvelope::Eip4844(with_bloom),
-        ReceiptEnvelope::Eip7702(_) => ReceiptEnvelope::Eip7702(with_bloom),
+        LoftReceipt::Eth(ReceiptEnvelope::Eip2930(_)) => ReceiptEnvelope::Eip2930(with_bloom),
+        LoftReceipt::Eth(ReceiptEnvelope::Eip1559(_)) => ReceiptEnvelope::Eip1559(with_bloom),
+        LoftReceipt::Eth(ReceiptEnvelope::Eip4844(_)) => ReceiptEnvelope::Eip4844(with_bloom),
+        LoftReceipt::Eth(ReceiptEnvelope::Eip7702(_)) => ReceiptEnvelope::Eip7702(with_bloom),
+        LoftReceipt::Eth(ReceiptEnvelope::Legacy(_)) | LoftReceipt::Deposit(_) => {
+            ReceiptEnvelope::Legacy(with_bloom)
+        }
     };
     let blob_count = r.tx.tx.blob_versioned_hashes().map(|h| h.len() as u64);
     let blob_gas_price = r.block.header.excess_blob_gas.map(|e| BlobParams::prague().calc_blob_fee(e));

@@ -365,3 +365,45 @@ async fn blob_transactions_with_bad_sidecars_are_refused() {
     let v = h.send(&sign(TxEip4844WithSidecar::from_tx_and_sidecar(tx, sidecar.into()))).await;
     assert!(v["result"].is_string(), "{v}");
 }
+
+#[tokio::test]
+async fn deposits_are_served_as_type_0x7e() {
+    let h = start(MiningMode::Manual).await;
+    let from = Address::repeat_byte(0xd0);
+    let to = Address::repeat_byte(0xb0);
+    let deposit = loft_chain::TxDeposit {
+        source_hash: alloy_primitives::B256::repeat_byte(1),
+        from,
+        to: TxKind::Call(to),
+        mint: 5,
+        value: U256::from(2),
+        gas_limit: 50_000,
+        is_system_transaction: false,
+        input: Bytes::new(),
+    };
+    let block = h
+        .node
+        .with_chain(|ch| {
+            ch.build_block_with(loft_chain::BlockSpec { deposits: vec![deposit], ..Default::default() })
+        })
+        .expect("block");
+    let hash = block.tx_hashes[0];
+    let tx = h.call("eth_getTransactionByHash", json!([hash])).await["result"].clone();
+    assert_eq!(tx["type"], "0x7e", "{tx}");
+    assert_eq!(tx["from"], json!(from));
+    assert_eq!(tx["mint"], "0x5");
+    assert_eq!(tx["sourceHash"], json!(alloy_primitives::B256::repeat_byte(1)));
+    assert_eq!(tx["blockNumber"], "0x1");
+    let receipt = h.call("eth_getTransactionReceipt", json!([hash])).await["result"].clone();
+    assert_eq!(receipt["type"], "0x7e", "{receipt}");
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["depositNonce"], "0x0");
+    let full = h.call("eth_getBlockByNumber", json!(["0x1", true])).await["result"].clone();
+    assert_eq!(full["transactions"][0]["type"], "0x7e");
+    assert_eq!(h.call("eth_getBalance", json!([to, "latest"])).await["result"], "0x2");
+    assert_eq!(h.call("eth_getBalance", json!([from, "latest"])).await["result"], "0x3");
+    // the raw deposit is refused by eth_sendRawTransaction
+    let raw = h.node.with_chain(|ch| ch.block_txs(1).expect("txs")[0].encoded.clone());
+    let v = h.send(&raw).await;
+    assert!(v.get("error").is_some(), "{v}");
+}
