@@ -41,6 +41,9 @@ pub struct BlobRecord {
 
 /// A transaction as a block holds it: a signed Ethereum transaction, or a rollup deposit
 /// derived from L1 (no signature; its sender is the `from` the L1 portal recorded).
+// Signed transactions are nearly all of them: boxing them to shrink the rare deposit
+// variant would cost an allocation per transaction.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BlockTx {
     /// A signed transaction (a blob transaction without its sidecar).
