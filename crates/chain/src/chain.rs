@@ -21,6 +21,7 @@ use revm::{
         BlockEnv, CfgEnv, TxEnv,
         result::{EVMError, ExecutionResult, InvalidTransaction},
     },
+    context_interface::ContextTr,
     context_interface::block::BlobExcessGasAndPrice,
     database_interface::WrapDatabaseRef,
     primitives::{eip4844::GAS_PER_BLOB, hardfork::SpecId},
@@ -30,6 +31,7 @@ use crate::{
     deposit::{DEPOSIT_TX_TYPE, LoftReceipt, TxDeposit},
     error::{ChainError, TxError},
     journal::{PendingWrite, PoolJournal},
+    l1_fee::{L1FeeConfig, L1Prices, l1_fee},
     pool::{PoolConfig, TxPool},
     state::{
         AccountBasic, BlockHashes, HistoricalOverlay, PastState, StateDb, StateProof, StateReader, StateView,
@@ -77,6 +79,8 @@ pub struct ChainConfig {
     pub pool: PoolConfig,
     /// Pre-funded accounts.
     pub alloc: Vec<GenesisAccount>,
+    /// A rollup's L1 data fee rule; `None` on an L1.
+    pub l1_fee: Option<L1FeeConfig>,
 }
 
 impl ChainConfig {
@@ -93,6 +97,7 @@ impl ChainConfig {
             extra_data: Bytes::from_static(b"loft"),
             pool: PoolConfig::default(),
             alloc,
+            l1_fee: None,
         }
     }
 }
@@ -141,6 +146,9 @@ pub struct BlockSpec {
     /// `None`: the pool's best transactions. `Some`: exactly these, in order, leaving out
     /// (and reporting in [`BuiltBlock::dropped`]) those that can not execute.
     pub txs: Option<Vec<Arc<RecoveredTx>>>,
+    /// A rollup block's L1 prices (its L1 origin's), which also become the prices the pool
+    /// checks new transactions against; by default the last ones set.
+    pub l1_prices: Option<L1Prices>,
 }
 
 /// A mined transaction with where it is.
@@ -325,6 +333,7 @@ pub struct Chain {
     config: ChainConfig,
     store: Arc<Store>,
     journal: Arc<PoolJournal>,
+    l1_prices: L1Prices,
     state: WorldState,
     pool: TxPool,
     head: SealedHeader,
@@ -379,6 +388,7 @@ impl Chain {
                     pool: TxPool::new(config.pool.clone()),
                     config,
                     journal: Arc::new(PoolJournal::new(store.clone())),
+                    l1_prices: L1Prices::default(),
                     store,
                     state,
                     head,
@@ -456,6 +466,7 @@ impl Chain {
             pool: TxPool::new(config.pool.clone()),
             config,
             journal: Arc::new(PoolJournal::new(store.clone())),
+            l1_prices: L1Prices::default(),
             store,
             state,
             head,
@@ -620,11 +631,30 @@ impl Chain {
         let state_nonce = self.state.nonce(&tx.sender);
         let replaces = self.pool.check(tx, state_nonce)?;
         let balance = self.state.balance(&tx.sender);
-        let cost = tx.max_cost();
+        let cost = tx.max_cost() + self.l1_fee_of(&tx.encoded);
         if balance < cost {
             return Err(TxError::InsufficientFunds { address: tx.sender, have: balance, want: cost }.into());
         }
         Ok(replaces)
+    }
+
+    /// The L1 data fee a transaction with this encoding pays at the current L1 prices (zero
+    /// on a chain without an L1 fee rule).
+    pub fn l1_fee_of(&self, encoded_tx: &[u8]) -> U256 {
+        match &self.config.l1_fee {
+            Some(rule) => l1_fee(rule, &self.l1_prices, encoded_tx),
+            None => U256::ZERO,
+        }
+    }
+
+    /// The L1 prices the pool and the next block use.
+    pub fn l1_prices(&self) -> L1Prices {
+        self.l1_prices
+    }
+
+    /// Sets the L1 prices the pool and the next block use.
+    pub fn set_l1_prices(&mut self, prices: L1Prices) {
+        self.l1_prices = prices;
     }
 
     fn cfg(&self) -> CfgEnv {
@@ -694,6 +724,10 @@ impl Chain {
         let cfg = self.cfg();
         let gas_limit = self.config.block_gas_limit;
 
+        if let Some(prices) = spec.l1_prices {
+            self.l1_prices = prices;
+        }
+        let l1_fee_rule = self.config.l1_fee.map(|rule| (rule, self.l1_prices));
         let mut included: Vec<Arc<RecoveredTx>> = Vec::new();
         let mut receipts: Vec<LoftReceipt> = Vec::new();
         let mut cumulative_gas = 0u64;
@@ -796,7 +830,34 @@ impl Chain {
                 }
                 continue;
             }
-            match evm.transact_commit(tx.tx_env(0)) {
+            // The L1 data fee is taken before execution (the sender must afford it and the
+            // gas), handed back if the transaction turns out not to be executable, and paid
+            // to the vault once it ran.
+            let l1_charge = match &l1_fee_rule {
+                Some((rule, prices)) if !l1_fee(rule, prices, &tx.encoded).is_zero() => {
+                    let fee = l1_fee(rule, prices, &tx.encoded);
+                    let db = evm.ctx.db_mut();
+                    let mut basic = db.state.basic(&tx.sender).cloned().unwrap_or_default();
+                    if basic.balance < fee {
+                        skipped_senders.push(tx.sender);
+                        dropped.push((tx.hash, "insufficient funds for the L1 data fee".into()));
+                        continue;
+                    }
+                    basic.balance -= fee;
+                    db.state.set_basic(tx.sender, basic);
+                    Some((rule.vault, fee))
+                }
+                _ => None,
+            };
+            let outcome = evm.transact_commit(tx.tx_env(0));
+            if let Some((vault, fee)) = l1_charge {
+                let db = evm.ctx.db_mut();
+                let to = if outcome.is_ok() { vault } else { tx.sender };
+                let mut basic = db.state.basic(&to).cloned().unwrap_or_default();
+                basic.balance = basic.balance.saturating_add(fee);
+                db.state.set_basic(to, basic);
+            }
+            match outcome {
                 Ok(result) => {
                     let gas_used = result.gas().tx_gas_used();
                     cumulative_gas += gas_used;

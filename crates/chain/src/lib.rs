@@ -4,6 +4,7 @@
 //! - [`tx`]: decoding and checking signed transactions (legacy, EIP-2930, EIP-1559,
 //!   EIP-4844 with blob sidecars, EIP-7702);
 //! - [`deposit`]: rollup deposit transactions (type `0x7E`) and loft's receipts;
+//! - [`l1_fee`]: the L1 data fee a rollup charges on top of L2 gas;
 //! - [`pool`]: per-sender nonce ordering, replacement by a higher fee;
 //! - [`chain`]: block building with the EIP-1559 base fee, revm execution, receipts and logs;
 //! - [`state`]: accounts, code and storage in memory under a two-level keccak sparse Merkle
@@ -15,6 +16,7 @@ pub mod chain;
 pub mod deposit;
 pub mod error;
 pub mod journal;
+pub mod l1_fee;
 pub mod pool;
 pub mod state;
 pub mod store;

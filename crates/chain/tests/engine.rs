@@ -297,6 +297,7 @@ fn explicit_blocks_are_deterministic_and_skip_what_can_not_run() {
             extra_data: Some(Bytes::from_static(b"epoch 7")),
             deposits: vec![deposit(1, bob, Some(bob), 1, 0, 21_000, Bytes::new())],
             txs: Some(decoded.clone()),
+            l1_prices: None,
         };
         let block = chain.build_block_with(spec).expect("block");
         // the nonce-gapped one is left out and reported; the one after it (nonce 1) still runs
@@ -313,4 +314,42 @@ fn explicit_blocks_are_deterministic_and_skip_what_can_not_run() {
         block.header
     };
     assert_eq!(build(), build(), "same inputs, same block");
+}
+
+#[test]
+fn rollup_transactions_pay_the_l1_data_fee_to_the_vault() {
+    use loft_chain::l1_fee::{L1FeeConfig, L1Prices, l1_fee};
+    let alice = signer(1);
+    let bob = Address::repeat_byte(0xb0);
+    let vault = Address::repeat_byte(0xfe);
+    let rule = L1FeeConfig { base_fee_scalar: 1_000_000, blob_base_fee_scalar: 0, vault };
+    let mut cfg = config(std::slice::from_ref(&alice));
+    cfg.l1_fee = Some(rule);
+    let mut chain = Chain::open(cfg, Store::in_memory().expect("store")).expect("open");
+    let prices = L1Prices { base_fee: 30_000_000_000, blob_base_fee: 1 };
+    chain.set_l1_prices(prices);
+    let raw = transfer(&alice, 0, bob, 5, 10_000_000_000);
+    let fee = l1_fee(&rule, &prices, &raw);
+    assert!(fee > U256::ZERO);
+    assert_eq!(chain.l1_fee_of(&raw), fee);
+    chain.submit_raw(&raw).expect("submit");
+    let before = chain.state().balance(&alice.address());
+    let block = chain.build_block().expect("block");
+    let receipts = chain.block_receipts(block.header.header.number).expect("receipts").expect("some");
+    let gas_cost = U256::from(receipts[0].gas_used) * U256::from(receipts[0].effective_gas_price);
+    assert_eq!(chain.state().balance(&vault), fee);
+    assert_eq!(chain.state().balance(&alice.address()), before - gas_cost - U256::from(5) - fee);
+
+    // An account that can pay the gas but not the L1 fee is refused by the pool...
+    let poor = signer(2);
+    chain.set_balance(poor.address(), U256::from(21_000u64 * 10_000_000_000 + 1));
+    let raw = transfer(&poor, 0, bob, 1, 10_000_000_000);
+    assert!(matches!(chain.submit_raw(&raw), Err(ChainError::Tx(TxError::InsufficientFunds { .. }))));
+    // ...and left out of a derived block, without being charged.
+    let tx = std::sync::Arc::new(RecoveredTx::decode(&raw, CHAIN_ID).expect("decode"));
+    let block =
+        chain.build_block_with(BlockSpec { txs: Some(vec![tx]), ..Default::default() }).expect("block");
+    assert!(block.tx_hashes.is_empty());
+    assert_eq!(block.dropped.len(), 1);
+    assert_eq!(chain.state().balance(&poor.address()), U256::from(21_000u64 * 10_000_000_000 + 1));
 }
