@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod deposits;
+pub mod derive;
 
 pub use config::RollupConfig;
 pub use deposits::{DepositError, L1BlockInfo};
