@@ -3,18 +3,25 @@
 
 usage: extract-artifacts.py OUT_DIR SRC_DIR DEST_DIR
 
-For every contract defined in SRC_DIR/*.sol (forge writes OUT_DIR/<File>.sol/<Name>.json),
-writes DEST_DIR/<Name>.json holding exactly:
+For every contract defined in SRC_DIR/**/*.sol (subdirectories included, e.g.
+src/rollup/), writes DEST_DIR/<Name>.json holding exactly:
 
     {"abi": [...], "bytecode": "0x...", "deployedBytecode": "0x..."}
 
 (2-space indented, keys in that order, trailing newline), the shape that alloy's
-`sol!(Name, "path.json")`, web3.py, ethers and viem accept. Stale *.json files in
-DEST_DIR are removed. Standard library only.
+`sol!(Name, "path.json")`, web3.py, ethers and viem accept. DEST_DIR stays flat, so
+contract names must be unique across SRC_DIR. Forge's artifacts are matched to their
+source through `metadata.settings.compilationTarget` (a path relative to the project,
+i.e. to SRC_DIR's parent), whatever out/ layout forge picked. Skipped: interfaces and
+abstract contracts (no bytecode) and libraries with internal functions only (empty ABI;
+their code is inlined into the contracts that use them). Source files that define no
+contract (file-level constants and free functions) have no artifact. Stale *.json files
+in DEST_DIR are removed. Standard library only.
 """
 
 import json
 import os
+import re
 import sys
 
 
@@ -34,41 +41,74 @@ def hex_of(obj, what: str, path: str) -> str:
     return code
 
 
+# Runtime code of a library starts with its call protection: PUSH20 <own address>
+# (zeros until deployment) ADDRESS EQ.
+LIBRARY_PREFIX = "0x73" + "00" * 20 + "30"
+
+# A contract, library or interface definition (to tell "no artifact because nothing is
+# defined" from "no artifact because forge did not build it").
+DEFINITION = re.compile(r"^\s*(?:abstract\s+)?(?:contract|library|interface)\s+\w+", re.M)
+
+
 def main() -> None:
     if len(sys.argv) != 4:
         die("usage: extract-artifacts.py OUT_DIR SRC_DIR DEST_DIR")
-    out_dir, src_dir, dest_dir = sys.argv[1:]
-    sources = sorted(f for f in os.listdir(src_dir) if f.endswith(".sol"))
+    out_dir, src_dir, dest_dir = (os.path.normpath(p) for p in sys.argv[1:])
+    project_dir = os.path.dirname(src_dir)
+    # project-relative path ("src/rollup/X.sol") -> absolute path
+    sources = {}
+    for dirpath, dirnames, filenames in os.walk(src_dir):
+        dirnames.sort()
+        for f in sorted(filenames):
+            if f.endswith(".sol"):
+                path = os.path.join(dirpath, f)
+                sources[os.path.relpath(path, project_dir)] = path
     if not sources:
         die(f"no .sol files in {src_dir}")
+    if not os.path.isdir(out_dir):
+        die(f"{out_dir} missing (did forge build run?)")
 
     artifacts = {}
-    for src in sources:
-        d = os.path.join(out_dir, src)
-        if not os.path.isdir(d):
-            die(f"{d} missing (did forge build run?)")
-        for f in sorted(os.listdir(d)):
+    built = set()
+    for dirpath, dirnames, filenames in os.walk(out_dir):
+        dirnames[:] = sorted(d for d in dirnames if d != "build-info")
+        for f in sorted(filenames):
             if not f.endswith(".json"):
                 continue
-            path = os.path.join(d, f)
+            path = os.path.join(dirpath, f)
             with open(path) as fh:
                 art = json.load(fh)
-            name = f[: -len(".json")]
+            target = ((art.get("metadata") or {}).get("settings") or {}).get("compilationTarget")
+            if not isinstance(target, dict) or len(target) != 1:
+                die(f"{path}: no metadata.settings.compilationTarget")
+            (source, name), = target.items()
+            if source not in sources:
+                continue  # a test or script
+            built.add(source)
             # forge names files <Name>.<version>.json when several compilers built the
             # same contract; we pin one compiler, so that would be a misconfiguration.
-            if "." in name:
-                die(f"{path}: unexpected versioned artifact name")
-            if name in artifacts:
-                die(f"contract name {name} defined in two source files")
+            if f[: -len(".json")] != name:
+                die(f"{path}: unexpected artifact name for {name}")
             bytecode = hex_of(art.get("bytecode"), "bytecode", path)
             deployed = hex_of(art.get("deployedBytecode"), "deployedBytecode", path)
+            abi = art.get("abi", [])
             if bytecode == "0x":
                 continue  # interfaces and abstract contracts have no code
+            if not abi and deployed.lower().startswith(LIBRARY_PREFIX):
+                continue  # a library of internal functions: inlined where used
+            if name in artifacts:
+                die(f"contract name {name} defined in two source files")
             artifacts[name] = {
-                "abi": art.get("abi", []),
+                "abi": abi,
                 "bytecode": bytecode,
                 "deployedBytecode": deployed,
             }
+
+    for source, path in sorted(sources.items()):
+        if source not in built:
+            with open(path) as fh:
+                if DEFINITION.search(fh.read()):
+                    die(f"no artifacts for {source} in {out_dir} (did forge build run?)")
 
     os.makedirs(dest_dir, exist_ok=True)
     for f in os.listdir(dest_dir):

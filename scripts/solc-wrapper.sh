@@ -13,6 +13,9 @@
 # a pipe node writes asynchronously and large outputs get cut off (forge then
 # fails with "EOF while parsing"), so its output goes to a temp file first
 # (node writes files synchronously).
+# Likewise solcjs reads its input with readFileSync(0): on a pipe that forge is
+# still writing, node can get EAGAIN and exit (forge then reports "Broken pipe"),
+# so the input is first copied to a temp file that becomes node's stdin.
 #
 # install-tools.sh links this as .tools/bin/solc. LOFT_SOLCJS overrides the
 # solcjs entry point (default: .tools/node_modules/solc/solc.js).
@@ -47,8 +50,10 @@ if [[ $standard_json -ne 1 ]]; then
 fi
 
 tmp="$(mktemp "${TMPDIR:-/tmp}/loft-solcjs.XXXXXX")"
-trap 'rm -f "$tmp"' EXIT
+input="$(mktemp "${TMPDIR:-/tmp}/loft-solcjs-in.XXXXXX")"
+trap 'rm -f "$tmp" "$input"' EXIT
+cat >"$input"
 status=0
-node "$solcjs" --standard-json >"$tmp" || status=$?
+node "$solcjs" --standard-json <"$input" >"$tmp" || status=$?
 sed '/^>>>/d' "$tmp"
 exit "$status"

@@ -16,6 +16,9 @@ interface Vm {
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
     function deal(address account, uint256 newBalance) external;
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
+    function store(address target, bytes32 slot, bytes32 value) external;
+    function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
     function load(address target, bytes32 slot) external view returns (bytes32 data);
     function addr(uint256 privateKey) external pure returns (address keyAddr);
     function label(address account, string calldata newLabel) external;
@@ -23,7 +26,9 @@ interface Vm {
 
     // caller
     function prank(address msgSender) external;
+    function prank(address msgSender, address txOrigin) external;
     function startPrank(address msgSender) external;
+    function startPrank(address msgSender, address txOrigin) external;
     function stopPrank() external;
 
     // expectations
@@ -76,8 +81,16 @@ abstract contract Test {
         vm.assertFalse(c, "assertFalse failed");
     }
 
+    function assertFalse(bool c, string memory err) internal pure {
+        vm.assertFalse(c, err);
+    }
+
     function assertEq(bool a, bool b) internal pure {
         vm.assertEq(a, b, "assertEq(bool) failed");
+    }
+
+    function assertEq(bool a, bool b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
     }
 
     function assertEq(uint256 a, uint256 b) internal pure {
@@ -92,8 +105,16 @@ abstract contract Test {
         vm.assertEq(a, b, "assertEq(address) failed");
     }
 
+    function assertEq(address a, address b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
     function assertEq(bytes32 a, bytes32 b) internal pure {
         vm.assertEq(a, b, "assertEq(bytes32) failed");
+    }
+
+    function assertEq(bytes32 a, bytes32 b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
     }
 
     function assertEq(string memory a, string memory b) internal pure {
