@@ -81,6 +81,9 @@ pub struct ChainConfig {
     pub alloc: Vec<GenesisAccount>,
     /// A rollup's L1 data fee rule; `None` on an L1.
     pub l1_fee: Option<L1FeeConfig>,
+    /// Whether blob transactions (type 3) are accepted: on an L1, not on a rollup (its
+    /// batches carry transactions without sidecars, so no replica could check the blobs).
+    pub blob_txs: bool,
 }
 
 impl ChainConfig {
@@ -98,6 +101,7 @@ impl ChainConfig {
             pool: PoolConfig::default(),
             alloc,
             l1_fee: None,
+            blob_txs: true,
         }
     }
 }
@@ -621,6 +625,9 @@ impl Chain {
             return Err(TxError::AlreadyKnown.into());
         }
         tx.check_static(self.config.spec, self.config.block_gas_limit)?;
+        if !self.config.blob_txs && tx.tx.blob_versioned_hashes().is_some() {
+            return Err(TxError::TypeNotSupported.into());
+        }
         if tx.max_tip() < self.config.min_tip {
             return Err(TxError::Underpriced { tip: tx.max_tip(), min: self.config.min_tip }.into());
         }
@@ -819,6 +826,10 @@ impl Chain {
                 if !from_pool {
                     dropped.push((tx.hash, "exceeds the block's gas limit".into()));
                 }
+                continue;
+            }
+            if !self.config.blob_txs && tx.tx.blob_versioned_hashes().is_some() {
+                dropped.push((tx.hash, TxError::TypeNotSupported.to_string()));
                 continue;
             }
             let tx_blob_gas =

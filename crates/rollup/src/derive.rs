@@ -217,7 +217,7 @@ impl Deriver {
             if let Some(batch) = chosen {
                 self.stats.accepted += 1;
                 let block_epoch = self.l1.get(&batch.epoch_number).cloned().unwrap_or(epoch);
-                return Ok(Some(self.attributes(safe, &block_epoch, next_ts, batch.transactions, true)));
+                return Ok(Some(attributes(safe, &block_epoch, next_ts, batch.transactions, true)));
             }
         }
         // No batch: wait while the epoch's sequencing window is open.
@@ -230,7 +230,7 @@ impl Deriver {
             _ => epoch,
         };
         self.stats.forced += 1;
-        Ok(Some(self.attributes(safe, &block_epoch, next_ts, vec![], false)))
+        Ok(Some(attributes(safe, &block_epoch, next_ts, vec![], false)))
     }
 
     /// Forgets L1 blocks older than the safe head's epoch (they can no longer be an epoch).
@@ -254,28 +254,23 @@ impl Deriver {
             && included_at <= batch.epoch_number + self.config.sequencing_window
             && batch.transactions.iter().all(|tx| !tx.is_empty() && tx[0] != DEPOSIT_TX_TYPE)
     }
+}
 
-    fn attributes(
-        &self,
-        safe: &L2Head,
-        epoch: &L1Block,
-        timestamp: u64,
-        transactions: Vec<Bytes>,
-        from_batch: bool,
-    ) -> PayloadAttributes {
-        let new_epoch = epoch.info.number != safe.epoch;
-        let sequence_number = if new_epoch { 0 } else { safe.sequence_number + 1 };
-        let mut deposits = vec![epoch.info.deposit(sequence_number)];
-        if new_epoch {
-            deposits.extend(epoch.deposits.iter().cloned());
-        }
-        PayloadAttributes {
-            timestamp,
-            epoch: epoch.info,
-            sequence_number,
-            deposits,
-            transactions,
-            from_batch,
-        }
+/// The attributes of the block after `parent` in `epoch` (the parent's epoch or the next):
+/// the L1-info deposit, the epoch's user deposits when it is new, then `transactions`. The
+/// sequencer and derivation both build blocks from this.
+pub fn attributes(
+    parent: &L2Head,
+    epoch: &L1Block,
+    timestamp: u64,
+    transactions: Vec<Bytes>,
+    from_batch: bool,
+) -> PayloadAttributes {
+    let new_epoch = epoch.info.number != parent.epoch;
+    let sequence_number = if new_epoch { 0 } else { parent.sequence_number + 1 };
+    let mut deposits = vec![epoch.info.deposit(sequence_number)];
+    if new_epoch {
+        deposits.extend(epoch.deposits.iter().cloned());
     }
+    PayloadAttributes { timestamp, epoch: epoch.info, sequence_number, deposits, transactions, from_batch }
 }

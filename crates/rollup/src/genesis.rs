@@ -1,0 +1,78 @@
+//! The L2 genesis: the funded accounts plus the predeployed contracts at their fixed
+//! addresses (runtime code from the committed artifacts, configuration in storage, since a
+//! predeploy runs no constructor).
+
+use alloy_primitives::{Address, Bytes, U256};
+use loft_chain::{ChainConfig, GenesisAccount};
+
+use crate::config::{
+    L1_BLOCK, L2_STANDARD_BRIDGE, L2_TO_L1_MESSAGE_PASSER, MINTABLE_ERC20_FACTORY, RollupConfig,
+    SEQUENCER_FEE_VAULT,
+};
+
+/// Runtime code of a committed artifact (`contracts/artifacts/<name>.json`).
+fn runtime_code(artifact: &str) -> Bytes {
+    let json: serde_json::Value = serde_json::from_str(artifact).unwrap_or_default();
+    let hex = json["deployedBytecode"].as_str().unwrap_or_default();
+    alloy_primitives::hex::decode(hex).map(Bytes::from).unwrap_or_default()
+}
+
+/// The predeploys, `otherBridge` of the L2 bridge set to the L1 bridge.
+pub fn predeploys(l1_standard_bridge: Address) -> Vec<GenesisAccount> {
+    let code = |address, artifact: &str, storage: Vec<(U256, U256)>| GenesisAccount {
+        address,
+        code: runtime_code(artifact),
+        storage,
+        nonce: 1,
+        ..Default::default()
+    };
+    vec![
+        code(
+            L2_TO_L1_MESSAGE_PASSER,
+            include_str!("../../../contracts/artifacts/L2ToL1MessagePasser.json"),
+            vec![],
+        ),
+        code(L1_BLOCK, include_str!("../../../contracts/artifacts/L1Block.json"), vec![]),
+        code(
+            L2_STANDARD_BRIDGE,
+            include_str!("../../../contracts/artifacts/L2StandardBridge.json"),
+            vec![(U256::ZERO, U256::from_be_slice(l1_standard_bridge.as_slice()))],
+        ),
+        code(
+            MINTABLE_ERC20_FACTORY,
+            include_str!("../../../contracts/artifacts/MintableERC20Factory.json"),
+            vec![],
+        ),
+    ]
+}
+
+/// The L2 chain's engine configuration: `funded` accounts, the predeploys, the L1 data fee
+/// rule, priority fees to the sequencer fee vault, blocks every `block_time` seconds from
+/// `l2_genesis_time`.
+pub fn l2_chain_config(
+    rollup: &RollupConfig,
+    funded: Vec<GenesisAccount>,
+    l1_standard_bridge: Address,
+) -> ChainConfig {
+    let mut alloc = funded;
+    alloc.extend(predeploys(l1_standard_bridge));
+    let mut config = ChainConfig::dev(rollup.l2_chain_id, alloc);
+    config.genesis_timestamp = rollup.l2_genesis_time;
+    config.coinbase = SEQUENCER_FEE_VAULT;
+    config.extra_data = Bytes::new();
+    config.l1_fee = Some(rollup.l1_fee());
+    config.blob_txs = false;
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predeploys_have_code() {
+        for account in predeploys(Address::repeat_byte(1)) {
+            assert!(account.code.len() > 100, "{} has no code", account.address);
+        }
+    }
+}
