@@ -8,13 +8,24 @@
 //! - [`deposits`]: turning the L1 portal's `TransactionDeposited` events into L2 deposit
 //!   transactions, and the L1-info system deposit that opens every L2 block.
 //!
+//! - [`contracts`]: bindings to the L1 contracts and their deployment;
+//! - [`l1_source`]: reading L1 blocks (deposits, batcher data, blobs) over JSON-RPC;
+//! - [`sequencer`]: building L2 blocks from the pool at the configured interval;
+//! - [`batcher`]: posting L2 blocks to L1 as compressed, framed batches;
+//! - [`replica`]: rebuilding the chain from L1 alone (the safe head).
+//!
 //! The sequencer, batcher, derivation pipeline and proposer build on these.
 
+pub mod batcher;
 pub mod block;
 pub mod config;
+pub mod contracts;
 pub mod deposits;
 pub mod derive;
 pub mod genesis;
+pub mod l1_source;
+pub mod replica;
+pub mod sequencer;
 
 pub use config::RollupConfig;
 pub use deposits::{DepositError, L1BlockInfo};

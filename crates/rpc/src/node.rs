@@ -140,6 +140,14 @@ impl Node {
         Ok(block)
     }
 
+    /// Builds one block as `spec` says (a rollup's sequencer or replica) and announces it.
+    pub fn build_with(&self, spec: loft_chain::BlockSpec) -> Result<BuiltBlock, ChainError> {
+        let mut chain = self.chain.lock();
+        let block = chain.build_block_with(spec)?;
+        let _ = self.events.send(NodeEvent::Block(Box::new(block.header.clone())));
+        Ok(block)
+    }
+
     /// Takes a snapshot; returns its id.
     pub fn snapshot(&self) -> u64 {
         let id = self.next_snapshot.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,183 @@
+//! The optimistic rollup on the embedded L1 devnet, through the same alloy client as any L1:
+//! contracts deployed, a deposit through the portal lands on L2, L2 transfers are sequenced,
+//! the batcher posts them (calldata, then blobs) and a replica that reads only L1 reaches the
+//! sequencer's exact blocks and state root.
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::{BlockNumberOrTag, eip2718::Encodable2718},
+    network::TxSignerSync,
+    providers::Provider,
+    signers::local::PrivateKeySigner,
+};
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use loft_chain::{Chain, GenesisAccount, Store};
+use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_rollup::{
+    RollupConfig,
+    batcher::{Batcher, DataMode},
+    config::{BATCH_INBOX, L1Anchor},
+    contracts::{RollupDeployParams, RollupPortal, deploy},
+    genesis::l2_chain_config,
+    replica::Replica,
+    sequencer::Sequencer,
+};
+use loft_rpc::{MiningMode, Node};
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+const L2_CHAIN_ID: u64 = 42069;
+
+fn l2_transfer(key: &PrivateKeySigner, nonce: u64, to: Address, value: u128) -> Vec<u8> {
+    let mut tx = TxEip1559 {
+        chain_id: L2_CHAIN_ID,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        ..Default::default()
+    };
+    let sig = key.sign_transaction_sync(&mut tx).expect("sign");
+    TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+}
+
+fn l2_node(config: &RollupConfig, user: Address, bridge: Address) -> std::sync::Arc<Node> {
+    let funded = vec![GenesisAccount { address: user, balance: U256::from(100 * ETH), ..Default::default() }];
+    let chain =
+        Chain::open(l2_chain_config(config, funded, bridge), Store::in_memory().expect("store")).expect("l2");
+    Node::new(chain, MiningMode::Manual, vec![])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
+    let devnet = Devnet::start(DevnetConfig {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        mining: MiningMode::Instant,
+        ..Default::default()
+    })
+    .await
+    .expect("devnet");
+    let keys = devnet.accounts.clone();
+    let (deployer, batcher_key, user) = (keys[0].clone(), keys[1].clone(), keys[2].clone());
+    let l1 = L1Client::connect(&devnet.url(), deployer.clone()).await.expect("l1");
+    let anchor_time = l1
+        .provider()
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .expect("block")
+        .expect("block")
+        .header
+        .timestamp;
+    let deployment = deploy(
+        &l1,
+        &RollupDeployParams {
+            proposer: deployer.address(),
+            challenger: deployer.address(),
+            submission_interval: 10,
+            l2_block_time: 1,
+            l2_genesis_time: anchor_time,
+            finalization_period: 12,
+        },
+    )
+    .await
+    .expect("deploy");
+    let anchor =
+        l1.provider().get_block_by_number(BlockNumberOrTag::Latest).await.expect("block").expect("block");
+    let config = RollupConfig {
+        l2_chain_id: L2_CHAIN_ID,
+        l1_chain_id: 31337,
+        block_time: 1,
+        sequencing_window: 20,
+        max_sequencer_drift: 600,
+        channel_timeout: 50,
+        batch_inbox: BATCH_INBOX,
+        batcher: batcher_key.address(),
+        portal: deployment.portal,
+        l1_anchor: L1Anchor {
+            number: anchor.header.number,
+            hash: anchor.header.hash,
+            timestamp: anchor.header.timestamp,
+        },
+        l2_genesis_time: anchor.header.timestamp,
+        l1_fee_base_scalar: 1_000_000,
+        l1_fee_blob_scalar: 0,
+    };
+    let bob = Address::repeat_byte(0xb0);
+
+    // A deposit through the portal on L1.
+    let user_l1 = L1Client::connect(&devnet.url(), user.clone()).await.expect("l1");
+    let portal = RollupPortal::new(deployment.portal, user_l1.provider().clone());
+    let receipt = portal
+        .depositTransaction(bob, U256::from(ETH), 100_000, false, Bytes::new())
+        .value(U256::from(ETH))
+        .send()
+        .await
+        .expect("deposit sent")
+        .get_receipt()
+        .await
+        .expect("deposit mined");
+    assert!(receipt.status());
+
+    // The sequencer catches up with L1's clock; the deposit's epoch brings it in.
+    let sequencer_node = l2_node(&config, user.address(), deployment.l1_standard_bridge);
+    let mut sequencer =
+        Sequencer::new(config.clone(), sequencer_node.clone(), l1.clone()).expect("sequencer");
+    let l1_now = |c: &L1Client| {
+        let c = c.clone();
+        async move {
+            c.provider()
+                .get_block_by_number(BlockNumberOrTag::Latest)
+                .await
+                .expect("b")
+                .expect("b")
+                .header
+                .timestamp
+        }
+    };
+    let target = l1_now(&l1).await + 3;
+    while sequencer.step(target).await.expect("sequence").is_some() {}
+    assert_eq!(sequencer_node.with_chain(|c| c.state().balance(&bob)), U256::from(ETH), "deposit on L2");
+
+    // L2 transfers, sequenced (the deposit, sent by the user, used L2 nonce 0).
+    for nonce in 1..6 {
+        sequencer_node.submit_raw(&l2_transfer(&user, nonce, bob, 1000)).expect("L2 transfer accepted");
+    }
+    let target = sequencer.head().timestamp + 2;
+    while sequencer.step(target).await.expect("sequence").is_some() {}
+    assert_eq!(sequencer_node.with_chain(|c| c.state().balance(&bob)), U256::from(ETH + 5000));
+
+    // The batcher posts everything as calldata.
+    let batcher_l1 = L1Client::connect(&devnet.url(), batcher_key.clone()).await.expect("l1");
+    let mut batcher =
+        Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1.clone(), 0, DataMode::Calldata);
+    let report = batcher.post(1000).await.expect("post");
+    assert_eq!(report.transactions, 5);
+    assert!(report.l1_transactions >= 1 && report.compressed_bytes > 0, "{report:?}");
+    let sequenced = sequencer.head();
+    assert_eq!(batcher.posted(), sequenced.number);
+
+    // A replica that reads only L1 reaches the same chain.
+    let replica_node = l2_node(&config, user.address(), deployment.l1_standard_bridge);
+    let mut replica = Replica::new(config.clone(), replica_node.clone(), l1.clone()).await.expect("replica");
+    replica.step().await.expect("derive");
+    assert_eq!(replica.safe().number, sequenced.number, "every posted block derived");
+    assert_eq!(replica.safe().hash, sequenced.hash);
+    let (seq_root, rep_root) = (
+        sequencer_node.with_chain(|c| c.head().header.state_root),
+        replica_node.with_chain(|c| c.head().header.state_root),
+    );
+    assert_eq!(seq_root, rep_root);
+
+    // More blocks, posted as blobs this time, derived too.
+    sequencer_node.submit_raw(&l2_transfer(&user, 6, bob, 1)).expect("L2 transfer accepted");
+    let target = sequencer.head().timestamp + 2;
+    while sequencer.step(target).await.expect("sequence").is_some() {}
+    batcher =
+        Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1, batcher.posted(), DataMode::Blobs);
+    let report = batcher.post(1000).await.expect("post blobs");
+    assert!(report.l1_blob_gas > 0, "{report:?}");
+    replica.step().await.expect("derive");
+    assert_eq!(replica.safe().hash, sequencer.head().hash, "blob batches derived");
+    devnet.stop().await;
+}
