@@ -17,7 +17,7 @@ alloy::sol!(
 
 alloy::sol!(
     #[sol(rpc)]
-    #[allow(missing_docs)]
+    #[allow(missing_docs, clippy::too_many_arguments)]
     L2OutputOracle,
     "../../contracts/artifacts/L2OutputOracle.json"
 );
