@@ -1,7 +1,7 @@
 //! The chain: pool, block building, execution, persistence and queries, in one place.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     sync::Arc,
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -26,6 +26,8 @@ use revm::{
     database_interface::WrapDatabaseRef,
     primitives::{eip4844::GAS_PER_BLOB, hardfork::SpecId},
 };
+
+use loft_primitives::smt::{SmtProof, SparseMerkleTree};
 
 use crate::{
     deposit::{DEPOSIT_TX_TYPE, LoftReceipt, TxDeposit},
@@ -1241,6 +1243,59 @@ impl Chain {
     /// Proof of an account and storage slots against the current state root.
     pub fn prove(&mut self, address: &Address, slots: &[U256]) -> StateProof {
         self.state.prove(address, slots)
+    }
+
+    /// An account's storage root and proofs of some of its slots as of block `number`: its
+    /// storage tree rebuilt from the current slots with the change sets of every later block
+    /// undone (a rollup proves withdrawals against the message passer's storage at the block
+    /// of an output root, not at the head). Returns (storage root, [(slot, value, proof)]).
+    #[allow(clippy::type_complexity)]
+    pub fn storage_proofs_at(
+        &self,
+        address: &Address,
+        slots: &[U256],
+        number: u64,
+    ) -> Result<(B256, Vec<(U256, U256, SmtProof)>), ChainError> {
+        let head = self.head.header.number;
+        if number > head || head - number > MAX_HISTORY {
+            return Err(ChainError::HistoricalState { requested: number, head });
+        }
+        let mut storage: HashMap<U256, U256> = self.state.storage_of(address).cloned().unwrap_or_default();
+        let mut restore = |slot: U256, before: U256| {
+            if before.is_zero() {
+                storage.remove(&slot);
+            } else {
+                storage.insert(slot, before);
+            }
+        };
+        for ((a, slot), before) in self.state.pending_slots() {
+            if a == address {
+                restore(*slot, *before);
+            }
+        }
+        for n in (number + 1..=head).rev() {
+            let changes =
+                self.store.changes(n)?.ok_or_else(|| ChainError::Corrupt(format!("change set {n}")))?;
+            for c in changes.storage.iter().filter(|c| &c.address == address) {
+                restore(c.slot, c.before);
+            }
+        }
+        let mut tree = SparseMerkleTree::new();
+        for (slot, value) in &storage {
+            tree.insert(crate::state::storage_key(slot), B256::from(*value));
+        }
+        let root = tree.root();
+        let proofs = slots
+            .iter()
+            .map(|slot| {
+                (
+                    *slot,
+                    storage.get(slot).copied().unwrap_or_default(),
+                    tree.prove(&crate::state::storage_key(slot)),
+                )
+            })
+            .collect();
+        Ok((root, proofs))
     }
 
     /// A blob by versioned hash.

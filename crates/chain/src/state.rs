@@ -323,6 +323,17 @@ impl WorldState {
         self.account_tree.root()
     }
 
+    /// The non-zero storage slots of an account.
+    pub fn storage_of(&self, address: &Address) -> Option<&HashMap<U256, U256>> {
+        self.accounts.get(address).map(|r| &r.storage)
+    }
+
+    /// Storage slots changed since the last block, with their values before (the pending
+    /// edits, not yet in any change set).
+    pub fn pending_slots(&self) -> &HashMap<(Address, U256), U256> {
+        &self.journal_slots
+    }
+
     /// Storage root of one account (zero for none); call after [`Self::state_root`].
     pub fn storage_root(&mut self, address: &Address) -> B256 {
         self.accounts.get_mut(address).map(|r| r.storage_tree.root()).unwrap_or_default()

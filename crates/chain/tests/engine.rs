@@ -353,3 +353,41 @@ fn rollup_transactions_pay_the_l1_data_fee_to_the_vault() {
     assert_eq!(block.dropped.len(), 1);
     assert_eq!(chain.state().balance(&poor.address()), U256::from(21_000u64 * 10_000_000_000 + 1));
 }
+
+#[test]
+fn storage_proofs_at_past_blocks_match_the_roots_of_their_time() {
+    use loft_chain::state::storage_key;
+    let alice = signer(1);
+    let mut chain =
+        Chain::open(config(std::slice::from_ref(&alice)), Store::in_memory().expect("store")).expect("open");
+    let contract = Address::repeat_byte(0xcc);
+    let mut roots = Vec::new();
+    for n in 1..=4u64 {
+        chain.set_storage(contract, U256::from(n), U256::from(n * 10));
+        if n == 3 {
+            chain.set_storage(contract, U256::from(1), U256::ZERO); // cleared
+        }
+        let block = chain.build_block().expect("block");
+        assert_eq!(block.header.header.number, n);
+        roots.push(chain.prove(&contract, &[]).storage_root);
+    }
+    chain.set_storage(contract, U256::from(9), U256::from(9)); // pending, not in any block
+    for n in 1..=4u64 {
+        let (root, proofs) =
+            chain.storage_proofs_at(&contract, &[U256::from(1), U256::from(2)], n).expect("proofs");
+        assert_eq!(root, roots[n as usize - 1], "storage root at block {n}");
+        for (slot, value, proof) in proofs {
+            let expected = match (n, slot.to::<u64>()) {
+                (1 | 2, 1) => U256::from(10),
+                (_, 1) => U256::ZERO,
+                (1, 2) => U256::ZERO,
+                (_, 2) => U256::from(20),
+                _ => unreachable!(),
+            };
+            assert_eq!(value, expected, "slot {slot} at block {n}");
+            let value_hash = (!value.is_zero()).then(|| alloy_primitives::B256::from(value));
+            assert!(proof.verify(&root, &storage_key(&slot), value_hash), "proof of slot {slot} at {n}");
+        }
+    }
+    assert!(chain.storage_proofs_at(&contract, &[], 5).is_err(), "the future is refused");
+}

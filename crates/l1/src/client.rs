@@ -59,7 +59,15 @@ impl L1Client {
     /// Connects to `url` (http(s) or ws(s)), signing with `signer`.
     pub async fn connect(url: &str, signer: PrivateKeySigner) -> Result<Self, L1Error> {
         let wallet = EthereumWallet::from(signer.clone());
+        // Nonces are read from the node for every transaction (not cached): a transaction
+        // that fails before it is sent (a revert found by gas estimation) must not burn a
+        // nonce and leave every later one stuck behind a gap.
         let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .filler(alloy::providers::fillers::BlobGasFiller::default())
+            .with_simple_nonce_management()
+            .fetch_chain_id()
             .wallet(wallet)
             .connect(url)
             .await

@@ -12,7 +12,8 @@
 //! - [`l1_source`]: reading L1 blocks (deposits, batcher data, blobs) over JSON-RPC;
 //! - [`sequencer`]: building L2 blocks from the pool at the configured interval;
 //! - [`batcher`]: posting L2 blocks to L1 as compressed, framed batches;
-//! - [`replica`]: rebuilding the chain from L1 alone (the safe head).
+//! - [`replica`]: rebuilding the chain from L1 alone (the safe head);
+//! - [`proposer`]: output roots posted to L1, withdrawals proven against them.
 //!
 //! The sequencer, batcher, derivation pipeline and proposer build on these.
 
@@ -24,6 +25,7 @@ pub mod deposits;
 pub mod derive;
 pub mod genesis;
 pub mod l1_source;
+pub mod proposer;
 pub mod replica;
 pub mod sequencer;
 

@@ -9,6 +9,7 @@ use alloy::{
     network::TxSignerSync,
     providers::Provider,
     signers::local::PrivateKeySigner,
+    sol_types::SolCall,
 };
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use loft_chain::{Chain, GenesisAccount, Store};
@@ -16,9 +17,10 @@ use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_rollup::{
     RollupConfig,
     batcher::{Batcher, DataMode},
-    config::{BATCH_INBOX, L1Anchor},
-    contracts::{RollupDeployParams, RollupPortal, deploy},
+    config::{BATCH_INBOX, L1Anchor, L2_TO_L1_MESSAGE_PASSER},
+    contracts::{L2ToL1MessagePasser, RollupDeployParams, RollupPortal, deploy},
     genesis::l2_chain_config,
+    proposer::{Proposer, Withdrawal},
     replica::Replica,
     sequencer::Sequencer,
 };
@@ -61,14 +63,9 @@ async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
     let keys = devnet.accounts.clone();
     let (deployer, batcher_key, user) = (keys[0].clone(), keys[1].clone(), keys[2].clone());
     let l1 = L1Client::connect(&devnet.url(), deployer.clone()).await.expect("l1");
-    let anchor_time = l1
-        .provider()
-        .get_block_by_number(BlockNumberOrTag::Latest)
-        .await
-        .expect("block")
-        .expect("block")
-        .header
-        .timestamp;
+    // The L2 is anchored to the L1 block before its contracts (no deposit can predate it).
+    let anchor =
+        l1.provider().get_block_by_number(BlockNumberOrTag::Latest).await.expect("block").expect("block");
     let deployment = deploy(
         &l1,
         &RollupDeployParams {
@@ -76,14 +73,12 @@ async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
             challenger: deployer.address(),
             submission_interval: 10,
             l2_block_time: 1,
-            l2_genesis_time: anchor_time,
+            l2_genesis_time: anchor.header.timestamp,
             finalization_period: 12,
         },
     )
     .await
     .expect("deploy");
-    let anchor =
-        l1.provider().get_block_by_number(BlockNumberOrTag::Latest).await.expect("block").expect("block");
     let config = RollupConfig {
         l2_chain_id: L2_CHAIN_ID,
         l1_chain_id: 31337,
@@ -179,5 +174,68 @@ async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
     assert!(report.l1_blob_gas > 0, "{report:?}");
     replica.step().await.expect("derive");
     assert_eq!(replica.safe().hash, sequencer.head().hash, "blob batches derived");
+
+    // A withdrawal of 0.4 ETH: initiated on L2, proven against an output root, finalized
+    // after the challenge window, exactly once.
+    let withdraw_call = L2ToL1MessagePasser::initiateWithdrawalCall {
+        target: user.address(),
+        gasLimit: U256::from(100_000),
+        data: Bytes::new(),
+    };
+    let mut tx = TxEip1559 {
+        chain_id: L2_CHAIN_ID,
+        nonce: 7,
+        gas_limit: 200_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000,
+        to: TxKind::Call(L2_TO_L1_MESSAGE_PASSER),
+        value: U256::from(4 * ETH / 10),
+        input: withdraw_call.abi_encode().into(),
+        ..Default::default()
+    };
+    let sig = user.sign_transaction_sync(&mut tx).expect("sign");
+    let hash =
+        sequencer_node.submit_raw(&TxEnvelope::from(tx.into_signed(sig)).encoded_2718()).expect("withdraw");
+    // L2 past block 10 (the first output), then L1's clock past those L2 blocks
+    let target = sequencer.head().timestamp + 12;
+    while sequencer.step(target).await.expect("sequence").is_some() {}
+    let receipt = sequencer_node.with_chain(|c| c.receipt(&hash)).expect("read").expect("mined");
+    assert!(receipt.receipt.status());
+    let withdrawal = Withdrawal::from_receipt(&receipt).pop().expect("MessagePassed");
+    let _: serde_json::Value =
+        l1.provider().raw_request("evm_increaseTime".into(), (120u64,)).await.expect("increase time");
+    batcher.post(1000).await.expect("post");
+    replica.step().await.expect("derive");
+    assert_eq!(replica.safe().hash, sequencer.head().hash);
+    let mut proposer = Proposer::new(replica_node.clone(), l1.clone(), deployment.output_oracle);
+    let mut outputs = Vec::new();
+    while let Some(output) = proposer.step().await.expect("propose") {
+        outputs.push(output.block_number);
+    }
+    assert!(outputs.len() >= 2 && outputs[0] == 10, "{outputs:?}");
+    assert!(*outputs.last().expect("some") >= withdrawal.l2_block, "an output covers the withdrawal");
+    let portal_l1 = user_l1.clone();
+    let portal_before = user_l1.balance(deployment.portal).await.expect("balance");
+    withdrawal
+        .prove(&portal_l1, deployment.portal, deployment.output_oracle, &replica_node)
+        .await
+        .expect("prove");
+    assert!(
+        withdrawal
+            .prove(&portal_l1, deployment.portal, deployment.output_oracle, &replica_node)
+            .await
+            .is_err(),
+        "proving again (which would reset the timer) is refused"
+    );
+    assert!(withdrawal.finalize(&portal_l1, deployment.portal).await.is_err(), "too early");
+    let _: serde_json::Value =
+        l1.provider().raw_request("evm_increaseTime".into(), (13u64,)).await.expect("increase time");
+    withdrawal.finalize(&portal_l1, deployment.portal).await.expect("finalize");
+    assert_eq!(
+        user_l1.balance(deployment.portal).await.expect("balance"),
+        portal_before - U256::from(4 * ETH / 10),
+        "the portal paid the withdrawal"
+    );
+    assert!(withdrawal.finalize(&portal_l1, deployment.portal).await.is_err(), "only once");
     devnet.stop().await;
 }

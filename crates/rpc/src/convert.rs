@@ -245,3 +245,39 @@ pub fn account_proof(address: Address, p: &StateProof) -> AccountProofJson {
             .collect(),
     }
 }
+
+/// The `loft_getStorageProof` response: an account's storage root and slot proofs at a block.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageProofsJson {
+    /// The account.
+    pub address: Address,
+    /// The block.
+    pub block_number: alloy::primitives::U64,
+    /// The account's storage root at that block.
+    pub storage_hash: B256,
+    /// One proof per slot asked for.
+    pub storage_proof: Vec<StorageProofJson>,
+}
+
+/// The `loft_getStorageProof` response from the engine's proofs.
+pub fn storage_proofs(
+    address: Address,
+    block: u64,
+    root: B256,
+    proofs: &[(U256, U256, SmtProof)],
+) -> StorageProofsJson {
+    StorageProofsJson {
+        address,
+        block_number: alloy::primitives::U64::from(block),
+        storage_hash: root,
+        storage_proof: proofs
+            .iter()
+            .map(|(slot, value, proof)| StorageProofJson {
+                key: B256::from(slot.to_be_bytes::<32>()),
+                value: *value,
+                proof: smt_proof(proof),
+            })
+            .collect(),
+    }
+}

@@ -412,6 +412,20 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         })
     })?;
 
+    // Storage proofs at any recent block (eth_getProof serves the head only): what a rollup
+    // user proves a withdrawal with, against the storage root inside an output root.
+    m.register_method("loft_getStorageProof", |p, c, _| -> RpcResult<Value> {
+        let mut seq = p.sequence();
+        let addr: Address = seq.next().map_err(|e| invalid(e.message()))?;
+        let slots: Vec<U256> = seq.next().map_err(|e| invalid(e.message()))?;
+        let block: Option<BlockId> = seq.optional_next().map_err(|e| invalid(e.message()))?;
+        c.node.with_chain(|ch| {
+            let at = resolve_block_id(ch, block)?;
+            let (root, proofs) = ch.storage_proofs_at(&addr, &slots, at).map_err(chain_err)?;
+            to_json(convert::storage_proofs(addr, at, root, &proofs))
+        })
+    })?;
+
     // ---- execution ----
     m.register_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two(&p)?;
