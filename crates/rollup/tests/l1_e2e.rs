@@ -1,4 +1,4 @@
-//! The optimistic rollup on the embedded L1 devnet, through the same alloy client as any L1:
+//! The optimistic rollup on the embedded L1 devnet and on anvil, through the same alloy client:
 //! contracts deployed, a deposit through the portal lands on L2, L2 transfers are sequenced,
 //! the batcher posts them (calldata, then blobs) and a replica that reads only L1 reaches the
 //! sequencer's exact blocks and state root.
@@ -51,18 +51,13 @@ fn l2_node(config: &RollupConfig, user: Address, bridge: Address) -> std::sync::
     Node::new(chain, MiningMode::Manual, vec![])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
-    let keys = devnet.accounts.clone();
+/// The whole flow against the L1 at `url` (funded dev accounts from the test mnemonic).
+/// `blob_reader`: whether the node serves blob contents (`loft_getBlob`), so that batches
+/// posted as blobs can be derived.
+async fn scenario(url: &str, blob_reader: bool) {
+    let keys = loft_l1::dev_signers(3).expect("dev keys");
     let (deployer, batcher_key, user) = (keys[0].clone(), keys[1].clone(), keys[2].clone());
-    let l1 = L1Client::connect(&devnet.url(), deployer.clone()).await.expect("l1");
+    let l1 = L1Client::connect(url, deployer.clone()).await.expect("l1");
     // The L2 is anchored to the L1 block before its contracts (no deposit can predate it).
     let anchor =
         l1.provider().get_block_by_number(BlockNumberOrTag::Latest).await.expect("block").expect("block");
@@ -101,7 +96,7 @@ async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
     let bob = Address::repeat_byte(0xb0);
 
     // A deposit through the portal on L1.
-    let user_l1 = L1Client::connect(&devnet.url(), user.clone()).await.expect("l1");
+    let user_l1 = L1Client::connect(url, user.clone()).await.expect("l1");
     let portal = RollupPortal::new(deployment.portal, user_l1.provider().clone());
     let receipt = portal
         .depositTransaction(bob, U256::from(ETH), 100_000, false, Bytes::new())
@@ -130,7 +125,8 @@ async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
                 .timestamp
         }
     };
-    let target = l1_now(&l1).await + 3;
+    // (several L1 blocks may share a timestamp on anvil: the epoch moves one L1 block per L2 block)
+    let target = l1_now(&l1).await + 10;
     while sequencer.step(target).await.expect("sequence").is_some() {}
     assert_eq!(sequencer_node.with_chain(|c| c.state().balance(&bob)), U256::from(ETH), "deposit on L2");
 
@@ -143,7 +139,7 @@ async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
     assert_eq!(sequencer_node.with_chain(|c| c.state().balance(&bob)), U256::from(ETH + 5000));
 
     // The batcher posts everything as calldata.
-    let batcher_l1 = L1Client::connect(&devnet.url(), batcher_key.clone()).await.expect("l1");
+    let batcher_l1 = L1Client::connect(url, batcher_key.clone()).await.expect("l1");
     let mut batcher =
         Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1.clone(), 0, DataMode::Calldata);
     let report = batcher.post(1000).await.expect("post");
@@ -164,14 +160,19 @@ async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
     );
     assert_eq!(seq_root, rep_root);
 
-    // More blocks, posted as blobs this time, derived too.
+    // More blocks, posted as blobs this time (where the node serves blobs), derived too.
     sequencer_node.submit_raw(&l2_transfer(&user, 6, bob, 1)).expect("L2 transfer accepted");
     let target = sequencer.head().timestamp + 2;
     while sequencer.step(target).await.expect("sequence").is_some() {}
-    batcher =
-        Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1, batcher.posted(), DataMode::Blobs);
+    batcher = Batcher::new(
+        config.clone(),
+        sequencer_node.clone(),
+        batcher_l1,
+        batcher.posted(),
+        if blob_reader { DataMode::Blobs } else { DataMode::Calldata },
+    );
     let report = batcher.post(1000).await.expect("post blobs");
-    assert!(report.l1_blob_gas > 0, "{report:?}");
+    assert_eq!(report.l1_blob_gas > 0, blob_reader, "{report:?}");
     replica.step().await.expect("derive");
     assert_eq!(replica.safe().hash, sequencer.head().hash, "blob batches derived");
 
@@ -237,5 +238,41 @@ async fn deposits_batches_and_a_replica_on_the_embedded_devnet() {
         "the portal paid the withdrawal"
     );
     assert!(withdrawal.finalize(&portal_l1, deployment.portal).await.is_err(), "only once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollup_on_the_embedded_devnet() {
+    let devnet = Devnet::start(DevnetConfig {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        mining: MiningMode::Instant,
+        ..Default::default()
+    })
+    .await
+    .expect("devnet");
+    scenario(&devnet.url(), true).await;
     devnet.stop().await;
+}
+
+/// anvil from `.tools/bin` or PATH.
+fn find_anvil() -> Option<std::path::PathBuf> {
+    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/anvil");
+    if local.exists() {
+        return Some(local);
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("anvil")).find(|p| p.exists()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollup_on_anvil() {
+    let Some(anvil_bin) = find_anvil() else {
+        if std::env::var("LOFT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
+            panic!("required tool missing: anvil (run scripts/install-tools.sh)");
+        }
+        eprintln!("SKIPPED: anvil is not installed (run scripts/install-tools.sh)");
+        return;
+    };
+    let anvil = alloy::node_bindings::Anvil::new().path(anvil_bin).try_spawn().expect("anvil starts");
+    // anvil does not serve blob contents by versioned hash: batches go as calldata there.
+    scenario(&anvil.endpoint(), false).await;
 }
