@@ -38,9 +38,24 @@ pub struct DevnetArgs {
     /// Key that deploys contracts on an external L1 (default: dev account 0).
     #[arg(long, env = "LOFT_PRIVATE_KEY")]
     private_key: Option<String>,
-    /// Exit after start-up and deployment instead of running until Ctrl-C.
+    /// Exit after start-up and deployment (and the demo) instead of running until Ctrl-C.
     #[arg(long)]
     exit_after_deploy: bool,
+    /// Do not start the optimistic rollup.
+    #[arg(long)]
+    no_rollup: bool,
+    /// Do not run the rollup demo workload.
+    #[arg(long)]
+    no_demo: bool,
+    /// Port of the rollup sequencer's JSON-RPC.
+    #[arg(long, default_value_t = 9545)]
+    l2_port: u16,
+    /// Port of the rollup replica's JSON-RPC.
+    #[arg(long, default_value_t = 9546)]
+    replica_port: u16,
+    /// Post rollup batches as calldata rather than blobs.
+    #[arg(long)]
+    calldata: bool,
 }
 
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
@@ -93,15 +108,27 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     };
     println!("LoftToken    {} (ERC-20)", deployments.loft_token);
     println!("deployments  {}", record.display());
-    if args.exit_after_deploy {
-        if let Some(d) = devnet {
-            d.stop().await;
+    let rollup = if args.no_rollup {
+        None
+    } else {
+        let keys = loft_l1::dev_signers(4)?;
+        // blobs need a node that serves their contents (loft's loft_getBlob)
+        let blobs = !args.calldata && devnet.is_some();
+        let rollup =
+            crate::rollup::run(&url, args.host, args.l2_port, args.replica_port, &keys, blobs).await?;
+        if !args.no_demo {
+            crate::rollup::demo(&url, &rollup, keys[3].clone()).await.context("rollup demo")?;
         }
-        return Ok(());
+        Some(rollup)
+    };
+    if !args.exit_after_deploy {
+        println!("\nready; Ctrl-C to stop");
+        tokio::signal::ctrl_c().await?;
+        println!("stopping");
     }
-    println!("\nready; Ctrl-C to stop");
-    tokio::signal::ctrl_c().await?;
-    println!("stopping");
+    if let Some(r) = rollup {
+        r.stop().await;
+    }
     if let Some(d) = devnet {
         d.stop().await;
     }

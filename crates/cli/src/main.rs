@@ -1,6 +1,7 @@
 //! `loft`: one command for the devnet, every L2 family and the benchmarks.
 
 mod devnet;
+mod rollup;
 
 use clap::{Parser, Subcommand};
 
@@ -14,7 +15,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the embedded L1 devnet (or use an external node) with loft's contracts deployed.
+    /// Run the embedded L1 devnet (or use an external node) with loft's contracts deployed and
+    /// the optimistic rollup (sequencer, batcher, replica, proposer) on top, with a demo.
     Devnet(devnet::DevnetArgs),
     /// Run a benchmark and write target/loft-bench/NAME.json.
     Bench {

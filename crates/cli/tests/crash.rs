@@ -36,7 +36,7 @@ fn free_port() -> u16 {
 
 fn spawn(data_dir: &Path, port: u16, extra: &[&str]) -> DevnetProcess {
     let child = Command::new(env!("CARGO_BIN_EXE_loft"))
-        .args(["devnet", "--port", &port.to_string(), "--data-dir"])
+        .args(["devnet", "--no-rollup", "--port", &port.to_string(), "--data-dir"])
         .arg(data_dir)
         .args(extra)
         .stdout(Stdio::null())

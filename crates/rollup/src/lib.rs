@@ -13,7 +13,8 @@
 //! - [`sequencer`]: building L2 blocks from the pool at the configured interval;
 //! - [`batcher`]: posting L2 blocks to L1 as compressed, framed batches;
 //! - [`replica`]: rebuilding the chain from L1 alone (the safe head);
-//! - [`proposer`]: output roots posted to L1, withdrawals proven against them.
+//! - [`proposer`]: output roots posted to L1, withdrawals proven against them;
+//! - [`service`]: every role as background tasks (what `loft devnet` runs).
 //!
 //! The sequencer, batcher, derivation pipeline and proposer build on these.
 
@@ -28,6 +29,7 @@ pub mod l1_source;
 pub mod proposer;
 pub mod replica;
 pub mod sequencer;
+pub mod service;
 
 pub use config::RollupConfig;
 pub use deposits::{DepositError, L1BlockInfo};

@@ -1,0 +1,185 @@
+//! The optimistic rollup inside `loft devnet`: starts every role, prints what they do, and
+//! runs a short demo (deposit, L2 transfers, an ERC-20 deployment, a withdrawal round trip).
+
+use std::{net::SocketAddr, time::Duration};
+
+use alloy::{providers::Provider, signers::local::PrivateKeySigner};
+use alloy_primitives::{Address, Bytes, U256};
+use anyhow::{Context, bail};
+use loft_l1::{L1Client, contracts};
+use loft_rollup::{
+    batcher::DataMode,
+    config::L2_TO_L1_MESSAGE_PASSER,
+    contracts::{L2OutputOracle, L2ToL1MessagePasser, RollupPortal},
+    proposer::Withdrawal,
+    service::{RollupEvent, RollupServiceConfig, RunningRollup, start},
+};
+use tokio::sync::mpsc;
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+/// Starts the rollup against the L1 at `l1_url`; dev accounts 0-2 deploy, batch and propose.
+pub async fn run(
+    l1_url: &str,
+    host: std::net::IpAddr,
+    l2_port: u16,
+    replica_port: u16,
+    keys: &[PrivateKeySigner],
+    blobs: bool,
+) -> anyhow::Result<RunningRollup> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let cfg = RollupServiceConfig {
+        l1_url: l1_url.to_string(),
+        deployer: keys[0].clone(),
+        batcher: keys[1].clone(),
+        proposer: keys[2].clone(),
+        funded: keys.iter().map(|k| k.address()).collect(),
+        sequencer_addr: SocketAddr::new(host, l2_port),
+        replica_addr: SocketAddr::new(host, replica_port),
+        block_time: 1,
+        output_interval: 10,
+        finalization_period: 12,
+        data_mode: if blobs { DataMode::Blobs } else { DataMode::Calldata },
+        data_dir: None,
+    };
+    let rollup = start(cfg, tx).await.context("starting the optimistic rollup")?;
+    println!();
+    println!("optimistic rollup (chain id {})", rollup.config.l2_chain_id);
+    println!("  sequencer  http://{} (L2 JSON-RPC, blocks every 1 s)", rollup.sequencer_rpc.addr);
+    println!("  replica    http://{} (derived from L1 only: the safe chain)", rollup.replica_rpc.addr);
+    println!("  portal     {}", rollup.deployment.portal);
+    println!(
+        "  oracle     {} (outputs every 10 L2 blocks, 12 s challenge window)",
+        rollup.deployment.output_oracle
+    );
+    println!("  L1 bridge  {}", rollup.deployment.l1_standard_bridge);
+    println!("  batches    to {} as {}", rollup.config.batch_inbox, if blobs { "blobs" } else { "calldata" });
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            match event {
+                RollupEvent::Sequenced { number, transactions, deposits, epoch }
+                    if transactions + deposits > 0 =>
+                {
+                    println!(
+                        "[L2]       block {number}: {transactions} txs, {deposits} deposits (L1 origin {epoch})"
+                    )
+                }
+                RollupEvent::Sequenced { .. } => {}
+                RollupEvent::Posted(r) => {
+                    let (a, b) = r.blocks.unwrap_or_default();
+                    println!(
+                        "[batcher]  L2 blocks {a}-{b}: {} txs, {} B -> {} B compressed, {} L1 tx(s), {} L1 gas",
+                        r.transactions, r.raw_bytes, r.compressed_bytes, r.l1_transactions, r.l1_gas
+                    );
+                }
+                RollupEvent::Derived { safe, agrees } => println!(
+                    "[replica]  safe head {safe} {}",
+                    if agrees { "(same block as the sequencer)" } else { "(DIFFERS from the sequencer)" }
+                ),
+                RollupEvent::Proposed(o) => {
+                    println!("[proposer] output root of L2 block {}: {}", o.block_number, o.root)
+                }
+                RollupEvent::Error(e) => println!("[error]    {e}"),
+            }
+        }
+    });
+    Ok(rollup)
+}
+
+async fn wait_for<F, Fut>(what: &str, secs: u64, mut check: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    for _ in 0..secs * 4 {
+        if check().await? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("timed out waiting for {what}")
+}
+
+/// The demo workload, as dev account 3.
+pub async fn demo(l1_url: &str, rollup: &RunningRollup, user: PrivateKeySigner) -> anyhow::Result<()> {
+    let l2_url = format!("http://{}", rollup.sequencer_rpc.addr);
+    let l1 = L1Client::connect(l1_url, user.clone()).await?;
+    let l2 = L1Client::connect(&l2_url, user.clone()).await?;
+    let me = user.address();
+    println!("\ndemo as {me}");
+
+    // 1. Deposit through the portal.
+    let before = l2.balance(me).await?;
+    let portal = RollupPortal::new(rollup.deployment.portal, l1.provider().clone());
+    portal
+        .depositTransaction(me, U256::ZERO, 100_000, false, Bytes::new())
+        .value(U256::from(5 * ETH))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    println!("[demo]     deposited 5 ETH on L1; waiting for it on L2");
+    wait_for("the deposit on L2", 60, || async { Ok(l2.balance(me).await? >= before + U256::from(5 * ETH)) })
+        .await?;
+    println!("[demo]     deposit arrived: L2 balance {} ETH", l2.balance(me).await? / U256::from(ETH));
+
+    // 2. L2 transfers and a contract deployment, with the L1 data fee.
+    let bob = Address::repeat_byte(0xb0);
+    for _ in 0..3 {
+        l2.transfer(bob, U256::from(ETH / 100)).await?;
+    }
+    let fee: U256 = l2.provider().raw_request("loft_getL1Fee".into(), (Bytes::from(vec![1u8; 110]),)).await?;
+    println!("[demo]     3 L2 transfers mined; L1 data fee of a ~110-byte transaction now: {fee} wei");
+    let token = contracts::deploy_all(&l2).await?.loft_token;
+    println!("[demo]     LoftToken deployed on L2 at {token}");
+
+    // 3. Withdrawal: initiate on L2, wait for an output, prove, wait, finalize.
+    let passer = L2ToL1MessagePasser::new(L2_TO_L1_MESSAGE_PASSER, l2.provider().clone());
+    let receipt = passer
+        .initiateWithdrawal(me, U256::from(100_000), Bytes::new())
+        .value(U256::from(ETH))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let info = rollup
+        .sequencer
+        .with_chain(|c| c.receipt(&receipt.transaction_hash))?
+        .context("withdrawal receipt")?;
+    let withdrawal = Withdrawal::from_receipt(&info).pop().context("no MessagePassed event")?;
+    println!(
+        "[demo]     withdrawal of 1 ETH initiated in L2 block {}; waiting for an output",
+        withdrawal.l2_block
+    );
+    let oracle = L2OutputOracle::new(rollup.deployment.output_oracle, l1.provider().clone());
+    wait_for("an output root covering the withdrawal", 120, || async {
+        Ok(oracle
+            .latestBlockNumber()
+            .call()
+            .await
+            .map(|n| n >= U256::from(withdrawal.l2_block))
+            .unwrap_or(false))
+    })
+    .await?;
+    withdrawal.prove(&l1, rollup.deployment.portal, rollup.deployment.output_oracle, &rollup.replica).await?;
+    println!("[demo]     withdrawal proven on L1; finalizing after the 12 s challenge window");
+    let l1_before = l1.balance(me).await?;
+    let mut finalized = false;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if withdrawal.finalize(&l1, rollup.deployment.portal).await.is_ok() {
+            finalized = true;
+            break;
+        }
+    }
+    if !finalized {
+        bail!("the withdrawal could not be finalized");
+    }
+    let l1_after = l1.balance(me).await?;
+    println!(
+        "[demo]     withdrawal finalized: L1 balance +{:.4} ETH (1 ETH less L1 gas)",
+        (l1_after.saturating_sub(l1_before)).to::<u128>() as f64 / ETH as f64
+    );
+    println!("[demo]     done\n");
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! The rollup's roles run together as background tasks: sequencer (with the L2 JSON-RPC),
+//! batcher, replica (with its own JSON-RPC) and proposer, against any L1 reached through the
+//! alloy client. `loft devnet` runs this beside the embedded L1. Progress is reported as
+//! [`RollupEvent`]s.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use alloy::{eips::BlockNumberOrTag, providers::Provider, signers::local::PrivateKeySigner};
+use alloy_primitives::{Address, U256};
+use loft_chain::{Chain, GenesisAccount, Store};
+use loft_l1::{L1Client, L1Error};
+use loft_rpc::{MiningMode, Node, RpcServer};
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use crate::{
+    batcher::{Batcher, DataMode, PostReport},
+    config::{BATCH_INBOX, DEVNET_L2_CHAIN_ID, L1Anchor, RollupConfig},
+    contracts::{RollupDeployParams, RollupDeployment, deploy},
+    genesis::l2_chain_config,
+    proposer::{Output, Proposer},
+    replica::Replica,
+    sequencer::{NodeError, Sequencer},
+};
+
+/// How to run the rollup.
+#[derive(Clone, Debug)]
+pub struct RollupServiceConfig {
+    /// The L1's JSON-RPC URL.
+    pub l1_url: String,
+    /// Deploys the L1 contracts.
+    pub deployer: PrivateKeySigner,
+    /// Posts batches.
+    pub batcher: PrivateKeySigner,
+    /// Posts output roots.
+    pub proposer: PrivateKeySigner,
+    /// Accounts funded in the L2 genesis (10,000 ETH each).
+    pub funded: Vec<Address>,
+    /// The sequencer's JSON-RPC address.
+    pub sequencer_addr: SocketAddr,
+    /// The replica's JSON-RPC address.
+    pub replica_addr: SocketAddr,
+    /// Seconds between L2 blocks.
+    pub block_time: u64,
+    /// L2 blocks between output roots.
+    pub output_interval: u64,
+    /// The withdrawal challenge window, seconds.
+    pub finalization_period: u64,
+    /// How batches are posted.
+    pub data_mode: DataMode,
+    /// Where the L2 chains are kept; in memory when `None`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What the rollup's roles report.
+#[derive(Clone, Debug)]
+pub enum RollupEvent {
+    /// The sequencer built a block.
+    Sequenced {
+        /// Its number.
+        number: u64,
+        /// Sequenced (non-deposit) transactions.
+        transactions: usize,
+        /// Deposits from L1 (the L1-info deposit excluded).
+        deposits: usize,
+        /// Its epoch.
+        epoch: u64,
+    },
+    /// The batcher posted blocks.
+    Posted(PostReport),
+    /// The replica derived blocks from L1.
+    Derived {
+        /// Its safe head.
+        safe: u64,
+        /// Whether its block hash equals the sequencer's at that height.
+        agrees: bool,
+    },
+    /// The proposer posted an output root.
+    Proposed(Output),
+    /// A role failed (it retries).
+    Error(String),
+}
+
+/// The running rollup.
+pub struct RunningRollup {
+    /// Consensus parameters.
+    pub config: RollupConfig,
+    /// The L1 contracts.
+    pub deployment: RollupDeployment,
+    /// The sequencer's node.
+    pub sequencer: Arc<Node>,
+    /// The replica's node.
+    pub replica: Arc<Node>,
+    /// The sequencer's JSON-RPC server.
+    pub sequencer_rpc: RpcServer,
+    /// The replica's JSON-RPC server.
+    pub replica_rpc: RpcServer,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningRollup {
+    /// Stops every role and server.
+    pub async fn stop(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+        for rpc in [self.sequencer_rpc, self.replica_rpc] {
+            let _ = rpc.handle.stop();
+            rpc.handle.stopped().await;
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+fn l2_node(
+    config: &RollupConfig,
+    funded: &[Address],
+    bridge: Address,
+    dir: Option<PathBuf>,
+) -> Result<Arc<Node>, NodeError> {
+    let balance = U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18));
+    let alloc =
+        funded.iter().map(|a| GenesisAccount { address: *a, balance, ..Default::default() }).collect();
+    let store = match dir {
+        Some(d) => Store::open(&d)?,
+        None => Store::in_memory()?,
+    };
+    let chain = Chain::open(l2_chain_config(config, alloc, bridge), store)?;
+    Ok(Node::new(chain, MiningMode::Manual, vec![]))
+}
+
+/// Deploys the L1 contracts, starts both L2 nodes and every role; events go to `events`.
+pub async fn start(
+    cfg: RollupServiceConfig,
+    events: mpsc::UnboundedSender<RollupEvent>,
+) -> Result<RunningRollup, NodeError> {
+    let l1 = L1Client::connect(&cfg.l1_url, cfg.deployer.clone()).await?;
+    let l1_chain_id = l1.chain_id().await?;
+    let anchor = l1
+        .provider()
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .map_err(L1Error::from)?
+        .ok_or(NodeError::MissingL1Block(0))?;
+    let deployment = deploy(
+        &l1,
+        &RollupDeployParams {
+            proposer: cfg.proposer.address(),
+            challenger: cfg.deployer.address(),
+            submission_interval: cfg.output_interval,
+            l2_block_time: cfg.block_time,
+            l2_genesis_time: anchor.header.timestamp,
+            finalization_period: cfg.finalization_period,
+        },
+    )
+    .await?;
+    let config = RollupConfig {
+        l2_chain_id: DEVNET_L2_CHAIN_ID,
+        l1_chain_id,
+        block_time: cfg.block_time,
+        sequencing_window: 100,
+        max_sequencer_drift: 600,
+        channel_timeout: 50,
+        batch_inbox: BATCH_INBOX,
+        batcher: cfg.batcher.address(),
+        portal: deployment.portal,
+        l1_anchor: L1Anchor {
+            number: anchor.header.number,
+            hash: anchor.header.hash,
+            timestamp: anchor.header.timestamp,
+        },
+        l2_genesis_time: anchor.header.timestamp,
+        l1_fee_base_scalar: 1_000_000,
+        l1_fee_blob_scalar: 0,
+    };
+    let dir = |name: &str| cfg.data_dir.as_ref().map(|d| d.join(name));
+    let sequencer_node = l2_node(&config, &cfg.funded, deployment.l1_standard_bridge, dir("l2-sequencer"))?;
+    let replica_node = l2_node(&config, &cfg.funded, deployment.l1_standard_bridge, dir("l2-replica"))?;
+    let serve = |node: Arc<Node>, addr: SocketAddr| async move {
+        loft_rpc::serve(node, addr)
+            .await
+            .map_err(|e| NodeError::L1(L1Error::Config(format!("cannot listen on {addr}: {e}"))))
+    };
+    let sequencer_rpc = serve(sequencer_node.clone(), cfg.sequencer_addr).await?;
+    let replica_rpc = serve(replica_node.clone(), cfg.replica_addr).await?;
+
+    let mut tasks = Vec::new();
+    // Sequencer: a block every block_time seconds.
+    let mut sequencer = Sequencer::new(config.clone(), sequencer_node.clone(), l1.clone())?;
+    let tx = events.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            match sequencer.step(unix_now()).await {
+                Ok(Some(block)) => {
+                    let deposits = block.receipts.iter().filter(|r| r.deposit_nonce().is_some()).count();
+                    let _ = tx.send(RollupEvent::Sequenced {
+                        number: block.header.header.number,
+                        transactions: block.tx_hashes.len() - deposits,
+                        deposits: deposits.saturating_sub(1),
+                        epoch: sequencer.head().epoch,
+                    });
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = tx.send(RollupEvent::Error(format!("sequencer: {e}")));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }));
+    // Batcher: every 2 s, everything not yet posted.
+    let batcher_l1 = L1Client::connect(&cfg.l1_url, cfg.batcher.clone()).await?;
+    let mut batcher = Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1, 0, cfg.data_mode);
+    let tx = events.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            match batcher.post(500).await {
+                Ok(report) if report.blocks.is_some() => {
+                    let _ = tx.send(RollupEvent::Posted(report));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = tx.send(RollupEvent::Error(format!("batcher: {e}")));
+                }
+            }
+        }
+    }));
+    // Replica: follows L1 every second.
+    let mut replica = Replica::new(config.clone(), replica_node.clone(), l1.clone()).await?;
+    let tx = events.clone();
+    let seq = sequencer_node.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match replica.step().await {
+                Ok(0) => {}
+                Ok(_) => {
+                    let safe = replica.safe();
+                    let agrees = seq
+                        .with_chain(|c| c.header_by_number(safe.number))
+                        .ok()
+                        .flatten()
+                        .is_some_and(|h| h.hash == safe.hash);
+                    let _ = tx.send(RollupEvent::Derived { safe: safe.number, agrees });
+                }
+                Err(e) => {
+                    let _ = tx.send(RollupEvent::Error(format!("replica: {e}")));
+                }
+            }
+        }
+    }));
+    // Proposer: outputs of the replica's (safe) chain.
+    let proposer_l1 = L1Client::connect(&cfg.l1_url, cfg.proposer.clone()).await?;
+    let mut proposer = Proposer::new(replica_node.clone(), proposer_l1, deployment.output_oracle);
+    let tx = events;
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            match proposer.step().await {
+                Ok(Some(output)) => {
+                    let _ = tx.send(RollupEvent::Proposed(output));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = tx.send(RollupEvent::Error(format!("proposer: {e}")));
+                }
+            }
+        }
+    }));
+    Ok(RunningRollup {
+        config,
+        deployment,
+        sequencer: sequencer_node,
+        replica: replica_node,
+        sequencer_rpc,
+        replica_rpc,
+        tasks,
+    })
+}
