@@ -51,12 +51,12 @@ pub struct L1Args {
 }
 
 /// The signed transactions of one workload.
-struct Workload {
-    senders: Vec<PrivateKeySigner>,
+pub(crate) struct Workload {
+    pub(crate) senders: Vec<PrivateKeySigner>,
     /// Mined before timing (token deployment and distribution).
-    setup: Vec<Bytes>,
+    pub(crate) setup: Vec<Bytes>,
     /// The timed transfers.
-    transfers: Vec<Bytes>,
+    pub(crate) transfers: Vec<Bytes>,
 }
 
 fn sender_key(i: usize) -> PrivateKeySigner {
@@ -68,9 +68,17 @@ fn recipient(i: usize) -> Address {
     Address::from_slice(&keccak256(format!("loft-bench-recipient-{i}"))[12..])
 }
 
-fn sign(s: &PrivateKeySigner, nonce: u64, to: TxKind, gas_limit: u64, value: U256, input: Bytes) -> Bytes {
+pub(crate) fn sign(
+    s: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: TxKind,
+    gas_limit: u64,
+    value: U256,
+    input: Bytes,
+) -> Bytes {
     let mut tx = TxEip1559 {
-        chain_id: CHAIN_ID,
+        chain_id,
         nonce,
         gas_limit,
         max_fee_per_gas: MAX_FEE,
@@ -84,25 +92,34 @@ fn sign(s: &PrivateKeySigner, nonce: u64, to: TxKind, gas_limit: u64, value: U25
     TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
 }
 
-fn eth_workload(txs: usize, senders: usize) -> Workload {
+pub(crate) fn eth_workload(chain_id: u64, txs: usize, senders: usize) -> Workload {
     let keys: Vec<PrivateKeySigner> = (0..senders).map(sender_key).collect();
     let transfers = (0..txs)
         .into_par_iter()
         .map(|i| {
             let s = &keys[i % senders];
-            sign(s, (i / senders) as u64, TxKind::Call(recipient(i)), 21_000, U256::from(1), Bytes::new())
+            sign(
+                s,
+                chain_id,
+                (i / senders) as u64,
+                TxKind::Call(recipient(i)),
+                21_000,
+                U256::from(1),
+                Bytes::new(),
+            )
         })
         .collect();
     Workload { senders: keys, setup: vec![], transfers }
 }
 
-fn erc20_workload(txs: usize, senders: usize) -> Workload {
+pub(crate) fn erc20_workload(chain_id: u64, txs: usize, senders: usize) -> Workload {
     let keys: Vec<PrivateKeySigner> = (0..senders).map(sender_key).collect();
     let owner = &keys[0];
     let supply = U256::from(10u64).pow(U256::from(30));
     let token = owner.address().create(0);
     let mut setup = vec![sign(
         owner,
+        chain_id,
         0,
         TxKind::Create,
         3_000_000,
@@ -112,7 +129,7 @@ fn erc20_workload(txs: usize, senders: usize) -> Workload {
     for (i, k) in keys.iter().enumerate().skip(1) {
         let data =
             LoftToken::transferCall { to: k.address(), value: supply / U256::from(senders * 2) }.abi_encode();
-        setup.push(sign(owner, i as u64, TxKind::Call(token), 100_000, U256::ZERO, data.into()));
+        setup.push(sign(owner, chain_id, i as u64, TxKind::Call(token), 100_000, U256::ZERO, data.into()));
     }
     let first_nonce = |s: usize| if s == 0 { senders as u64 } else { 0 };
     let transfers = (0..txs)
@@ -122,6 +139,7 @@ fn erc20_workload(txs: usize, senders: usize) -> Workload {
             let data = LoftToken::transferCall { to: recipient(i), value: U256::from(1) }.abi_encode();
             sign(
                 &keys[s],
+                chain_id,
                 first_nonce(s) + (i / senders) as u64,
                 TxKind::Call(token),
                 100_000,
@@ -133,7 +151,7 @@ fn erc20_workload(txs: usize, senders: usize) -> Workload {
     Workload { senders: keys, setup, transfers }
 }
 
-fn funded_config(senders: &[PrivateKeySigner]) -> ChainConfig {
+pub(crate) fn funded_config(senders: &[PrivateKeySigner]) -> ChainConfig {
     let alloc = senders
         .iter()
         .map(|s| GenesisAccount {
@@ -331,7 +349,7 @@ async fn anvil_run(anvil: &PathBuf, w: &Workload) -> anyhow::Result<f64> {
     d.run(w).await
 }
 
-fn spinner(msg: String) -> ProgressBar {
+pub(crate) fn spinner(msg: String) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
     pb.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
@@ -354,9 +372,9 @@ pub async fn run(args: L1Args) -> anyhow::Result<Report> {
         );
     }
     let pb = spinner(format!("signing {} ETH and {} ERC-20 transfers", args.txs, args.txs));
-    let eth = eth_workload(args.txs, args.senders);
-    let erc20 = erc20_workload(args.txs, args.senders);
-    let warm = eth_workload((args.txs / 10).max(args.senders), args.senders);
+    let eth = eth_workload(CHAIN_ID, args.txs, args.senders);
+    let erc20 = erc20_workload(CHAIN_ID, args.txs, args.senders);
+    let warm = eth_workload(CHAIN_ID, (args.txs / 10).max(args.senders), args.senders);
     pb.finish_and_clear();
 
     let mut report = Report::new("l1");

@@ -3,6 +3,7 @@
 
 pub mod l1;
 pub mod report;
+pub mod rollup;
 
 use clap::Subcommand;
 
@@ -11,11 +12,15 @@ use clap::Subcommand;
 pub enum BenchCommand {
     /// L1 engine throughput (ETH and ERC-20 transfers) against anvil, and L1-direct gas.
     L1(l1::L1Args),
+    /// Optimistic rollup: L1 gas per L2 transaction (calldata), bytes per transaction,
+    /// compression, sequencer throughput, against L1-direct.
+    Rollup(rollup::RollupArgs),
 }
 
 /// Runs a benchmark.
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::L1(args) => l1::run(args).await.map(|_| ()),
+        BenchCommand::Rollup(args) => rollup::run(args).await.map(|_| ()),
     }
 }

@@ -1,0 +1,302 @@
+//! `loft bench rollup`: what the optimistic rollup costs on L1 per L2 transaction and how
+//! fast its sequencer runs, for ETH and ERC-20 transfers, against sending the same transfers
+//! to L1 directly, in one run.
+//!
+//! - Sequencer: signed transfers accepted (signature recovery, durable pool write) and built
+//!   into 1-second L2 blocks with the L1-info deposit, L1 data fee, state root and a durable
+//!   block write: transactions per second.
+//! - Batches: the blocks as the batcher encodes them (zstd channel, frames of at most 120 KB
+//!   per L1 transaction), posted as calldata to the inbox on an in-process L1 engine: the L1
+//!   gas its receipts report (Prague rules, EIP-7623 calldata floor included), per L2
+//!   transaction; and the compressed bytes per transaction a blob would carry.
+//! - L1-direct: the same kind of transfer executed on the L1 engine.
+
+use std::{sync::Arc, time::Instant};
+
+use alloy::signers::local::PrivateKeySigner;
+use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
+use anyhow::{Context, bail};
+use clap::Args;
+use loft_chain::{BlockSpec, Chain, GenesisAccount, Store};
+use loft_primitives::batch::{ChannelEncoder, Compression};
+use loft_rollup::{
+    RollupConfig,
+    block::batch_for_block,
+    config::{BATCH_INBOX, L1Anchor},
+    deposits::L1BlockInfo,
+    derive::{L1Block, L2Head, attributes},
+    genesis::l2_chain_config,
+};
+
+use crate::{
+    l1::{Workload, erc20_workload, eth_workload, funded_config, sign, spinner},
+    report::{Better, Report, median},
+};
+
+const L2_CHAIN_ID: u64 = 42069;
+const L1_CHAIN_ID: u64 = 31337;
+
+/// Options of `loft bench rollup`.
+#[derive(Args, Debug, Clone)]
+pub struct RollupArgs {
+    /// Transfers per workload and run.
+    #[arg(long, default_value_t = 20_000)]
+    pub txs: usize,
+    /// Distinct senders.
+    #[arg(long, default_value_t = 16)]
+    pub senders: usize,
+    /// Timed runs (the median is reported), after one warm-up.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+}
+
+fn rollup_config() -> RollupConfig {
+    RollupConfig {
+        l2_chain_id: L2_CHAIN_ID,
+        l1_chain_id: L1_CHAIN_ID,
+        block_time: 1,
+        sequencing_window: 100,
+        max_sequencer_drift: 1_000_000,
+        channel_timeout: 50,
+        batch_inbox: BATCH_INBOX,
+        batcher: Address::repeat_byte(0xba),
+        portal: Address::repeat_byte(0xaa),
+        l1_anchor: L1Anchor { number: 0, hash: B256::repeat_byte(1), timestamp: 1_700_000_000 },
+        l2_genesis_time: 1_700_000_000,
+        l1_fee_base_scalar: 1_000_000,
+        l1_fee_blob_scalar: 0,
+    }
+}
+
+/// One sequencer run: the chain after it and the timed throughput.
+struct SequencerRun {
+    chain: Chain,
+    first_block: u64,
+    tps: f64,
+    _dir: tempfile::TempDir,
+}
+
+fn sequence(w: &Workload) -> anyhow::Result<SequencerRun> {
+    let config = rollup_config();
+    let dir = tempfile::tempdir()?;
+    let balance = U256::from(10u64).pow(U256::from(24));
+    let funded = w
+        .senders
+        .iter()
+        .map(|s| GenesisAccount { address: s.address(), balance, ..Default::default() })
+        .collect();
+    let mut chain = Chain::open(l2_chain_config(&config, funded, Address::ZERO), Store::open(dir.path())?)?;
+    let epoch = L1Block {
+        info: L1BlockInfo {
+            number: 0,
+            timestamp: config.l1_anchor.timestamp,
+            base_fee: 10_000_000_000,
+            hash: config.l1_anchor.hash,
+            blob_base_fee: 1,
+            batcher_hash: B256::ZERO,
+        },
+        parent_hash: B256::ZERO,
+        deposits: vec![],
+        batcher_data: vec![],
+    };
+    let mut head = L2Head {
+        number: 0,
+        hash: chain.head().hash,
+        timestamp: config.l2_genesis_time,
+        epoch: 0,
+        sequence_number: 0,
+    };
+    let build = |chain: &mut Chain, head: &mut L2Head| -> anyhow::Result<usize> {
+        let attrs = attributes(head, &epoch, head.timestamp + 1, vec![], false);
+        let spec = BlockSpec {
+            timestamp: Some(attrs.timestamp),
+            prevrandao: Some(attrs.epoch.hash),
+            extra_data: Some(Bytes::new()),
+            deposits: attrs.deposits.clone(),
+            txs: None,
+            l1_prices: Some(attrs.epoch.prices()),
+        };
+        let block = chain.build_block_with(spec)?;
+        *head = L2Head {
+            number: block.header.header.number,
+            hash: block.header.hash,
+            timestamp: attrs.timestamp,
+            epoch: 0,
+            sequence_number: attrs.sequence_number,
+        };
+        Ok(block.tx_hashes.len() - 1)
+    };
+    for r in chain.submit_batch(&w.setup) {
+        r.context("setup transaction refused")?;
+    }
+    while !chain.pool().is_empty() {
+        build(&mut chain, &mut head)?;
+    }
+    let first_block = head.number + 1;
+    let start = Instant::now();
+    for chunk in w.transfers.chunks(2_000) {
+        for r in chain.submit_batch(chunk) {
+            r.context("transfer refused")?;
+        }
+    }
+    let mut included = 0;
+    while !chain.pool().is_empty() {
+        let n = build(&mut chain, &mut head)?;
+        if n == 0 {
+            bail!("{} transactions stuck in the pool", chain.pool().len());
+        }
+        included += n;
+    }
+    let tps = w.transfers.len() as f64 / start.elapsed().as_secs_f64();
+    if included != w.transfers.len() {
+        bail!("{included} of {} transfers included", w.transfers.len());
+    }
+    Ok(SequencerRun { chain, first_block, tps, _dir: dir })
+}
+
+/// What posting a run's blocks costs.
+struct BatchCost {
+    l1_gas: u64,
+    raw_bytes: usize,
+    compressed_bytes: usize,
+    l1_transactions: usize,
+}
+
+fn batch_cost(run: &SequencerRun) -> anyhow::Result<BatchCost> {
+    let mut encoder = ChannelEncoder::new(B128::repeat_byte(1), Compression::default())
+        .map_err(|e| anyhow::anyhow!("channel: {e}"))?;
+    for n in run.first_block..=run.chain.head().header.number {
+        encoder.add_batch(&batch_for_block(&run.chain, n)?).map_err(|e| anyhow::anyhow!("batch: {e}"))?;
+    }
+    encoder.close().map_err(|e| anyhow::anyhow!("close: {e}"))?;
+    let (raw_bytes, compressed_bytes) = (encoder.input_bytes(), encoder.compressed_bytes());
+    let payloads = encoder.into_tx_data(120_000).map_err(|e| anyhow::anyhow!("frames: {e}"))?;
+    // Post them for real on an L1 engine and read the gas from the receipts.
+    let batcher = PrivateKeySigner::from_bytes(&B256::repeat_byte(0xba))?;
+    let mut l1 = Chain::open(funded_config(std::slice::from_ref(&batcher)), Store::in_memory()?)?;
+    let txs: Vec<Bytes> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, data)| {
+            let gas = 21_000 + 40 * data.len() as u64;
+            sign(&batcher, L1_CHAIN_ID, i as u64, TxKind::Call(BATCH_INBOX), gas, U256::ZERO, data.clone())
+        })
+        .collect();
+    for r in l1.submit_batch(&txs) {
+        r.context("batch transaction refused by L1")?;
+    }
+    let mut l1_gas = 0;
+    while !l1.pool().is_empty() {
+        let block = l1.build_block()?;
+        for r in l1.block_receipts(block.header.header.number)?.unwrap_or_default() {
+            l1_gas += r.gas_used;
+        }
+    }
+    Ok(BatchCost { l1_gas, raw_bytes, compressed_bytes, l1_transactions: payloads.len() })
+}
+
+/// Gas of the first of `w`'s transfers executed on L1 directly (its setup first).
+fn l1_direct_gas(w: &Workload) -> anyhow::Result<u64> {
+    let mut l1 = Chain::open(funded_config(&w.senders), Store::in_memory()?)?;
+    for r in l1.submit_batch(&w.setup) {
+        r.context("setup refused")?;
+    }
+    while !l1.pool().is_empty() {
+        l1.build_block()?;
+    }
+    l1.submit_raw(&w.transfers[0])?;
+    let block = l1.build_block()?;
+    let receipts = l1.block_receipts(block.header.header.number)?.unwrap_or_default();
+    receipts.first().map(|r| r.gas_used).context("the transfer was not mined")
+}
+
+/// Runs the rollup benchmark and writes `target/loft-bench/rollup.json`.
+pub async fn run(args: RollupArgs) -> anyhow::Result<Report> {
+    if args.senders == 0 || args.txs < args.senders || args.runs == 0 {
+        bail!("--txs must be at least --senders, and --senders and --runs positive");
+    }
+    let pb = spinner(format!("signing {} ETH and {} ERC-20 transfers", args.txs, args.txs));
+    let workloads = [
+        (
+            "eth_transfer",
+            eth_workload(L2_CHAIN_ID, args.txs, args.senders),
+            eth_workload(L1_CHAIN_ID, args.senders, args.senders),
+        ),
+        (
+            "erc20_transfer",
+            erc20_workload(L2_CHAIN_ID, args.txs, args.senders),
+            erc20_workload(L1_CHAIN_ID, args.senders, args.senders),
+        ),
+    ];
+    let warm = eth_workload(L2_CHAIN_ID, (args.txs / 10).max(args.senders), args.senders);
+    pb.finish_and_clear();
+    let mut report = Report::new("rollup");
+    let n = args.txs as u64;
+    let warm = Arc::new(warm);
+    for (name, l2_work, l1_work) in &workloads {
+        let pb = spinner(format!("{name}: sequencer"));
+        sequence(&warm)?;
+        let mut tps = Vec::new();
+        let mut last = None;
+        for _ in 0..args.runs {
+            let run = sequence(l2_work)?;
+            tps.push(run.tps);
+            last = Some(run);
+        }
+        let run = last.context("no run")?;
+        pb.set_message(format!("{name}: batches posted to L1"));
+        let cost = batch_cost(&run)?;
+        let direct = l1_direct_gas(l1_work)?;
+        pb.finish_and_clear();
+        report.push(
+            &format!("rollup.l1_gas_per_tx.{name}.calldata"),
+            cost.l1_gas as f64 / n as f64,
+            "gas",
+            Better::Lower,
+            n,
+        );
+        report.push(
+            &format!("rollup.bytes_per_tx.{name}.compressed"),
+            cost.compressed_bytes as f64 / n as f64,
+            "B",
+            Better::Lower,
+            n,
+        );
+        report.push(
+            &format!("rollup.batch_l1_transactions.{name}"),
+            cost.l1_transactions as f64,
+            "tx",
+            Better::Lower,
+            n,
+        );
+        if *name == "eth_transfer" {
+            report.push(
+                "rollup.blob_bytes_per_tx.eth_transfer",
+                cost.compressed_bytes as f64 / n as f64,
+                "B",
+                Better::Lower,
+                n,
+            );
+            report.push(
+                "rollup.compression_ratio",
+                cost.raw_bytes as f64 / cost.compressed_bytes as f64,
+                "x",
+                Better::Higher,
+                n,
+            );
+            report.push("rollup.sequencer.tx_per_s", median(&mut tps), "tx/s", Better::Higher, n);
+        } else {
+            report.push("rollup.sequencer.erc20_tx_per_s", median(&mut tps), "tx/s", Better::Higher, n);
+        }
+        report.push(&format!("l1_direct.gas_per_tx.{name}"), direct as f64, "gas", Better::Lower, 1);
+        report.push(
+            &format!("rollup.l1_gas_saving.{name}"),
+            direct as f64 / (cost.l1_gas as f64 / n as f64),
+            "x",
+            Better::Higher,
+            n,
+        );
+    }
+    report.finish()?;
+    Ok(report)
+}
