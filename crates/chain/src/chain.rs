@@ -623,6 +623,9 @@ impl Chain {
 
     /// Every check a transaction must pass to enter the pool; returns the hash it replaces.
     fn validate(&self, tx: &RecoveredTx) -> Result<Option<B256>, ChainError> {
+        if tx.is_deposit() {
+            return Err(TxError::TypeNotSupported.into());
+        }
         if self.store.tx_location(&tx.hash)?.is_some() {
             return Err(TxError::AlreadyKnown.into());
         }
@@ -1389,7 +1392,10 @@ impl Chain {
         // Rewound transactions go back to the pool, as a reorged-out transaction would.
         for (_, txs) in undone {
             for stored in txs {
-                if let Ok(tx) = RecoveredTx::from_block(&stored.raw, stored.sender) {
+                // Deposits come back from L1 (derivation), never through the pool.
+                if let Ok(tx) = RecoveredTx::from_block(&stored.raw, stored.sender)
+                    && !tx.is_deposit()
+                {
                     let _ = self.submit(tx);
                 }
             }

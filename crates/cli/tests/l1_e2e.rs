@@ -88,7 +88,7 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].transaction_hash, Some(receipt.transaction_hash));
     let changes: Vec<alloy::rpc::types::Log> = p.get_filter_changes(filter_id).await.expect("filter changes");
-    assert_eq!(changes.len(), 1);
+    assert_eq!(changes.len(), 1, "{changes:?}");
     let again: Vec<alloy::rpc::types::Log> = p.get_filter_changes(filter_id).await.expect("filter changes");
     assert!(again.is_empty(), "a filter reports each log once");
     let sub_log =

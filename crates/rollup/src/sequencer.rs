@@ -30,6 +30,9 @@ pub enum NodeError {
     /// L1 does not have a block the rollup depends on (it reorganised under us).
     #[error("L1 block {0} is missing")]
     MissingL1Block(u64),
+    /// L1 reorganised in a way the node can not follow.
+    #[error("L1 reorg: {0}")]
+    Reorg(String),
     /// A batch could not be encoded.
     #[error("batch: {0}")]
     Batch(String),

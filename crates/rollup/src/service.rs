@@ -242,8 +242,14 @@ pub async fn start(
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             match replica.step().await {
-                Ok(0) => {}
-                Ok(_) => {
+                Ok(report) if report.derived == 0 && report.rewound == 0 => {}
+                Ok(report) => {
+                    if report.rewound > 0 {
+                        let _ = tx.send(RollupEvent::Error(format!(
+                            "replica: L1 reorg undid {} L2 blocks; deriving again",
+                            report.rewound
+                        )));
+                    }
                     let safe = replica.safe();
                     let agrees = seq
                         .with_chain(|c| c.header_by_number(safe.number))

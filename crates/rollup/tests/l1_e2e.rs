@@ -160,6 +160,42 @@ async fn scenario(url: &str, blob_reader: bool) {
     );
     assert_eq!(seq_root, rep_root);
 
+    // An L1 reorg takes a posted batch away: the replica undoes the L2 blocks derived from
+    // it, and derives them again once the batch is posted anew.
+    let snapshot: U256 = l1.provider().raw_request("evm_snapshot".into(), ()).await.expect("snapshot");
+    let target = sequencer.head().timestamp + 2;
+    while sequencer.step(target).await.expect("sequence").is_some() {}
+    let mut lost_batcher = Batcher::new(
+        config.clone(),
+        sequencer_node.clone(),
+        batcher_l1.clone(),
+        batcher.posted(),
+        DataMode::Calldata,
+    );
+    lost_batcher.post(1000).await.expect("post");
+    replica.step().await.expect("derive");
+    let before_reorg = replica.safe().number;
+    assert_eq!(replica.safe().hash, sequencer.head().hash);
+    let reverted: bool = l1.provider().raw_request("evm_revert".into(), (snapshot,)).await.expect("revert");
+    assert!(reverted);
+    for i in 0..3u8 {
+        l1.transfer(Address::repeat_byte(0x90 + i), U256::from(1)).await.expect("L1 moves on another branch");
+    }
+    let report = replica.step().await.expect("derive after the reorg");
+    assert!(report.rewound > 0, "{report:?}");
+    assert!(replica.safe().number < before_reorg, "blocks derived from the lost batch are undone");
+    // the batcher re-posts from the safe head, as a restarted batcher does
+    batcher = Batcher::new(
+        config.clone(),
+        sequencer_node.clone(),
+        batcher_l1.clone(),
+        replica.safe().number,
+        DataMode::Calldata,
+    );
+    batcher.post(1000).await.expect("re-post");
+    replica.step().await.expect("derive");
+    assert_eq!(replica.safe().hash, sequencer.head().hash, "the same chain again");
+
     // More blocks, posted as blobs this time (where the node serves blobs), derived too.
     sequencer_node.submit_raw(&l2_transfer(&user, 6, bob, 1)).expect("L2 transfer accepted");
     let target = sequencer.head().timestamp + 2;

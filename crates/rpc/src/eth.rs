@@ -554,10 +554,24 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("eth_newFilter", |p, c, _| -> RpcResult<U256> {
         let filter: Filter = one(&p)?;
+        // As geth: without a fromBlock (or with "latest"), a filter reports the logs of the
+        // blocks mined after it was installed, not those of the current head.
+        let from_latest = match &filter.block_option {
+            FilterBlockOption::Range { from_block, .. } => {
+                matches!(from_block, None | Some(BlockNumberOrTag::Latest | BlockNumberOrTag::Pending))
+            }
+            FilterBlockOption::AtBlockHash(_) => false,
+        };
+        let mut filter = filter;
         let next_block = c.node.with_chain(|ch| -> RpcResult<u64> {
             let q = log_query(ch, &filter)?;
-            Ok(q.from.min(ch.head().header.number + 1))
+            let head = ch.head().header.number;
+            Ok(if from_latest { head + 1 } else { q.from.min(head + 1) })
         })?;
+        if from_latest {
+            // Pin the start, so that later polls do not read "latest" as the head of that time.
+            filter = filter.from_block(next_block);
+        }
         Ok(c.add_filter(FilterState::Logs { filter: Box::new(filter), next_block }))
     })?;
     m.register_method("eth_newBlockFilter", |_, c, _| -> RpcResult<U256> {
@@ -580,7 +594,16 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
             let head = ch.head().header.number;
             match state {
                 FilterState::Logs { filter, next_block } => {
-                    let mut q = log_query(ch, filter)?;
+                    // Only the blocks since the last poll: the range stays small however long
+                    // the filter lives.
+                    let mut since_last = (**filter).clone();
+                    if let FilterBlockOption::Range {
+                        from_block: Some(BlockNumberOrTag::Number(from)), ..
+                    } = since_last.block_option
+                    {
+                        since_last = since_last.from_block(from.max(*next_block));
+                    }
+                    let mut q = log_query(ch, &since_last)?;
                     q.from = q.from.max(*next_block);
                     q.to = q.to.min(head);
                     let logs = if q.from <= q.to { ch.logs(&q).map_err(chain_err)? } else { vec![] };
