@@ -20,6 +20,17 @@ use crate::{
     sequencer::NodeError,
 };
 
+/// Waits for a sent transaction's receipt; a revert is an error.
+async fn confirm(
+    pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+) -> Result<TransactionReceipt, NodeError> {
+    let receipt = pending.get_receipt().await.map_err(|e| L1Error::Rpc(e.to_string()))?;
+    if !receipt.status() {
+        return Err(L1Error::Reverted(receipt.transaction_hash).into());
+    }
+    Ok(receipt)
+}
+
 /// An L2 block's output root and its preimage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Output {
@@ -92,16 +103,7 @@ impl Proposer {
             l1_head.header.hash,
             U256::from(l1_head.header.number),
         );
-        let receipt = call
-            .send()
-            .await
-            .map_err(L1Error::from)?
-            .get_receipt()
-            .await
-            .map_err(|e| L1Error::Rpc(e.to_string()))?;
-        if !receipt.status() {
-            return Err(L1Error::Reverted(receipt.transaction_hash).into());
-        }
+        confirm(call.send().await.map_err(L1Error::from)?).await?;
         Ok(Some(output))
     }
 }
@@ -214,34 +216,19 @@ impl Withdrawal {
             latestBlockhash: output.block_hash,
         };
         let portal = RollupPortal::new(portal, l1.provider().clone());
-        let receipt = portal
+        let pending = portal
             .proveWithdrawalTransaction(self.as_call(), index, proof_fields, proof.into())
             .send()
             .await
-            .map_err(L1Error::from)?
-            .get_receipt()
-            .await
-            .map_err(|e| L1Error::Rpc(e.to_string()))?;
-        if !receipt.status() {
-            return Err(L1Error::Reverted(receipt.transaction_hash).into());
-        }
-        Ok(receipt)
+            .map_err(L1Error::from)?;
+        confirm(pending).await
     }
 
     /// Finalizes the proven withdrawal on L1 (after the challenge window).
     pub async fn finalize(&self, l1: &L1Client, portal: Address) -> Result<TransactionReceipt, NodeError> {
         let portal = RollupPortal::new(portal, l1.provider().clone());
-        let receipt = portal
-            .finalizeWithdrawalTransaction(self.as_call())
-            .send()
-            .await
-            .map_err(L1Error::from)?
-            .get_receipt()
-            .await
-            .map_err(|e| L1Error::Rpc(e.to_string()))?;
-        if !receipt.status() {
-            return Err(L1Error::Reverted(receipt.transaction_hash).into());
-        }
-        Ok(receipt)
+        let pending =
+            portal.finalizeWithdrawalTransaction(self.as_call()).send().await.map_err(L1Error::from)?;
+        confirm(pending).await
     }
 }

@@ -1,52 +1,17 @@
 //! Derivation rules: batches accepted in order, every invalid batch refused by rule,
 //! garbage ignored, and deposits forced in when the sequencing window passes without a batch.
 
+mod common;
+
 use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
+use common::{config, l1_hash};
 use loft_chain::TxDeposit;
 use loft_primitives::batch::{ChannelEncoder, Compression, L2BlockBatch};
-use loft_rollup::{
-    RollupConfig,
-    config::L1Anchor,
-    deposits::L1BlockInfo,
-    derive::{Deriver, L1Block, L2Head},
-};
+use loft_rollup::derive::{Deriver, L1Block, L2Head};
 
-fn config() -> RollupConfig {
-    RollupConfig {
-        l2_chain_id: 42069,
-        l1_chain_id: 31337,
-        block_time: 2,
-        sequencing_window: 4,
-        max_sequencer_drift: 30,
-        channel_timeout: 10,
-        batch_inbox: loft_rollup::config::BATCH_INBOX,
-        batcher: Address::repeat_byte(0xba),
-        portal: Address::repeat_byte(0xaa),
-        l1_anchor: L1Anchor { number: 0, hash: l1_hash(0), timestamp: 1000 },
-        l2_genesis_time: 1000,
-        l1_fee_base_scalar: 1_000_000,
-        l1_fee_blob_scalar: 0,
-    }
-}
-
-fn l1_hash(n: u64) -> B256 {
-    B256::left_padding_from(&(n + 0xabc000).to_be_bytes())
-}
-
-/// L1 block `n` at timestamp 1000 + 4n (L1 blocks every 4 s, L2 blocks every 2 s).
+/// L1 block `n` of the test L1.
 fn l1_block(n: u64, deposits: Vec<TxDeposit>, batcher_data: Vec<Bytes>) -> L1Block {
-    L1Block {
-        info: L1BlockInfo {
-            number: n,
-            timestamp: 1000 + 4 * n,
-            hash: l1_hash(n),
-            base_fee: 7,
-            ..Default::default()
-        },
-        parent_hash: if n == 0 { B256::ZERO } else { l1_hash(n - 1) },
-        deposits,
-        batcher_data,
-    }
+    common::l1_block_with_fee(n, 7, deposits, batcher_data)
 }
 
 fn user_deposit(i: u8) -> TxDeposit {

@@ -3,6 +3,8 @@
 //! a replica that sees only the L1 blocks derives the very same chain (same block hashes, same
 //! state roots, same fees).
 
+mod common;
+
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::eip2718::Encodable2718,
@@ -10,55 +12,21 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
+use common::config;
 use loft_chain::{Chain, GenesisAccount, Store, TxDeposit};
 use loft_primitives::batch::{ChannelEncoder, Compression};
 use loft_rollup::{
-    RollupConfig,
     block::{batch_for_block, block_spec},
-    config::{L1_FEE_VAULT, L1Anchor},
-    deposits::L1BlockInfo,
+    config::L1_FEE_VAULT,
     derive::{Deriver, L1Block, L2Head, attributes},
     genesis::l2_chain_config,
 };
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 
-fn config() -> RollupConfig {
-    RollupConfig {
-        l2_chain_id: 42069,
-        l1_chain_id: 31337,
-        block_time: 2,
-        sequencing_window: 4,
-        max_sequencer_drift: 30,
-        channel_timeout: 10,
-        batch_inbox: loft_rollup::config::BATCH_INBOX,
-        batcher: Address::repeat_byte(0xba),
-        portal: Address::repeat_byte(0xaa),
-        l1_anchor: L1Anchor { number: 0, hash: l1_hash(0), timestamp: 1000 },
-        l2_genesis_time: 1000,
-        l1_fee_base_scalar: 1_000_000,
-        l1_fee_blob_scalar: 0,
-    }
-}
-
-fn l1_hash(n: u64) -> B256 {
-    B256::left_padding_from(&(n + 0xabc000).to_be_bytes())
-}
-
+/// L1 block `n` of the test L1.
 fn l1_block(n: u64, deposits: Vec<TxDeposit>, batcher_data: Vec<Bytes>) -> L1Block {
-    L1Block {
-        info: L1BlockInfo {
-            number: n,
-            timestamp: 1000 + 4 * n,
-            hash: l1_hash(n),
-            base_fee: 20_000_000_000 + n as u128,
-            blob_base_fee: 1,
-            batcher_hash: B256::ZERO,
-        },
-        parent_hash: if n == 0 { B256::ZERO } else { l1_hash(n - 1) },
-        deposits,
-        batcher_data,
-    }
+    common::l1_block_with_fee(n, 20_000_000_000 + n as u128, deposits, batcher_data)
 }
 
 fn alice() -> PrivateKeySigner {
