@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Test, Vm} from "./utils/Test.sol";
 import {LoftToken} from "../src/LoftToken.sol";
+import {ERC20} from "../src/ERC20.sol";
 
 contract LoftTokenTest is Test {
     event Transfer(address indexed from, address indexed to, uint256 value);
@@ -102,14 +103,14 @@ contract LoftTokenTest is Test {
         vm.prank(owner);
         token.transfer(alice, 10);
         vm.expectRevert(
-            abi.encodeWithSelector(LoftToken.ERC20InsufficientBalance.selector, alice, 10, 11)
+            abi.encodeWithSelector(ERC20.ERC20InsufficientBalance.selector, alice, 10, 11)
         );
         vm.prank(alice);
         token.transfer(bob, 11);
     }
 
     function test_RevertWhen_TransferToZero() public {
-        vm.expectRevert(abi.encodeWithSelector(LoftToken.ERC20InvalidReceiver.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(ERC20.ERC20InvalidReceiver.selector, address(0)));
         vm.prank(owner);
         token.transfer(address(0), 1);
     }
@@ -144,7 +145,7 @@ contract LoftTokenTest is Test {
     }
 
     function test_RevertWhen_ApproveZeroSpender() public {
-        vm.expectRevert(abi.encodeWithSelector(LoftToken.ERC20InvalidSpender.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(ERC20.ERC20InvalidSpender.selector, address(0)));
         vm.prank(owner);
         token.approve(address(0), 1);
     }
@@ -186,7 +187,7 @@ contract LoftTokenTest is Test {
         vm.prank(owner);
         token.approve(alice, 50);
         vm.expectRevert(
-            abi.encodeWithSelector(LoftToken.ERC20InsufficientAllowance.selector, alice, 50, 51)
+            abi.encodeWithSelector(ERC20.ERC20InsufficientAllowance.selector, alice, 50, 51)
         );
         vm.prank(alice);
         token.transferFrom(owner, bob, 51);
@@ -198,7 +199,7 @@ contract LoftTokenTest is Test {
         vm.prank(alice);
         token.approve(bob, 100);
         vm.expectRevert(
-            abi.encodeWithSelector(LoftToken.ERC20InsufficientBalance.selector, alice, 10, 20)
+            abi.encodeWithSelector(ERC20.ERC20InsufficientBalance.selector, alice, 10, 20)
         );
         vm.prank(bob);
         token.transferFrom(alice, bob, 20);
@@ -236,7 +237,7 @@ contract LoftTokenTest is Test {
 
     function test_RevertWhen_BurnTooMuch() public {
         vm.expectRevert(
-            abi.encodeWithSelector(LoftToken.ERC20InsufficientBalance.selector, alice, 0, 1)
+            abi.encodeWithSelector(ERC20.ERC20InsufficientBalance.selector, alice, 0, 1)
         );
         vm.prank(alice);
         token.burn(1);

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {L2PredeployTestBase} from "./RollupTestBase.sol";
 import {L2ToL1MessagePasser} from "../../src/rollup/L2ToL1MessagePasser.sol";
 import {L1Block} from "../../src/rollup/L1Block.sol";
+import {ERC20} from "../../src/ERC20.sol";
 import {MintableERC20} from "../../src/rollup/MintableERC20.sol";
 import {MintableERC20Factory} from "../../src/rollup/MintableERC20Factory.sol";
 import {L2StandardBridge} from "../../src/rollup/L2StandardBridge.sol";
@@ -230,11 +231,11 @@ contract L2PredeploysTest is L2PredeployTestBase {
         assertEq(t.totalSupply(), 70);
 
         vm.expectRevert(
-            abi.encodeWithSelector(MintableERC20.ERC20InsufficientBalance.selector, alice, 70, 71)
+            abi.encodeWithSelector(ERC20.ERC20InsufficientBalance.selector, alice, 70, 71)
         );
         t.burn(alice, 71);
         vm.expectRevert(
-            abi.encodeWithSelector(MintableERC20.ERC20InvalidReceiver.selector, address(0))
+            abi.encodeWithSelector(ERC20.ERC20InvalidReceiver.selector, address(0))
         );
         t.mint(address(0), 1);
     }
@@ -267,7 +268,7 @@ contract L2PredeploysTest is L2PredeployTestBase {
         assertEq(t.balanceOf(alice), 70);
 
         vm.expectRevert(
-            abi.encodeWithSelector(MintableERC20.ERC20InsufficientAllowance.selector, bob, 30, 31)
+            abi.encodeWithSelector(ERC20.ERC20InsufficientAllowance.selector, bob, 30, 31)
         );
         vm.prank(bob);
         t.transferFrom(alice, bob, 31);
@@ -279,17 +280,17 @@ contract L2PredeploysTest is L2PredeployTestBase {
         assertEq(t.allowance(alice, bob), type(uint256).max);
 
         vm.expectRevert(
-            abi.encodeWithSelector(MintableERC20.ERC20InsufficientBalance.selector, alice, 0, 1)
+            abi.encodeWithSelector(ERC20.ERC20InsufficientBalance.selector, alice, 0, 1)
         );
         vm.prank(alice);
         t.transfer(bob, 1);
         vm.expectRevert(
-            abi.encodeWithSelector(MintableERC20.ERC20InvalidReceiver.selector, address(0))
+            abi.encodeWithSelector(ERC20.ERC20InvalidReceiver.selector, address(0))
         );
         vm.prank(bob);
         t.transfer(address(0), 1);
         vm.expectRevert(
-            abi.encodeWithSelector(MintableERC20.ERC20InvalidSpender.selector, address(0))
+            abi.encodeWithSelector(ERC20.ERC20InvalidSpender.selector, address(0))
         );
         vm.prank(bob);
         t.approve(address(0), 1);

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Vm} from "../utils/Test.sol";
 import {L2PredeployTestBase} from "./RollupTestBase.sol";
 import {LoftToken} from "../../src/LoftToken.sol";
+import {ERC20} from "../../src/ERC20.sol";
 import {RollupPortal} from "../../src/rollup/RollupPortal.sol";
 import {L1StandardBridge} from "../../src/rollup/L1StandardBridge.sol";
 import {L2StandardBridge} from "../../src/rollup/L2StandardBridge.sol";
@@ -442,7 +443,7 @@ contract StandardBridgeTest is L2PredeployTestBase {
 
     function test_RevertWhen_WithdrawMoreThanBalance() public {
         vm.expectRevert(
-            abi.encodeWithSelector(MintableERC20.ERC20InsufficientBalance.selector, bob, 0, 1)
+            abi.encodeWithSelector(ERC20.ERC20InsufficientBalance.selector, bob, 0, 1)
         );
         vm.prank(bob, bob);
         l2Bridge.withdraw(address(l2Token), 1, 0, "");
