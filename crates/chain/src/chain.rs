@@ -86,6 +86,29 @@ pub struct ChainConfig {
     /// Whether blob transactions (type 3) are accepted: on an L1, not on a rollup (its
     /// batches carry transactions without sidecars, so no replica could check the blobs).
     pub blob_txs: bool,
+    /// Which blocks the `safe` and `finalized` tags name.
+    pub finality: Finality,
+}
+
+/// Which blocks a chain calls safe and finalized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finality {
+    /// A fixed depth below the head, as a proof-of-stake L1 reports them (anvil: 32 and 64
+    /// blocks, one and two epochs).
+    Depth {
+        /// Blocks below the head that are safe.
+        safe: u64,
+        /// Blocks below the head that are finalized.
+        finalized: u64,
+    },
+    /// Set from outside with [`Chain::set_forkchoice`] (a rollup's derivation from L1);
+    /// genesis until then. Recorded in the store, so it survives restarts.
+    External,
+}
+
+impl Finality {
+    /// Anvil's rule: safe one epoch (32 slots) below the head, finalized two.
+    pub const ANVIL: Self = Self::Depth { safe: 32, finalized: 64 };
 }
 
 impl ChainConfig {
@@ -104,6 +127,7 @@ impl ChainConfig {
             alloc,
             l1_fee: None,
             blob_txs: true,
+            finality: Finality::ANVIL,
         }
     }
 }
@@ -346,6 +370,8 @@ pub struct Chain {
     recent: RecentHashes,
     time_offset: i64,
     next_timestamp: Option<u64>,
+    /// Safe and finalized block numbers under [`Finality::External`].
+    forkchoice: (u64, u64),
 }
 
 fn seal(header: Header) -> SealedHeader {
@@ -389,6 +415,7 @@ impl Chain {
                     )));
                 }
                 let time_offset = store.time_offset()?;
+                let forkchoice = store.forkchoice()?.unwrap_or_default();
                 let store = Arc::new(store);
                 let mut chain = Self {
                     pool: TxPool::new(config.pool.clone()),
@@ -401,6 +428,7 @@ impl Chain {
                     recent,
                     time_offset,
                     next_timestamp: None,
+                    forkchoice,
                 };
                 chain.reload_pool()?;
                 Ok(chain)
@@ -479,6 +507,7 @@ impl Chain {
             recent,
             time_offset: 0,
             next_timestamp: None,
+            forkchoice: (0, 0),
         })
     }
 
@@ -1389,6 +1418,13 @@ impl Chain {
             }
         }
         self.next_timestamp = None;
+        // Safe and finalized come down with the head, so that they name only blocks derived
+        // again.
+        let (safe, finalized) = self.forkchoice;
+        if safe > number {
+            self.forkchoice = (number, finalized.min(number));
+            self.store.set_forkchoice(self.forkchoice.0, self.forkchoice.1)?;
+        }
         // Rewound transactions go back to the pool, as a reorged-out transaction would.
         for (_, txs) in undone {
             for stored in txs {
@@ -1399,6 +1435,39 @@ impl Chain {
                     let _ = self.submit(tx);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The block the `safe` tag names.
+    pub fn safe_number(&self) -> u64 {
+        let head = self.head.header.number;
+        match self.config.finality {
+            Finality::Depth { safe, .. } => head.saturating_sub(safe),
+            Finality::External => self.forkchoice.0.min(head),
+        }
+    }
+
+    /// The block the `finalized` tag names.
+    pub fn finalized_number(&self) -> u64 {
+        let head = self.head.header.number;
+        match self.config.finality {
+            Finality::Depth { finalized, .. } => head.saturating_sub(finalized),
+            Finality::External => self.forkchoice.1.min(head),
+        }
+    }
+
+    /// Records the safe and finalized blocks (under [`Finality::External`]); durable before it
+    /// returns. Finalized never moves back, and neither may pass the head or each other.
+    pub fn set_forkchoice(&mut self, safe: u64, finalized: u64) -> Result<(), ChainError> {
+        let head = self.head.header.number;
+        if safe > head || finalized > safe {
+            return Err(ChainError::InvalidForkchoice { safe, finalized, head });
+        }
+        let finalized = finalized.max(self.forkchoice.1.min(safe));
+        if (safe, finalized) != self.forkchoice {
+            self.store.set_forkchoice(safe, finalized)?;
+            self.forkchoice = (safe, finalized);
         }
         Ok(())
     }

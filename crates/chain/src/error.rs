@@ -168,6 +168,16 @@ pub enum ChainError {
         /// Chain id configured.
         expected: u64,
     },
+    /// A safe or finalized block past the head, or finalized past safe.
+    #[error("invalid forkchoice: safe {safe}, finalized {finalized}, head {head}")]
+    InvalidForkchoice {
+        /// The safe block asked for.
+        safe: u64,
+        /// The finalized block asked for.
+        finalized: u64,
+        /// The head.
+        head: u64,
+    },
     /// A request that cannot be served as asked.
     #[error("{0}")]
     Invalid(String),

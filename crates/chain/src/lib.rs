@@ -23,8 +23,8 @@ pub mod store;
 pub mod tx;
 
 pub use chain::{
-    BlockSpec, BuiltBlock, CallOutcome, CallRequest, Chain, ChainConfig, GenesisAccount, LogEntry, LogQuery,
-    MinedTx, ReceiptInfo, SealedHeader, Snapshot,
+    BlockSpec, BuiltBlock, CallOutcome, CallRequest, Chain, ChainConfig, Finality, GenesisAccount, LogEntry,
+    LogQuery, MinedTx, ReceiptInfo, SealedHeader, Snapshot,
 };
 pub use deposit::{LoftReceipt, TxDeposit};
 pub use error::{ChainError, TxError};

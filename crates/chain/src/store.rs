@@ -36,6 +36,8 @@ const BLOBS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("blobs");
 const META_CHAIN_ID: &str = "chain_id";
 const META_HEAD: &str = "head";
 const META_TIME_OFFSET: &str = "time_offset";
+const META_SAFE: &str = "safe";
+const META_FINALIZED: &str = "finalized";
 
 /// A transaction as stored in a block body: its canonical encoding and its recovered sender.
 #[derive(Clone, Debug, PartialEq, Eq, alloy_rlp::RlpEncodable, alloy_rlp::RlpDecodable)]
@@ -137,6 +139,24 @@ impl Store {
     pub fn set_time_offset(&self, offset: i64) -> Result<(), ChainError> {
         let txn = self.db.begin_write()?;
         txn.open_table(META)?.insert(META_TIME_OFFSET, (offset as u64).to_be_bytes().as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The safe and finalized block numbers last recorded (`None` before the first).
+    pub fn forkchoice(&self) -> Result<Option<(u64, u64)>, ChainError> {
+        Ok(self.meta_u64(META_SAFE)?.zip(self.meta_u64(META_FINALIZED)?))
+    }
+
+    /// Records the safe and finalized block numbers (one atomic, durable write).
+    pub fn set_forkchoice(&self, safe: u64, finalized: u64) -> Result<(), ChainError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate).map_err(|e| ChainError::Storage(e.to_string()))?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_SAFE, safe.to_be_bytes().as_slice())?;
+            meta.insert(META_FINALIZED, finalized.to_be_bytes().as_slice())?;
+        }
         txn.commit()?;
         Ok(())
     }

@@ -8,7 +8,8 @@ use alloy::{
 };
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use loft_chain::{
-    BlockSpec, Chain, ChainConfig, ChainError, GenesisAccount, RecoveredTx, Store, TxDeposit, TxError,
+    BlockSpec, Chain, ChainConfig, ChainError, Finality, GenesisAccount, RecoveredTx, Store, TxDeposit,
+    TxError,
 };
 
 const CHAIN_ID: u64 = 31337;
@@ -390,4 +391,39 @@ fn storage_proofs_at_past_blocks_match_the_roots_of_their_time() {
         }
     }
     assert!(chain.storage_proofs_at(&contract, &[], 5).is_err(), "the future is refused");
+}
+
+#[test]
+fn safe_and_finalized_follow_depth_or_forkchoice() {
+    // An L1 (depth rule, as anvil): safe 32 and finalized 64 blocks below the head.
+    let mut l1 = Chain::open(config(&[]), Store::in_memory().expect("store")).expect("open");
+    for _ in 0..100 {
+        l1.build_block().expect("block");
+    }
+    assert_eq!((l1.safe_number(), l1.finalized_number()), (68, 36));
+
+    // A rollup (external rule): genesis until derivation says more; recorded durably.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(&[]);
+    cfg.finality = Finality::External;
+    {
+        let mut l2 = Chain::open(cfg.clone(), Store::open(dir.path()).expect("store")).expect("open");
+        for _ in 0..10 {
+            l2.build_block().expect("block");
+        }
+        assert_eq!((l2.safe_number(), l2.finalized_number()), (0, 0));
+        assert!(matches!(l2.set_forkchoice(11, 0), Err(ChainError::InvalidForkchoice { .. })), "past head");
+        assert!(matches!(l2.set_forkchoice(4, 5), Err(ChainError::InvalidForkchoice { .. })), "past safe");
+        l2.set_forkchoice(8, 5).expect("forkchoice");
+        // finalized never moves back
+        l2.set_forkchoice(9, 3).expect("forkchoice");
+        assert_eq!((l2.safe_number(), l2.finalized_number()), (9, 5));
+    }
+    let mut l2 = Chain::open(cfg, Store::open(dir.path()).expect("store")).expect("reopen");
+    assert_eq!((l2.safe_number(), l2.finalized_number()), (9, 5), "survives a restart");
+    // a rewind below safe pulls the tags down with the head
+    l2.rewind_to(7).expect("rewind");
+    assert_eq!((l2.safe_number(), l2.finalized_number()), (7, 5));
+    l2.build_block().expect("block");
+    assert_eq!(l2.safe_number(), 7, "a new block 8 is not safe until derived again");
 }

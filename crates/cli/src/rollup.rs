@@ -72,8 +72,8 @@ pub async fn run(
                         r.transactions, r.raw_bytes, r.compressed_bytes, r.l1_transactions, r.l1_gas
                     );
                 }
-                RollupEvent::Derived { safe, agrees } => println!(
-                    "[replica]  safe head {safe} {}",
+                RollupEvent::Derived { safe, finalized, agrees } => println!(
+                    "[replica]  safe head {safe}, finalized {finalized} {}",
                     if agrees { "(same block as the sequencer)" } else { "(DIFFERS from the sequencer)" }
                 ),
                 RollupEvent::Proposed(o) => {

@@ -3,7 +3,7 @@
 //! predeploy runs no constructor).
 
 use alloy_primitives::{Address, Bytes, U256};
-use loft_chain::{ChainConfig, GenesisAccount};
+use loft_chain::{ChainConfig, Finality, GenesisAccount};
 
 use crate::config::{
     L1_BLOCK, L2_STANDARD_BRIDGE, L2_TO_L1_MESSAGE_PASSER, MINTABLE_ERC20_FACTORY, RollupConfig,
@@ -62,6 +62,8 @@ pub fn l2_chain_config(
     config.extra_data = Bytes::new();
     config.l1_fee = Some(rollup.l1_fee());
     config.blob_txs = false;
+    // Safe and finalized come from derivation (the replica), not from depth.
+    config.finality = Finality::External;
     config
 }
 

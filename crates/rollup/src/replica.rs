@@ -23,6 +23,8 @@ pub struct Replica {
     l1: L1Client,
     deriver: Deriver,
     safe: L2Head,
+    /// The last L2 block derived from finalized L1 data.
+    finalized: u64,
     next_l1: u64,
     /// Hashes of the L1 blocks read (the last [`L1_HISTORY`]), to find where a reorg forked.
     l1_hashes: BTreeMap<u64, B256>,
@@ -59,6 +61,7 @@ impl Replica {
             l1,
             deriver,
             safe,
+            finalized: 0,
             next_l1: anchor + 1,
             l1_hashes,
             derived_at: BTreeMap::new(),
@@ -68,6 +71,12 @@ impl Replica {
     /// The safe head.
     pub fn safe(&self) -> L2Head {
         self.safe
+    }
+
+    /// The finalized head: the last L2 block derived only from L1 blocks that L1 calls
+    /// finalized.
+    pub fn finalized(&self) -> u64 {
+        self.finalized
     }
 
     /// The L2 node.
@@ -117,7 +126,33 @@ impl Replica {
         {
             self.derived_at.remove(&first);
         }
+        self.update_finalized().await?;
         Ok(report)
+    }
+
+    /// Moves the finalized head to the last L2 block derived by the time L1's finalized block
+    /// was read, and records safe and finalized in the node (its `safe`/`finalized` tags).
+    async fn update_finalized(&mut self) -> Result<(), NodeError> {
+        let l1_finalized = self
+            .l1
+            .provider()
+            .get_block_by_number(BlockNumberOrTag::Finalized)
+            .await
+            .map_err(L1Error::from)?
+            .map(|b| b.header.number)
+            .unwrap_or_default();
+        let finalized = self
+            .derived_at
+            .iter()
+            .filter(|(_, l1)| **l1 <= l1_finalized)
+            .map(|(l2, _)| *l2)
+            .max()
+            .unwrap_or(0)
+            .max(self.finalized)
+            .min(self.safe.number);
+        self.finalized = finalized;
+        self.node.with_chain(|c| c.set_forkchoice(self.safe.number, finalized))?;
+        Ok(())
     }
 
     /// The highest L1 block read that L1 still has, when the last one read is gone.
@@ -159,6 +194,10 @@ impl Replica {
         self.node.with_chain(|c| c.rewind_to(keep))?;
         self.safe = self.node.with_chain(|c| l2_head(c, &self.config, keep))?;
         self.derived_at.retain(|l2, _| *l2 <= keep);
+        if self.finalized > keep {
+            tracing::error!(finalized = self.finalized, keep, "L1 reorganised finalized blocks");
+            self.finalized = keep;
+        }
         self.l1_hashes.retain(|n, _| *n <= fork);
         // Channels may have started up to a channel timeout before the fork: read from there.
         let base = fork

@@ -76,6 +76,8 @@ pub enum RollupEvent {
     Derived {
         /// Its safe head.
         safe: u64,
+        /// Its finalized head.
+        finalized: u64,
         /// Whether its block hash equals the sequencer's at that height.
         agrees: bool,
     },
@@ -251,12 +253,18 @@ pub async fn start(
                         )));
                     }
                     let safe = replica.safe();
+                    let finalized = replica.finalized();
                     let agrees = seq
                         .with_chain(|c| c.header_by_number(safe.number))
                         .ok()
                         .flatten()
                         .is_some_and(|h| h.hash == safe.hash);
-                    let _ = tx.send(RollupEvent::Derived { safe: safe.number, agrees });
+                    // The sequencer's safe and finalized tags follow the replica's, while the
+                    // two chains agree (as op-node's do, from its own derivation).
+                    if agrees && let Err(e) = seq.with_chain(|c| c.set_forkchoice(safe.number, finalized)) {
+                        let _ = tx.send(RollupEvent::Error(format!("sequencer forkchoice: {e}")));
+                    }
+                    let _ = tx.send(RollupEvent::Derived { safe: safe.number, finalized, agrees });
                 }
                 Err(e) => {
                     let _ = tx.send(RollupEvent::Error(format!("replica: {e}")));

@@ -159,6 +159,13 @@ async fn scenario(url: &str, blob_reader: bool) {
         replica_node.with_chain(|c| c.head().header.state_root),
     );
     assert_eq!(seq_root, rep_root);
+    // Safe is what the replica derived; nothing comes from finalized L1 blocks yet (both L1s
+    // finalize 64 blocks below their head).
+    assert_eq!(
+        replica_node.with_chain(|c| (c.safe_number(), c.finalized_number())),
+        (sequenced.number, 0),
+        "safe and finalized tags"
+    );
 
     // An L1 reorg takes a posted batch away: the replica undoes the L2 blocks derived from
     // it, and derives them again once the batch is posted anew.
@@ -274,6 +281,16 @@ async fn scenario(url: &str, blob_reader: bool) {
         "the portal paid the withdrawal"
     );
     assert!(withdrawal.finalize(&portal_l1, deployment.portal).await.is_err(), "only once");
+
+    // Once L1 finalizes the blocks the batches came in, the L2 blocks derived from them are
+    // finalized too.
+    let derived = replica.safe().number;
+    let _: serde_json::Value =
+        l1.provider().raw_request("anvil_mine".into(), (U256::from(70),)).await.expect("mine");
+    replica.step().await.expect("derive");
+    assert_eq!(replica.finalized(), derived, "finalized: derived before the L1 finalized block");
+    assert_eq!(replica_node.with_chain(|c| c.finalized_number()), derived, "the finalized tag");
+    assert!(replica.safe().number >= derived);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

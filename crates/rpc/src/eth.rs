@@ -75,10 +75,9 @@ fn revert_error(output: &Bytes) -> ErrorObjectOwned {
 fn resolve_number(chain: &Chain, tag: BlockNumberOrTag) -> Option<u64> {
     let head = chain.head().header.number;
     match tag {
-        BlockNumberOrTag::Latest
-        | BlockNumberOrTag::Pending
-        | BlockNumberOrTag::Safe
-        | BlockNumberOrTag::Finalized => Some(head),
+        BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => Some(head),
+        BlockNumberOrTag::Safe => Some(chain.safe_number()),
+        BlockNumberOrTag::Finalized => Some(chain.finalized_number()),
         BlockNumberOrTag::Earliest => Some(0),
         BlockNumberOrTag::Number(n) => (n <= head).then_some(n),
     }

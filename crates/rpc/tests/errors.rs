@@ -407,3 +407,16 @@ async fn deposits_are_served_as_type_0x7e() {
     let v = h.send(&raw).await;
     assert!(v.get("error").is_some(), "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safe_and_finalized_tags() {
+    let h = start(MiningMode::Manual).await;
+    let number = |v: Value| v["result"]["number"].clone();
+    h.call("anvil_mine", json!(["0x64"])).await;
+    for (tag, expected) in [("latest", "0x64"), ("safe", "0x44"), ("finalized", "0x24")] {
+        assert_eq!(number(h.call("eth_getBlockByNumber", json!([tag, false])).await), expected, "{tag}");
+    }
+    // state at the safe block: the balance query resolves the tag, not the head
+    let v = h.call("eth_getBalance", json!([key(1).address(), "finalized"])).await;
+    assert!(v["result"].is_string(), "{v}");
+}
