@@ -114,9 +114,13 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         let keys = loft_l1::dev_signers(4)?;
         // blobs need a node that serves their contents (loft's loft_getBlob)
         let blobs = !args.calldata && devnet.is_some();
+        let rollup_dir = args.data_dir.as_ref().map(|d| d.join("rollup"));
         let rollup =
-            crate::rollup::run(&url, args.host, args.l2_port, args.replica_port, &keys, blobs).await?;
-        if !args.no_demo {
+            crate::rollup::run(&url, args.host, args.l2_port, args.replica_port, &keys, blobs, rollup_dir)
+                .await?;
+        if rollup.resumed {
+            println!("rollup       resumed from the data directory (no demo)");
+        } else if !args.no_demo {
             crate::rollup::demo(&url, &rollup, keys[3].clone()).await.context("rollup demo")?;
         }
         Some(rollup)

@@ -26,6 +26,7 @@ pub async fn run(
     replica_port: u16,
     keys: &[PrivateKeySigner],
     blobs: bool,
+    data_dir: Option<std::path::PathBuf>,
 ) -> anyhow::Result<RunningRollup> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let cfg = RollupServiceConfig {
@@ -40,7 +41,7 @@ pub async fn run(
         output_interval: 10,
         finalization_period: 12,
         data_mode: if blobs { DataMode::Blobs } else { DataMode::Calldata },
-        data_dir: None,
+        data_dir,
     };
     let rollup = start(cfg, tx).await.context("starting the optimistic rollup")?;
     println!();

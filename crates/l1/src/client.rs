@@ -3,14 +3,15 @@
 
 use std::time::Duration;
 
+use alloy::eips::eip2718::Encodable2718;
 use alloy::{
     consensus::{SidecarBuilder, SimpleCoder},
-    network::{EthereumWallet, TransactionBuilder, TransactionBuilder4844},
+    network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder, TransactionBuilder4844},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::{TransactionReceipt, TransactionRequest},
     signers::local::PrivateKeySigner,
 };
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 
 /// Errors talking to L1.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,30 @@ impl From<alloy::transports::TransportError> for L1Error {
 impl From<alloy::contract::Error> for L1Error {
     fn from(e: alloy::contract::Error) -> Self {
         L1Error::Rpc(e.to_string())
+    }
+}
+
+/// Fee caps for a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fees {
+    /// `maxFeePerGas`.
+    pub max_fee_per_gas: u128,
+    /// `maxPriorityFeePerGas`.
+    pub max_priority_fee_per_gas: u128,
+    /// `maxFeePerBlobGas` (blob transactions only).
+    pub max_fee_per_blob_gas: u128,
+}
+
+impl Fees {
+    /// The fees a replacement must offer: geth and anvil want every cap raised by at least
+    /// 10% (blob pools 100% for the blob fee); this raises them by 12.5% and doubles the blob fee.
+    pub fn bumped(self, than: Fees) -> Fees {
+        let up = |v: u128| v.saturating_add(v / 8).saturating_add(1);
+        Fees {
+            max_fee_per_gas: self.max_fee_per_gas.max(up(than.max_fee_per_gas)),
+            max_priority_fee_per_gas: self.max_priority_fee_per_gas.max(up(than.max_priority_fee_per_gas)),
+            max_fee_per_blob_gas: self.max_fee_per_blob_gas.max(than.max_fee_per_blob_gas.saturating_mul(2)),
+        }
     }
 }
 
@@ -145,6 +170,58 @@ impl L1Client {
             }
             other => other,
         }
+    }
+
+    /// Current fees for a transaction: (max fee per gas, max priority fee per gas, max fee per
+    /// blob gas), each with headroom for a few blocks of base fee growth.
+    pub async fn fees(&self) -> Result<Fees, L1Error> {
+        let estimate = self.provider.estimate_eip1559_fees().await?;
+        let blob = self.provider.get_blob_base_fee().await.unwrap_or(1);
+        Ok(Fees {
+            max_fee_per_gas: estimate.max_fee_per_gas,
+            max_priority_fee_per_gas: estimate.max_priority_fee_per_gas,
+            max_fee_per_blob_gas: blob.saturating_mul(2).max(1),
+        })
+    }
+
+    /// The account's nonce counting only mined transactions.
+    pub async fn mined_nonce(&self) -> Result<u64, L1Error> {
+        Ok(self.provider.get_transaction_count(self.address()).latest().await?)
+    }
+
+    /// Signs a fully specified transaction (nonce, gas, fees and chain id set by the caller)
+    /// and returns its EIP-2718 network encoding (blob sidecar included) and hash, without
+    /// sending it: a caller that records it first can broadcast the very same bytes again
+    /// after a crash or an L1 reorg, so that it is included at most once.
+    pub async fn sign(&self, tx: TransactionRequest) -> Result<(Bytes, B256), L1Error> {
+        let wallet = EthereumWallet::from(self.signer.clone());
+        let envelope = tx
+            .with_from(self.address())
+            .build(&wallet)
+            .await
+            .map_err(|e| L1Error::Config(format!("cannot sign the transaction: {e}")))?;
+        Ok((envelope.encoded_2718().into(), *envelope.tx_hash()))
+    }
+
+    /// Broadcasts a signed transaction. A node that already has it (in its pool or mined)
+    /// is not an error.
+    pub async fn broadcast(&self, raw: &[u8]) -> Result<(), L1Error> {
+        match self.provider.send_raw_transaction(raw).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let msg = e.to_string().to_lowercase();
+                if msg.contains("already known") || msg.contains("already imported") {
+                    Ok(())
+                } else {
+                    Err(L1Error::Rpc(e.to_string()))
+                }
+            }
+        }
+    }
+
+    /// The receipt of a mined transaction, if the node's canonical chain has it.
+    pub async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>, L1Error> {
+        Ok(self.provider.get_transaction_receipt(hash).await?)
     }
 
     /// Sends ether.

@@ -11,5 +11,5 @@ pub mod client;
 pub mod contracts;
 pub mod devnet;
 
-pub use client::{L1Client, L1Error};
+pub use client::{Fees, L1Client, L1Error};
 pub use devnet::{DEV_MNEMONIC, Devnet, DevnetConfig, dev_signers};

@@ -13,7 +13,7 @@ use crate::{
     config::RollupConfig,
     derive::{DeriveError, Deriver, L2Head},
     l1_source::fetch_l1_block,
-    sequencer::{NodeError, l2_head},
+    sequencer::{NodeError, block_epoch, l2_head},
 };
 
 /// The replica's state.
@@ -45,27 +45,31 @@ pub struct StepReport {
 }
 
 impl Replica {
-    /// A replica deriving into `node`'s chain (a fresh L2 genesis), reading L1 from the
-    /// anchor on.
+    /// A replica deriving into `node`'s chain. A fresh chain is derived from the L1 anchor
+    /// on; a chain derived before (a restart) resumes from its head, reading L1 again from a
+    /// channel timeout before the head's epoch, where its next batches may have started.
     pub async fn new(config: RollupConfig, node: Arc<Node>, l1: L1Client) -> Result<Self, NodeError> {
-        let safe = node.with_chain(|ch| l2_head(ch, &config, 0))?;
+        let (head, finalized) = node.with_chain(|ch| (ch.head().header.number, ch.finalized_number()));
+        let safe = node.with_chain(|ch| l2_head(ch, &config, head))?;
         let anchor = config.l1_anchor.number;
-        let anchor_block =
-            fetch_l1_block(&l1, &config, anchor).await?.ok_or(NodeError::MissingL1Block(anchor))?;
+        let base =
+            if head == 0 { anchor } else { safe.epoch.saturating_sub(config.channel_timeout).max(anchor) };
+        let base_block = fetch_l1_block(&l1, &config, base).await?.ok_or(NodeError::MissingL1Block(base))?;
         let mut l1_hashes = BTreeMap::new();
-        l1_hashes.insert(anchor, anchor_block.info.hash);
-        let deriver = Deriver::new(config.clone(), anchor_block);
-        Ok(Self {
-            config,
-            node,
-            l1,
-            deriver,
-            safe,
-            finalized: 0,
-            next_l1: anchor + 1,
-            l1_hashes,
-            derived_at: BTreeMap::new(),
-        })
+        l1_hashes.insert(base, base_block.info.hash);
+        // Where the data of the blocks derived before a restart was read is not recorded; their
+        // batches were on L1 by their epoch's sequencing window at the latest, a bound that
+        // errs on the safe side both for finality and for how far a reorg rewinds.
+        let mut derived_at = BTreeMap::new();
+        if head > 0 {
+            let l1_head = l1.block_number().await?;
+            for n in finalized.max(head.saturating_sub(L1_HISTORY)) + 1..=head {
+                let epoch = node.with_chain(|ch| block_epoch(ch, n))?;
+                derived_at.insert(n, (epoch + config.sequencing_window).min(l1_head));
+            }
+        }
+        let deriver = Deriver::new(config.clone(), base_block);
+        Ok(Self { config, node, l1, deriver, safe, finalized, next_l1: base + 1, l1_hashes, derived_at })
     }
 
     /// The safe head.
@@ -188,8 +192,13 @@ impl Replica {
     /// Undoes the L2 blocks derived after L1 block `fork` and restarts derivation there;
     /// returns how many L2 blocks were undone.
     async fn rewind_to_l1(&mut self, fork: u64) -> Result<u64, NodeError> {
-        let keep =
-            self.derived_at.iter().filter(|(_, l1)| **l1 <= fork).map(|(l2, _)| *l2).max().unwrap_or(0);
+        let keep = self
+            .derived_at
+            .iter()
+            .filter(|(_, l1)| **l1 <= fork)
+            .map(|(l2, _)| *l2)
+            .max()
+            .unwrap_or(self.finalized);
         let undone = self.safe.number.saturating_sub(keep);
         self.node.with_chain(|c| c.rewind_to(keep))?;
         self.safe = self.node.with_chain(|c| l2_head(c, &self.config, keep))?;

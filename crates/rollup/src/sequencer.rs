@@ -39,6 +39,9 @@ pub enum NodeError {
     /// Derivation could not go on.
     #[error(transparent)]
     Derive(#[from] crate::derive::DeriveError),
+    /// The batcher's record failed or its account was misused.
+    #[error(transparent)]
+    Batcher(#[from] crate::batcher::BatcherError),
 }
 
 /// The epoch (L1 block number) recorded by an L2 block's L1-info deposit.

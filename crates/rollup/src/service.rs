@@ -18,7 +18,7 @@ use loft_rpc::{MiningMode, Node, RpcServer};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
-    batcher::{Batcher, DataMode, PostReport},
+    batcher::{Batcher, BatcherStore, DataMode, PostReport},
     config::{BATCH_INBOX, DEVNET_L2_CHAIN_ID, L1Anchor, RollupConfig},
     contracts::{RollupDeployParams, RollupDeployment, deploy},
     genesis::l2_chain_config,
@@ -89,6 +89,8 @@ pub enum RollupEvent {
 
 /// The running rollup.
 pub struct RunningRollup {
+    /// Whether an existing rollup was resumed from the data directory.
+    pub resumed: bool,
     /// Consensus parameters.
     pub config: RollupConfig,
     /// The L1 contracts.
@@ -138,12 +140,69 @@ fn l2_node(
     Ok(Node::new(chain, MiningMode::Manual, vec![]))
 }
 
-/// Deploys the L1 contracts, starts both L2 nodes and every role; events go to `events`.
-pub async fn start(
-    cfg: RollupServiceConfig,
-    events: mpsc::UnboundedSender<RollupEvent>,
-) -> Result<RunningRollup, NodeError> {
-    let l1 = L1Client::connect(&cfg.l1_url, cfg.deployer.clone()).await?;
+/// What a data directory remembers of the rollup it ran: its consensus parameters and L1
+/// contracts, so that a restart resumes the same rollup.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RollupRecord {
+    /// Consensus parameters.
+    pub config: RollupConfig,
+    /// The L1 contracts.
+    pub deployment: RollupDeployment,
+}
+
+const RECORD_FILE: &str = "rollup.json";
+
+fn read_record(dir: &std::path::Path) -> Result<Option<RollupRecord>, NodeError> {
+    let path = dir.join(RECORD_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            NodeError::L1(L1Error::Config(format!("{} is not a rollup record: {e}", path.display())))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(NodeError::L1(L1Error::Io(e))),
+    }
+}
+
+/// Writes the record atomically (a temporary file renamed over it, then synced).
+fn write_record(dir: &std::path::Path, record: &RollupRecord) -> Result<(), NodeError> {
+    std::fs::create_dir_all(dir).map_err(L1Error::Io)?;
+    let tmp = dir.join(format!("{RECORD_FILE}.tmp"));
+    let bytes = serde_json::to_vec_pretty(record)
+        .map_err(|e| NodeError::L1(L1Error::Config(format!("rollup record: {e}"))))?;
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(L1Error::Io)?;
+        f.write_all(&bytes).map_err(L1Error::Io)?;
+        f.sync_all().map_err(L1Error::Io)?;
+    }
+    std::fs::rename(&tmp, dir.join(RECORD_FILE)).map_err(L1Error::Io)?;
+    Ok(())
+}
+
+/// Deploys the L1 contracts and the rollup's parameters, or, when `cfg.data_dir` holds a
+/// rollup already, checks that L1 still has its contracts and resumes it.
+async fn deploy_or_resume(
+    cfg: &RollupServiceConfig,
+    l1: &L1Client,
+) -> Result<(RollupRecord, bool), NodeError> {
+    if let Some(dir) = &cfg.data_dir
+        && let Some(record) = read_record(dir)?
+    {
+        let code = l1.provider().get_code_at(record.deployment.portal).await.map_err(L1Error::from)?;
+        let anchor = l1
+            .provider()
+            .get_block_by_number(BlockNumberOrTag::Number(record.config.l1_anchor.number))
+            .await
+            .map_err(L1Error::from)?;
+        if code.is_empty() || anchor.map(|b| b.header.hash) != Some(record.config.l1_anchor.hash) {
+            return Err(NodeError::L1(L1Error::Config(format!(
+                "{} records a rollup whose L1 contracts or anchor block this L1 does not have (a new L1?); \
+                 remove that directory to start a new rollup",
+                dir.display()
+            ))));
+        }
+        return Ok((record, true));
+    }
     let l1_chain_id = l1.chain_id().await?;
     let anchor = l1
         .provider()
@@ -152,7 +211,7 @@ pub async fn start(
         .map_err(L1Error::from)?
         .ok_or(NodeError::MissingL1Block(0))?;
     let deployment = deploy(
-        &l1,
+        l1,
         &RollupDeployParams {
             proposer: cfg.proposer.address(),
             challenger: cfg.deployer.address(),
@@ -182,6 +241,21 @@ pub async fn start(
         l1_fee_base_scalar: 1_000_000,
         l1_fee_blob_scalar: 0,
     };
+    let record = RollupRecord { config, deployment };
+    if let Some(dir) = &cfg.data_dir {
+        write_record(dir, &record)?;
+    }
+    Ok((record, false))
+}
+
+/// Starts both L2 nodes and every role (deploying the L1 contracts first, unless
+/// `cfg.data_dir` holds a rollup to resume); events go to `events`.
+pub async fn start(
+    cfg: RollupServiceConfig,
+    events: mpsc::UnboundedSender<RollupEvent>,
+) -> Result<RunningRollup, NodeError> {
+    let l1 = L1Client::connect(&cfg.l1_url, cfg.deployer.clone()).await?;
+    let (RollupRecord { config, deployment }, resumed) = deploy_or_resume(&cfg, &l1).await?;
     let dir = |name: &str| cfg.data_dir.as_ref().map(|d| d.join(name));
     let sequencer_node = l2_node(&config, &cfg.funded, deployment.l1_standard_bridge, dir("l2-sequencer"))?;
     let replica_node = l2_node(&config, &cfg.funded, deployment.l1_standard_bridge, dir("l2-replica"))?;
@@ -220,7 +294,12 @@ pub async fn start(
     }));
     // Batcher: every 2 s, everything not yet posted.
     let batcher_l1 = L1Client::connect(&cfg.l1_url, cfg.batcher.clone()).await?;
-    let mut batcher = Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1, 0, cfg.data_mode);
+    let batcher_store = match &cfg.data_dir {
+        Some(d) => BatcherStore::open(&d.join("batcher.redb"))?,
+        None => BatcherStore::in_memory()?,
+    };
+    let mut batcher =
+        Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1, batcher_store, 0, cfg.data_mode)?;
     let tx = events.clone();
     tasks.push(tokio::spawn(async move {
         loop {
@@ -291,6 +370,7 @@ pub async fn start(
         }
     }));
     Ok(RunningRollup {
+        resumed,
         config,
         deployment,
         sequencer: sequencer_node,

@@ -16,7 +16,7 @@ use loft_chain::{Chain, GenesisAccount, Store};
 use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_rollup::{
     RollupConfig,
-    batcher::{Batcher, DataMode},
+    batcher::{Batcher, BatcherStore, DataMode},
     config::{BATCH_INBOX, L1Anchor, L2_TO_L1_MESSAGE_PASSER},
     contracts::{L2ToL1MessagePasser, RollupDeployParams, RollupPortal, deploy},
     genesis::l2_chain_config,
@@ -140,13 +140,21 @@ async fn scenario(url: &str, blob_reader: bool) {
 
     // The batcher posts everything as calldata.
     let batcher_l1 = L1Client::connect(url, batcher_key.clone()).await.expect("l1");
-    let mut batcher =
-        Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1.clone(), 0, DataMode::Calldata);
+    let mut batcher = Batcher::new(
+        config.clone(),
+        sequencer_node.clone(),
+        batcher_l1.clone(),
+        BatcherStore::in_memory().expect("store"),
+        0,
+        DataMode::Calldata,
+    )
+    .expect("batcher");
     let report = batcher.post(1000).await.expect("post");
     assert_eq!(report.transactions, 5);
-    assert!(report.l1_transactions >= 1 && report.compressed_bytes > 0, "{report:?}");
+    assert!(report.l1_transactions >= 1 && report.compressed_bytes > 0 && report.l1_gas > 0, "{report:?}");
     let sequenced = sequencer.head();
-    assert_eq!(batcher.posted(), sequenced.number);
+    assert_eq!(batcher.confirmed(), sequenced.number);
+    assert_eq!(batcher.post(1000).await.expect("nothing new").blocks, None, "nothing is posted twice");
 
     // A replica that reads only L1 reaches the same chain.
     let replica_node = l2_node(&config, user.address(), deployment.l1_standard_bridge);
@@ -172,14 +180,10 @@ async fn scenario(url: &str, blob_reader: bool) {
     let snapshot: U256 = l1.provider().raw_request("evm_snapshot".into(), ()).await.expect("snapshot");
     let target = sequencer.head().timestamp + 2;
     while sequencer.step(target).await.expect("sequence").is_some() {}
-    let mut lost_batcher = Batcher::new(
-        config.clone(),
-        sequencer_node.clone(),
-        batcher_l1.clone(),
-        batcher.posted(),
-        DataMode::Calldata,
-    );
-    lost_batcher.post(1000).await.expect("post");
+    // (a batcher that waits for 3 confirmations keeps the channel in flight)
+    let mut batcher = batcher.with_confirmations(3);
+    let report = batcher.post(1000).await.expect("post");
+    assert!(report.blocks.is_some() && batcher.in_flight() == 1, "{report:?}");
     replica.step().await.expect("derive");
     let before_reorg = replica.safe().number;
     assert_eq!(replica.safe().hash, sequencer.head().hash);
@@ -191,29 +195,24 @@ async fn scenario(url: &str, blob_reader: bool) {
     let report = replica.step().await.expect("derive after the reorg");
     assert!(report.rewound > 0, "{report:?}");
     assert!(replica.safe().number < before_reorg, "blocks derived from the lost batch are undone");
-    // the batcher re-posts from the safe head, as a restarted batcher does
-    batcher = Batcher::new(
-        config.clone(),
-        sequencer_node.clone(),
-        batcher_l1.clone(),
-        replica.safe().number,
-        DataMode::Calldata,
-    );
-    batcher.post(1000).await.expect("re-post");
+    // the batcher finds its transaction gone and broadcasts the same bytes again
+    let report = batcher.post(1000).await.expect("re-post");
+    assert_eq!((report.reorged, report.blocks), (1, None), "{report:?}");
     replica.step().await.expect("derive");
     assert_eq!(replica.safe().hash, sequencer.head().hash, "the same chain again");
+    l1.provider()
+        .raw_request::<_, serde_json::Value>("anvil_mine".into(), (U256::from(3),))
+        .await
+        .expect("mine");
+    let report = batcher.post(1000).await.expect("confirm");
+    assert_eq!((batcher.in_flight(), report.confirmed), (0, sequencer.head().number), "{report:?}");
+    let mut batcher = batcher.with_confirmations(0);
 
     // More blocks, posted as blobs this time (where the node serves blobs), derived too.
     sequencer_node.submit_raw(&l2_transfer(&user, 6, bob, 1)).expect("L2 transfer accepted");
     let target = sequencer.head().timestamp + 2;
     while sequencer.step(target).await.expect("sequence").is_some() {}
-    batcher = Batcher::new(
-        config.clone(),
-        sequencer_node.clone(),
-        batcher_l1,
-        batcher.posted(),
-        if blob_reader { DataMode::Blobs } else { DataMode::Calldata },
-    );
+    batcher.set_mode(if blob_reader { DataMode::Blobs } else { DataMode::Calldata });
     let report = batcher.post(1000).await.expect("post blobs");
     assert_eq!(report.l1_blob_gas > 0, blob_reader, "{report:?}");
     replica.step().await.expect("derive");

@@ -678,6 +678,10 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         }
         Ok(Value::Null)
     })?;
+    m.register_blocking_method("anvil_dropAllTransactions", |_, c, _| -> RpcResult<Value> {
+        c.node.with_chain(|ch| ch.clear_pool()).map_err(chain_err)?;
+        Ok(Value::Null)
+    })?;
     m.register_method("evm_increaseTime", |p, c, _| -> RpcResult<U64> {
         let v: Value = one(&p)?;
         let secs: u64 = quantity::<U64>(&v).map(|x| x.to::<u64>()).or_else(|_| quantity::<u64>(&v))?;
