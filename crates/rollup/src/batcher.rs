@@ -270,9 +270,12 @@ impl Batcher {
     pub async fn post(&mut self, max_blocks: u64) -> Result<PostReport, NodeError> {
         let mut report = PostReport::default();
         self.settle(&mut report).await?;
-        if self.state.in_flight.len() < MAX_IN_FLIGHT {
-            self.submit_channel(max_blocks, &mut report).await?;
-        }
+        let new_channel = if self.state.in_flight.len() < MAX_IN_FLIGHT {
+            self.submit_channel(max_blocks, &mut report).await?
+        } else {
+            None
+        };
+        self.await_receipts(new_channel, &mut report).await?;
         report.confirmed = self.state.confirmed;
         Ok(report)
     }
@@ -440,12 +443,16 @@ impl Batcher {
     }
 
     /// Encodes the blocks after the last one submitted as one channel, signs its frame
-    /// transactions, records them, broadcasts them and waits up to a few seconds for receipts.
-    async fn submit_channel(&mut self, max_blocks: u64, report: &mut PostReport) -> Result<(), NodeError> {
+    /// transactions, records them and broadcasts them; returns its index in flight.
+    async fn submit_channel(
+        &mut self,
+        max_blocks: u64,
+        report: &mut PostReport,
+    ) -> Result<Option<usize>, NodeError> {
         let head = self.l2.with_chain(|ch| ch.head().header.number);
         let after = self.submitted();
         if head <= after {
-            return Ok(());
+            return Ok(None);
         }
         let (first, last) = (after + 1, head.min(after + max_blocks));
         // The id is derived from the blocks, so the same blocks always make the same channel.
@@ -515,26 +522,37 @@ impl Batcher {
             }
             report.l1_transactions += 1;
         }
-        self.await_receipts(index, report).await
+        Ok(Some(index))
     }
 
-    /// Waits for the receipts of channel `index`'s transactions and reports their gas.
-    async fn await_receipts(&mut self, index: usize, report: &mut PostReport) -> Result<(), NodeError> {
+    /// Waits (up to the receipt timeout) until every transaction in flight is mined; reports
+    /// the gas of the new channel's.
+    async fn await_receipts(
+        &mut self,
+        new_channel: Option<usize>,
+        report: &mut PostReport,
+    ) -> Result<(), NodeError> {
         let deadline = tokio::time::Instant::now() + self.receipt_timeout;
+        let mut changed = false;
         loop {
             let mut pending = 0;
-            for ti in 0..self.state.in_flight[index].txs.len() {
-                let tx = &self.state.in_flight[index].txs[ti];
-                if tx.included.is_some() {
-                    continue;
-                }
-                match self.find_inclusion(&tx.clone()).await? {
-                    Some(inclusion) => {
-                        report.l1_gas += inclusion.gas;
-                        report.l1_blob_gas += inclusion.blob_gas;
-                        self.state.in_flight[index].txs[ti].included = Some(inclusion);
+            for ci in 0..self.state.in_flight.len() {
+                for ti in 0..self.state.in_flight[ci].txs.len() {
+                    let tx = self.state.in_flight[ci].txs[ti].clone();
+                    if tx.included.is_some() {
+                        continue;
                     }
-                    None => pending += 1,
+                    match self.find_inclusion(&tx).await? {
+                        Some(inclusion) => {
+                            if new_channel == Some(ci) {
+                                report.l1_gas += inclusion.gas;
+                                report.l1_blob_gas += inclusion.blob_gas;
+                            }
+                            self.state.in_flight[ci].txs[ti].included = Some(inclusion);
+                            changed = true;
+                        }
+                        None => pending += 1,
+                    }
                 }
             }
             if pending == 0 || tokio::time::Instant::now() >= deadline {
@@ -542,7 +560,9 @@ impl Batcher {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        self.store.save(&self.state)?;
+        if changed {
+            self.store.save(&self.state)?;
+        }
         if self.confirmations == 0 {
             let mut ignored = PostReport::default();
             self.settle(&mut ignored).await?;

@@ -1,22 +1,27 @@
 //! The optimistic rollup on the embedded L1 devnet and on anvil, through the same alloy client:
 //! contracts deployed, a deposit through the portal lands on L2, L2 transfers are sequenced,
 //! the batcher posts them (calldata, then blobs) and a replica that reads only L1 reaches the
-//! sequencer's exact blocks and state root.
+//! sequencer's exact blocks and state root. Along the way: an outsider's data in the inbox is
+//! ignored, an L1 reorg is survived, a withdrawal goes round trip, a deposit the sequencer
+//! never includes still lands within the sequencing window, and L2 blocks become finalized
+//! with the L1 blocks their data came in.
 
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::{BlockNumberOrTag, eip2718::Encodable2718},
-    network::TxSignerSync,
+    network::{TransactionBuilder, TxSignerSync},
     providers::Provider,
+    rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use loft_chain::{Chain, GenesisAccount, Store};
 use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_primitives::batch::{ChannelEncoder, Compression, random_channel_id};
 use loft_rollup::{
     RollupConfig,
-    batcher::{Batcher, BatcherStore, DataMode},
+    batcher::{Batcher, BatcherStore, DataMode, MAX_CALLDATA_PAYLOAD},
     config::{BATCH_INBOX, L1Anchor, L2_TO_L1_MESSAGE_PASSER},
     contracts::{L2ToL1MessagePasser, RollupDeployParams, RollupPortal, deploy},
     genesis::l2_chain_config,
@@ -137,6 +142,26 @@ async fn scenario(url: &str, blob_reader: bool) {
     let target = sequencer.head().timestamp + 2;
     while sequencer.step(target).await.expect("sequence").is_some() {}
     assert_eq!(sequencer_node.with_chain(|c| c.state().balance(&bob)), U256::from(ETH + 5000));
+
+    // An outsider posts to the inbox: garbage, and a well-formed channel with its own version
+    // of block 1 (a transfer of the user's, valid there, that the sequencer never saw). Only
+    // the configured batcher's data counts: every replica ignores both.
+    let mut forged =
+        sequencer_node.with_chain(|c| loft_rollup::block::batch_for_block(c, 1)).expect("block 1");
+    assert!(
+        forged.transactions.is_empty()
+            && sequencer_node.with_chain(|c| c.block_txs(1)).expect("txs").len() == 1
+    );
+    forged.transactions = vec![l2_transfer(&user, 0, Address::repeat_byte(0x66), 1).into()];
+    let mut encoder = ChannelEncoder::new(random_channel_id(), Compression::default()).expect("encoder");
+    encoder.add_batch(&forged).expect("add");
+    encoder.close().expect("close");
+    let mut outsider_data = encoder.into_tx_data(MAX_CALLDATA_PAYLOAD).expect("frames");
+    outsider_data.push(Bytes::from_static(&[0x00, 0xde, 0xad, 0xbe, 0xef]));
+    outsider_data.push(Bytes::from_static(b"not a frame at all"));
+    for data in outsider_data {
+        l1.send(TransactionRequest::default().with_to(BATCH_INBOX).with_input(data)).await.expect("outsider");
+    }
 
     // The batcher posts everything as calldata.
     let batcher_l1 = L1Client::connect(url, batcher_key.clone()).await.expect("l1");
@@ -281,6 +306,20 @@ async fn scenario(url: &str, blob_reader: bool) {
     );
     assert!(withdrawal.finalize(&portal_l1, deployment.portal).await.is_err(), "only once");
 
+    // The sequencer stops (or censors): a deposit made now still reaches L2 within the
+    // sequencing window, through derivation alone.
+    let carol = Address::repeat_byte(0xca);
+    let receipt = portal
+        .depositTransaction(carol, U256::from(ETH / 4), 100_000, false, Bytes::new())
+        .value(U256::from(ETH / 4))
+        .send()
+        .await
+        .expect("deposit sent")
+        .get_receipt()
+        .await
+        .expect("deposit mined");
+    let deposit_l1_block = receipt.block_number.expect("mined");
+
     // Once L1 finalizes the blocks the batches came in, the L2 blocks derived from them are
     // finalized too.
     let derived = replica.safe().number;
@@ -290,6 +329,25 @@ async fn scenario(url: &str, blob_reader: bool) {
     assert_eq!(replica.finalized(), derived, "finalized: derived before the L1 finalized block");
     assert_eq!(replica_node.with_chain(|c| c.finalized_number()), derived, "the finalized tag");
     assert!(replica.safe().number >= derived);
+    assert_eq!(
+        replica_node.with_chain(|c| c.state().balance(&carol)),
+        U256::from(ETH / 4),
+        "the censored deposit is on L2"
+    );
+    assert_eq!(sequencer_node.with_chain(|c| c.state().balance(&carol)), U256::ZERO, "never sequenced");
+    let included_in = (derived + 1..=replica.safe().number)
+        .find(|n| {
+            replica_node.with_chain(|c| {
+                c.block_txs(*n)
+                    .expect("txs")
+                    .iter()
+                    .any(|t| t.is_deposit() && alloy::consensus::Transaction::to(&t.tx) == Some(carol))
+            })
+        })
+        .expect("a block carries the deposit");
+    let epoch =
+        replica_node.with_chain(|c| loft_rollup::sequencer::block_epoch(c, included_in)).expect("epoch");
+    assert!(epoch <= deposit_l1_block + config.sequencing_window, "within the window");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
