@@ -67,11 +67,23 @@ pub async fn run(
                 }
                 RollupEvent::Sequenced { .. } => {}
                 RollupEvent::Posted(r) => {
-                    let (a, b) = r.blocks.unwrap_or_default();
-                    println!(
-                        "[batcher]  L2 blocks {a}-{b}: {} txs, {} B -> {} B compressed, {} L1 tx(s), {} L1 gas",
-                        r.transactions, r.raw_bytes, r.compressed_bytes, r.l1_transactions, r.l1_gas
-                    );
+                    if let Some((a, b)) = r.blocks {
+                        let blob_gas = if r.l1_blob_gas > 0 {
+                            format!(" + {} blob gas", r.l1_blob_gas)
+                        } else {
+                            String::new()
+                        };
+                        println!(
+                            "[batcher]  L2 blocks {a}-{b}: {} txs, {} B -> {} B compressed, {} L1 tx(s), {} L1 gas{blob_gas}",
+                            r.transactions, r.raw_bytes, r.compressed_bytes, r.l1_transactions, r.l1_gas
+                        );
+                    }
+                    if r.reorged + r.bumped > 0 {
+                        println!(
+                            "[batcher]  {} transaction(s) re-sent after an L1 reorg, {} replaced with higher fees",
+                            r.reorged, r.bumped
+                        );
+                    }
                 }
                 RollupEvent::Derived { safe, finalized, agrees } => println!(
                     "[replica]  safe head {safe}, finalized {finalized} {}",

@@ -305,7 +305,7 @@ pub async fn start(
         loop {
             tokio::time::sleep(Duration::from_secs(2)).await;
             match batcher.post(500).await {
-                Ok(report) if report.blocks.is_some() => {
+                Ok(report) if report.blocks.is_some() || report.reorged + report.bumped > 0 => {
                     let _ = tx.send(RollupEvent::Posted(report));
                 }
                 Ok(_) => {}
