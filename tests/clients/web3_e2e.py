@@ -41,12 +41,27 @@ PRIVATE_KEY = os.environ.get(
     "LOFT_PRIVATE_KEY", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 )
 TX_TIMEOUT = float(os.environ.get("LOFT_TX_TIMEOUT", "120"))
+# On a rollup (LOFT_L1_FEE=1) every transaction also pays an L1 data fee: quoted before
+# sending with loft_getL1Fee, reported in the receipt as l1Fee (the OP Stack's field).
+L1_FEE = os.environ.get("LOFT_L1_FEE") == "1"
 ARTIFACT = ROOT / "contracts" / "artifacts" / "LoftToken.json"
 
 SUPPLY = 1_000_000 * 10**18
 GWEI = 10**9
 
 _checks = 0
+
+
+def as_int(v) -> int:
+    """A quantity from a JSON-RPC answer or a web3 receipt (hex string or int)."""
+    if isinstance(v, str):
+        return int(v, 16)
+    return int(v or 0)
+
+
+def l1_fee(receipt) -> int:
+    """The L1 data fee a receipt reports (0 on an L1)."""
+    return as_int(receipt.get("l1Fee", 0))
 
 
 class CheckFailed(Exception):
@@ -111,6 +126,13 @@ class Node:
     def send_signed(self, name: str, account, tx: dict):
         """Signs tx locally, sends it with eth_sendRawTransaction, waits for the receipt."""
         signed = account.sign_transaction(tx)
+        quote = None
+        if L1_FEE:
+            resp = self.w3.provider.make_request(
+                "loft_getL1Fee", ["0x" + bytes(signed.raw_transaction).hex()]
+            )
+            quote = as_int(resp.get("result"))
+            expect(f"{name}-l1-fee-quote", quote > 0, quote)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         if hexstr(tx_hash) != hexstr(signed.hash):
             fail(name, f"node returned hash {hexstr(tx_hash)}, signed hash is {hexstr(signed.hash)}")
@@ -120,6 +142,10 @@ class Node:
             )
         except Exception as e:  # web3.exceptions.TimeExhausted and transport errors
             fail(name, f"no receipt for {hexstr(tx_hash)}: {e}")
+        if L1_FEE:
+            paid = l1_fee(receipt)
+            # the L1 prices may move to a new L1 origin between the quote and the block
+            expect(f"{name}-l1-fee-paid", quote / 2 <= paid <= quote * 2, (quote, paid))
         return tx_hash, receipt
 
     def fees_1559(self) -> tuple[int, int]:
@@ -356,7 +382,8 @@ def main() -> int:
     # ------------------------------------------------------------ bookkeeping
     # `other` is used by this run only, so its ether balance is exact: funding minus
     # gasUsed * effectiveGasPrice of its two transactions (the reverted one pays too)
-    spent = sum(r["gasUsed"] * r["effectiveGasPrice"] for r in (r3, r4))
+    # (plus, on a rollup, the L1 data fee of each)
+    spent = sum(r["gasUsed"] * r["effectiveGasPrice"] + l1_fee(r) for r in (r3, r4))
     expect_eq("other-eth-after-fees", eth_amount - spent, w3.eth.get_balance(other.address))
     expect_eq("owner-nonce-after", nonce0 + 3, w3.eth.get_transaction_count(owner.address))
     expect("owner-paid-fees", w3.eth.get_balance(owner.address) < eth0 - eth_amount,

@@ -88,6 +88,9 @@ pub struct ChainConfig {
     pub blob_txs: bool,
     /// Which blocks the `safe` and `finalized` tags name.
     pub finality: Finality,
+    /// Reads the L1 prices a rollup block charged from its first transaction (the L1-info
+    /// deposit's input), so that receipts can report each transaction's L1 data fee.
+    pub l1_prices_reader: Option<fn(&[u8]) -> Option<L1Prices>>,
 }
 
 /// Which blocks a chain calls safe and finalized.
@@ -128,6 +131,7 @@ impl ChainConfig {
             l1_fee: None,
             blob_txs: true,
             finality: Finality::ANVIL,
+            l1_prices_reader: None,
         }
     }
 }
@@ -211,6 +215,9 @@ pub struct ReceiptInfo {
     pub first_log_index: u64,
     /// Address of the contract created, if any.
     pub contract_address: Option<Address>,
+    /// On a rollup, the L1 data fee the transaction paid and the L1 prices it paid at
+    /// (`None` for deposits and on an L1).
+    pub l1_fee: Option<(U256, L1Prices)>,
 }
 
 /// A log with its position.
@@ -1197,7 +1204,19 @@ impl Chain {
         let mut out = Vec::with_capacity(txs.len());
         let mut prev_cumulative = 0u64;
         let mut log_index = 0u64;
+        let l1_pricing = match (self.config.l1_fee, self.config.l1_prices_reader, txs.first()) {
+            (Some(rule), Some(read), Some(first)) => {
+                first.tx.as_deposit().and_then(|d| read(&d.input)).map(|prices| (rule, prices))
+            }
+            _ => None,
+        };
         for (i, (tx, raw)) in txs.into_iter().zip(receipts).enumerate() {
+            let l1_fee = match &l1_pricing {
+                Some((rule, prices)) if !tx.is_deposit() => {
+                    Some((l1_fee(rule, prices, &tx.encoded), *prices))
+                }
+                _ => None,
+            };
             let receipt =
                 LoftReceipt::decode_2718(raw.as_ref()).map_err(|e| ChainError::Corrupt(e.to_string()))?;
             let cumulative = receipt.cumulative_gas_used();
@@ -1209,6 +1228,7 @@ impl Chain {
                 gas_used: cumulative - prev_cumulative,
                 first_log_index: log_index,
                 contract_address,
+                l1_fee,
                 index: i as u64,
                 block: block.clone(),
                 receipt,

@@ -1,5 +1,6 @@
 //! Unmodified Ethereum clients against the embedded devnet: cast (Foundry) and web3.py run
-//! their scripts from `tests/clients/` exactly as they run against anvil.
+//! their scripts from `tests/clients/` exactly as they run against anvil. web3.py also runs
+//! against the optimistic rollup's sequencer, where every transaction pays the L1 data fee.
 
 mod common;
 
@@ -60,4 +61,51 @@ async fn web3py_against_devnet() {
         run_script(Command::new(python).arg("tests/clients/web3_e2e.py"), url);
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web3py_against_the_rollup() {
+    let python = common::workspace_root().join(".tools/venv/bin/python");
+    if !python.exists() {
+        common::skip_or_fail("the web3.py venv is not installed (run scripts/install-tools.sh)");
+        return;
+    }
+    let devnet = common::devnet(MiningMode::Instant).await;
+    let keys = loft_l1::dev_signers(4).expect("keys");
+    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let rollup = loft_rollup::service::start(
+        loft_rollup::service::RollupServiceConfig {
+            l1_url: devnet.url(),
+            deployer: keys[0].clone(),
+            batcher: keys[1].clone(),
+            proposer: keys[2].clone(),
+            funded: keys.iter().map(|k| k.address()).collect(),
+            sequencer_addr: any_port,
+            replica_addr: any_port,
+            block_time: 1,
+            output_interval: 10,
+            finalization_period: 12,
+            data_mode: loft_rollup::batcher::DataMode::Blobs,
+            data_dir: None,
+        },
+        events,
+    )
+    .await
+    .expect("rollup");
+    let url = format!("http://{}", rollup.sequencer_rpc.addr);
+    tokio::task::spawn_blocking(move || {
+        run_script(
+            Command::new(python)
+                .arg("tests/clients/web3_e2e.py")
+                .env("LOFT_CHAIN_ID", loft_rollup::config::DEVNET_L2_CHAIN_ID.to_string())
+                .env("LOFT_L1_FEE", "1"),
+            &url,
+        );
+    })
+    .await
+    .expect("script task");
+    rollup.stop().await;
+    devnet.stop().await;
 }

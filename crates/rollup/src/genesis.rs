@@ -2,8 +2,11 @@
 //! addresses (runtime code from the committed artifacts, configuration in storage, since a
 //! predeploy runs no constructor).
 
+use alloy::sol_types::SolCall;
 use alloy_primitives::{Address, Bytes, U256};
-use loft_chain::{ChainConfig, Finality, GenesisAccount};
+use loft_chain::{ChainConfig, Finality, GenesisAccount, l1_fee::L1Prices};
+
+use crate::deposits::setL1BlockValuesCall;
 
 use crate::config::{
     L1_BLOCK, L2_STANDARD_BRIDGE, L2_TO_L1_MESSAGE_PASSER, MINTABLE_ERC20_FACTORY, RollupConfig,
@@ -64,7 +67,17 @@ pub fn l2_chain_config(
     config.blob_txs = false;
     // Safe and finalized come from derivation (the replica), not from depth.
     config.finality = Finality::External;
+    config.l1_prices_reader = Some(l1_prices_of_info_deposit);
     config
+}
+
+/// The L1 prices recorded by an L1-info deposit's `setL1BlockValues` input.
+fn l1_prices_of_info_deposit(input: &[u8]) -> Option<L1Prices> {
+    let call = setL1BlockValuesCall::abi_decode(input).ok()?;
+    Some(L1Prices {
+        base_fee: u128::try_from(call.basefee_).ok()?,
+        blob_base_fee: u128::try_from(call.blobBaseFee_).ok()?,
+    })
 }
 
 #[cfg(test)]

@@ -101,6 +101,12 @@ pub fn receipt(r: &ReceiptInfo) -> Value {
         fields.insert("depositNonce".into(), json!(U256::from(nonce)));
         fields.insert("depositReceiptVersion".into(), json!("0x1"));
     }
+    // A rollup transaction's L1 data fee, under the OP Stack's field names.
+    if let (Some((fee, prices)), Value::Object(fields)) = (r.l1_fee, &mut v) {
+        fields.insert("l1Fee".into(), json!(fee));
+        fields.insert("l1GasPrice".into(), json!(U256::from(prices.base_fee)));
+        fields.insert("l1BlobBaseFee".into(), json!(U256::from(prices.blob_base_fee)));
+    }
     v
 }
 
