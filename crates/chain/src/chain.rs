@@ -90,8 +90,11 @@ pub struct ChainConfig {
     pub finality: Finality,
     /// Reads the L1 prices a rollup block charged from its first transaction (the L1-info
     /// deposit's input), so that receipts can report each transaction's L1 data fee.
-    pub l1_prices_reader: Option<fn(&[u8]) -> Option<L1Prices>>,
+    pub l1_prices_reader: Option<L1PricesReader>,
 }
+
+/// Reads the L1 prices from an L1-info deposit's input.
+pub type L1PricesReader = fn(&[u8]) -> Option<L1Prices>;
 
 /// Which blocks a chain calls safe and finalized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
