@@ -36,6 +36,30 @@ alloy::sol!(
     "../../contracts/artifacts/L2ToL1MessagePasser.json"
 );
 
+alloy::sol!(
+    #[sol(rpc)]
+    #[allow(missing_docs)]
+    L2StandardBridge,
+    "../../contracts/artifacts/L2StandardBridge.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[allow(missing_docs)]
+    MintableERC20Factory,
+    "../../contracts/artifacts/MintableERC20Factory.json"
+);
+
+alloy::sol! {
+    /// The ERC-20 calls the bridge flows need, on either layer.
+    #[sol(rpc)]
+    #[allow(missing_docs)]
+    interface IERC20 {
+        function approve(address spender, uint256 amount) external returns (bool);
+        function balanceOf(address account) external view returns (uint256);
+    }
+}
+
 /// Parameters of the L1 side that are chosen at deployment.
 #[derive(Clone, Debug)]
 pub struct RollupDeployParams {

@@ -20,6 +20,7 @@
 
 pub mod batcher;
 pub mod block;
+pub mod bridge;
 pub mod config;
 pub mod contracts;
 pub mod deposits;

@@ -108,6 +108,83 @@ impl Proposer {
     }
 }
 
+/// An L2 chain that can give an output root and a proof of a message passer slot at a block.
+pub trait L2State {
+    /// The output root of L2 block `block` and the compact SMT proof of the message passer's
+    /// storage `slot` in that block's state.
+    fn output_and_proof(
+        &self,
+        block: u64,
+        slot: U256,
+    ) -> impl std::future::Future<Output = Result<(Output, Bytes), NodeError>> + Send;
+}
+
+impl L2State for Node {
+    async fn output_and_proof(&self, block: u64, slot: U256) -> Result<(Output, Bytes), NodeError> {
+        Ok(self.with_chain(|ch| {
+            let output = output_at(ch, block)?;
+            let (_, proofs) = ch.storage_proofs_at(&L2_TO_L1_MESSAGE_PASSER, &[slot], block)?;
+            Ok::<_, ChainError>((
+                output,
+                proofs.into_iter().next().map(|(_, _, p)| p.encode()).unwrap_or_default().into(),
+            ))
+        })?)
+    }
+}
+
+impl<T: L2State + Send + Sync + ?Sized> L2State for Arc<T> {
+    async fn output_and_proof(&self, block: u64, slot: U256) -> Result<(Output, Bytes), NodeError> {
+        self.as_ref().output_and_proof(block, slot).await
+    }
+}
+
+/// A loft L2 over JSON-RPC (`eth_getBlockByNumber` and `loft_getStorageProof`).
+impl L2State for L1Client {
+    async fn output_and_proof(&self, block: u64, slot: U256) -> Result<(Output, Bytes), NodeError> {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct SlotProof {
+            proof: CompactProof,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct CompactProof {
+            compact: Bytes,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct StorageProofs {
+            storage_hash: B256,
+            storage_proof: Vec<SlotProof>,
+        }
+        let header = self
+            .provider()
+            .get_block_by_number(BlockNumberOrTag::Number(block))
+            .await
+            .map_err(L1Error::from)?
+            .ok_or(NodeError::Chain(ChainError::NotFound(format!("L2 block {block}"))))?
+            .header;
+        let at = BlockNumberOrTag::Number(block);
+        let proofs: StorageProofs = self
+            .provider()
+            .raw_request("loft_getStorageProof".into(), (L2_TO_L1_MESSAGE_PASSER, [slot], at))
+            .await
+            .map_err(L1Error::from)?;
+        let message_passer_storage_root = proofs.storage_hash;
+        let root = keccak256(
+            (B256::ZERO, header.state_root, message_passer_storage_root, header.hash).abi_encode_params(),
+        );
+        let output = Output {
+            block_number: block,
+            state_root: header.state_root,
+            message_passer_storage_root,
+            block_hash: header.hash,
+            root,
+        };
+        let proof = proofs.storage_proof.into_iter().next().map(|p| p.proof.compact).unwrap_or_default();
+        Ok((output, proof))
+    }
+}
+
 /// A withdrawal initiated on L2, as the message passer recorded it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Withdrawal {
@@ -130,10 +207,18 @@ pub struct Withdrawal {
 impl Withdrawal {
     /// The withdrawals in an L2 receipt's logs.
     pub fn from_receipt(receipt: &loft_chain::ReceiptInfo) -> Vec<Withdrawal> {
-        receipt
-            .receipt
-            .logs()
-            .iter()
+        Self::from_logs(receipt.receipt.logs(), receipt.block.header.number)
+    }
+
+    /// The withdrawals in an L2 receipt read over JSON-RPC.
+    pub fn from_rpc_receipt(receipt: &TransactionReceipt) -> Vec<Withdrawal> {
+        let logs: Vec<alloy_primitives::Log> = receipt.inner.logs().iter().map(|l| l.inner.clone()).collect();
+        Self::from_logs(&logs, receipt.block_number.unwrap_or_default())
+    }
+
+    /// The withdrawals among the logs of a transaction in L2 block `l2_block`.
+    pub fn from_logs(logs: &[alloy_primitives::Log], l2_block: u64) -> Vec<Withdrawal> {
+        logs.iter()
             .filter(|log| log.address == L2_TO_L1_MESSAGE_PASSER)
             .filter_map(|log| L2ToL1MessagePasser::MessagePassed::decode_log_data(&log.data).ok())
             .map(|e| {
@@ -145,7 +230,7 @@ impl Withdrawal {
                         value: e.value,
                         gas_limit: e.gasLimit,
                         data: e.data,
-                        l2_block: receipt.block.header.number,
+                        l2_block,
                     },
                     e.withdrawalHash,
                 )
@@ -181,28 +266,21 @@ impl Withdrawal {
     }
 
     /// Proves the withdrawal on L1 against the first output at or after its L2 block, with
-    /// a storage proof from `l2` (a chain that has that output's block).
-    pub async fn prove(
+    /// a storage proof from `l2` (a chain that has that output's block: a node in this
+    /// process, or any loft L2 over JSON-RPC).
+    pub async fn prove<S: L2State + ?Sized>(
         &self,
         l1: &L1Client,
         portal: Address,
         oracle: Address,
-        l2: &Node,
+        l2: &S,
     ) -> Result<TransactionReceipt, NodeError> {
         let oracle = L2OutputOracle::new(oracle, l1.provider().clone());
         let index =
             oracle.getL2OutputIndexAfter(U256::from(self.l2_block)).call().await.map_err(L1Error::from)?;
         let posted = oracle.getL2Output(index).call().await.map_err(L1Error::from)?;
         let output_block = u64::try_from(posted.l2BlockNumber).unwrap_or(u64::MAX);
-        let (output, proof) = l2.with_chain(|ch| {
-            let output = output_at(ch, output_block)?;
-            let (_, proofs) =
-                ch.storage_proofs_at(&L2_TO_L1_MESSAGE_PASSER, &[self.storage_slot()], output_block)?;
-            Ok::<_, ChainError>((
-                output,
-                proofs.into_iter().next().map(|(_, _, p)| p.encode()).unwrap_or_default(),
-            ))
-        })?;
+        let (output, proof) = l2.output_and_proof(output_block, self.storage_slot()).await?;
         if output.root != posted.outputRoot {
             return Err(NodeError::Batch(format!(
                 "the output posted for L2 block {output_block} is {}, this node computes {}",
