@@ -295,7 +295,7 @@ impl Withdrawal {
         };
         let portal = RollupPortal::new(portal, l1.provider().clone());
         let pending = portal
-            .proveWithdrawalTransaction(self.as_call(), index, proof_fields, proof.into())
+            .proveWithdrawalTransaction(self.as_call(), index, proof_fields, proof)
             .send()
             .await
             .map_err(L1Error::from)?;
