@@ -118,6 +118,10 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         let rollup =
             crate::rollup::run(&url, args.host, args.l2_port, args.replica_port, &keys, blobs, rollup_dir)
                 .await?;
+        // For `loft rollup ...` (its default --rollup path).
+        let record_path = PathBuf::from(crate::rollup_cmd::DEFAULT_RECORD);
+        rollup.record.save(&record_path).context("writing the rollup record")?;
+        println!("  record     {} (for `loft rollup ...`)", record_path.display());
         if rollup.resumed {
             println!("rollup       resumed from the data directory (no demo)");
         } else if !args.no_demo {

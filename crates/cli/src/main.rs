@@ -2,6 +2,7 @@
 
 mod devnet;
 mod rollup;
+mod rollup_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +19,11 @@ enum Command {
     /// Run the embedded L1 devnet (or use an external node) with loft's contracts deployed and
     /// the optimistic rollup (sequencer, batcher, replica, proposer) on top, with a demo.
     Devnet(devnet::DevnetArgs),
+    /// Use the optimistic rollup: deposit, withdraw, prove, finalize, status; or run a replica.
+    Rollup {
+        #[command(subcommand)]
+        command: rollup_cmd::RollupCommand,
+    },
     /// Run a benchmark and write target/loft-bench/NAME.json.
     Bench {
         #[command(subcommand)]
@@ -37,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Devnet(args) => devnet::run(args).await,
+        Command::Rollup { command } => rollup_cmd::run(command).await,
         Command::Bench { bench } => loft_bench::run(bench).await,
     }
 }

@@ -9,9 +9,7 @@ use anyhow::{Context, bail};
 use loft_l1::{L1Client, contracts};
 use loft_rollup::{
     batcher::DataMode,
-    config::L2_TO_L1_MESSAGE_PASSER,
-    contracts::{L2OutputOracle, L2ToL1MessagePasser, RollupPortal},
-    proposer::Withdrawal,
+    bridge,
     service::{RollupEvent, RollupServiceConfig, RunningRollup, start},
 };
 use tokio::sync::mpsc;
@@ -123,14 +121,7 @@ pub async fn demo(l1_url: &str, rollup: &RunningRollup, user: PrivateKeySigner) 
 
     // 1. Deposit through the portal.
     let before = l2.balance(me).await?;
-    let portal = RollupPortal::new(rollup.deployment.portal, l1.provider().clone());
-    portal
-        .depositTransaction(me, U256::ZERO, 100_000, false, Bytes::new())
-        .value(U256::from(5 * ETH))
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    bridge::deposit_eth(&l1, &rollup.deployment, me, U256::from(5 * ETH)).await?;
     println!("[demo]     deposited 5 ETH on L1; waiting for it on L2");
     wait_for("the deposit on L2", 60, || async { Ok(l2.balance(me).await? >= before + U256::from(5 * ETH)) })
         .await?;
@@ -147,33 +138,12 @@ pub async fn demo(l1_url: &str, rollup: &RunningRollup, user: PrivateKeySigner) 
     println!("[demo]     LoftToken deployed on L2 at {token}");
 
     // 3. Withdrawal: initiate on L2, wait for an output, prove, wait, finalize.
-    let passer = L2ToL1MessagePasser::new(L2_TO_L1_MESSAGE_PASSER, l2.provider().clone());
-    let receipt = passer
-        .initiateWithdrawal(me, U256::from(100_000), Bytes::new())
-        .value(U256::from(ETH))
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    let info = rollup
-        .sequencer
-        .with_chain(|c| c.receipt(&receipt.transaction_hash))?
-        .context("withdrawal receipt")?;
-    let withdrawal = Withdrawal::from_receipt(&info).pop().context("no MessagePassed event")?;
+    let (withdrawal, _) = bridge::withdraw_eth(&l2, me, U256::from(ETH)).await?;
     println!(
         "[demo]     withdrawal of 1 ETH initiated in L2 block {}; waiting for an output",
         withdrawal.l2_block
     );
-    let oracle = L2OutputOracle::new(rollup.deployment.output_oracle, l1.provider().clone());
-    wait_for("an output root covering the withdrawal", 120, || async {
-        Ok(oracle
-            .latestBlockNumber()
-            .call()
-            .await
-            .map(|n| n >= U256::from(withdrawal.l2_block))
-            .unwrap_or(false))
-    })
-    .await?;
+    bridge::wait_for_output(&l1, &rollup.deployment, withdrawal.l2_block, Duration::from_secs(120)).await?;
     withdrawal.prove(&l1, rollup.deployment.portal, rollup.deployment.output_oracle, &rollup.replica).await?;
     println!("[demo]     withdrawal proven on L1; finalizing after the 12 s challenge window");
     let l1_before = l1.balance(me).await?;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use alloy::{providers::Provider, rpc::types::TransactionReceipt, sol_types::SolEvent};
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use loft_l1::{L1Client, L1Error};
 
 use crate::{
@@ -104,26 +104,27 @@ pub async fn token_balance(client: &L1Client, token: Address, owner: Address) ->
     Ok(token.balanceOf(owner).call().await.map_err(L1Error::from)?)
 }
 
-/// Starts withdrawing `amount` wei from `l2`'s account to `to` on L1.
-pub async fn withdraw_eth(l2: &L1Client, to: Address, amount: U256) -> Result<Withdrawal, NodeError> {
+/// Starts withdrawing `amount` wei from `l2`'s account to `to` on L1; returns the withdrawal
+/// and the L2 transaction that started it.
+pub async fn withdraw_eth(l2: &L1Client, to: Address, amount: U256) -> Result<(Withdrawal, B256), NodeError> {
     let passer = L2ToL1MessagePasser::new(L2_TO_L1_MESSAGE_PASSER, l2.provider().clone());
     let call = passer.initiateWithdrawal(to, U256::from(WITHDRAWAL_GAS), Bytes::new()).value(amount);
     let receipt = mined(call.send().await.map_err(L1Error::from)?).await?;
-    one_withdrawal(&receipt)
+    Ok((one_withdrawal(&receipt)?, receipt.transaction_hash))
 }
 
 /// Starts withdrawing `amount` of `l2_token` (burnt on L2) to `to` on L1, where the L1 bridge
-/// releases the L1 token.
+/// releases the L1 token; returns the withdrawal and the L2 transaction that started it.
 pub async fn withdraw_erc20(
     l2: &L1Client,
     l2_token: Address,
     to: Address,
     amount: U256,
-) -> Result<Withdrawal, NodeError> {
+) -> Result<(Withdrawal, B256), NodeError> {
     let bridge = L2StandardBridge::new(L2_STANDARD_BRIDGE, l2.provider().clone());
     let call = bridge.withdrawTo(l2_token, to, amount, WITHDRAWAL_GAS, Bytes::new());
     let receipt = mined(call.send().await.map_err(L1Error::from)?).await?;
-    one_withdrawal(&receipt)
+    Ok((one_withdrawal(&receipt)?, receipt.transaction_hash))
 }
 
 /// The withdrawal an L2 transaction started.
@@ -134,7 +135,7 @@ pub fn one_withdrawal(receipt: &TransactionReceipt) -> Result<Withdrawal, NodeEr
 }
 
 /// The withdrawal started by L2 transaction `tx_hash`, read from `l2`.
-pub async fn withdrawal_of(l2: &L1Client, tx_hash: alloy_primitives::B256) -> Result<Withdrawal, NodeError> {
+pub async fn withdrawal_of(l2: &L1Client, tx_hash: B256) -> Result<Withdrawal, NodeError> {
     let receipt = l2
         .receipt(tx_hash)
         .await?

@@ -91,6 +91,9 @@ pub enum RollupEvent {
 pub struct RunningRollup {
     /// Whether an existing rollup was resumed from the data directory.
     pub resumed: bool,
+    /// What another node needs to join this rollup (`loft rollup replica`) and what a user's
+    /// commands need (`loft rollup deposit` ...).
+    pub record: RollupRecord,
     /// Consensus parameters.
     pub config: RollupConfig,
     /// The L1 contracts.
@@ -123,20 +126,18 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
-fn l2_node(
-    config: &RollupConfig,
-    funded: &[Address],
-    bridge: Address,
-    dir: Option<PathBuf>,
-) -> Result<Arc<Node>, NodeError> {
+/// An L2 node of the rollup `record` describes (its genesis), kept in `dir` (in memory when
+/// `None`), mining only when told (the sequencer or derivation builds its blocks).
+pub fn l2_node(record: &RollupRecord, dir: Option<PathBuf>) -> Result<Arc<Node>, NodeError> {
     let balance = U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18));
     let alloc =
-        funded.iter().map(|a| GenesisAccount { address: *a, balance, ..Default::default() }).collect();
+        record.funded.iter().map(|a| GenesisAccount { address: *a, balance, ..Default::default() }).collect();
     let store = match dir {
         Some(d) => Store::open(&d)?,
         None => Store::in_memory()?,
     };
-    let chain = Chain::open(l2_chain_config(config, alloc, bridge), store)?;
+    let chain =
+        Chain::open(l2_chain_config(&record.config, alloc, record.deployment.l1_standard_bridge), store)?;
     Ok(Node::new(chain, MiningMode::Manual, vec![]))
 }
 
@@ -148,35 +149,49 @@ pub struct RollupRecord {
     pub config: RollupConfig,
     /// The L1 contracts.
     pub deployment: RollupDeployment,
+    /// Accounts funded in the L2 genesis (10,000 ETH each): part of the genesis every node
+    /// of the rollup must share.
+    #[serde(default)]
+    pub funded: Vec<Address>,
+}
+
+impl RollupRecord {
+    /// Reads a record written by [`RollupRecord::save`] (or by `loft devnet`).
+    pub fn load(path: &std::path::Path) -> Result<Self, NodeError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            NodeError::L1(L1Error::Config(format!("cannot read the rollup record {}: {e}", path.display())))
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            NodeError::L1(L1Error::Config(format!("{} is not a rollup record: {e}", path.display())))
+        })
+    }
+
+    /// Writes the record atomically (a temporary file renamed over it, then synced).
+    pub fn save(&self, path: &std::path::Path) -> Result<(), NodeError> {
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        std::fs::create_dir_all(dir).map_err(L1Error::Io)?;
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| NodeError::L1(L1Error::Config(format!("rollup record: {e}"))))?;
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(L1Error::Io)?;
+            f.write_all(&bytes).map_err(L1Error::Io)?;
+            f.sync_all().map_err(L1Error::Io)?;
+        }
+        std::fs::rename(&tmp, path).map_err(L1Error::Io)?;
+        Ok(())
+    }
 }
 
 const RECORD_FILE: &str = "rollup.json";
 
 fn read_record(dir: &std::path::Path) -> Result<Option<RollupRecord>, NodeError> {
     let path = dir.join(RECORD_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            NodeError::L1(L1Error::Config(format!("{} is not a rollup record: {e}", path.display())))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(NodeError::L1(L1Error::Io(e))),
+    if !path.exists() {
+        return Ok(None);
     }
-}
-
-/// Writes the record atomically (a temporary file renamed over it, then synced).
-fn write_record(dir: &std::path::Path, record: &RollupRecord) -> Result<(), NodeError> {
-    std::fs::create_dir_all(dir).map_err(L1Error::Io)?;
-    let tmp = dir.join(format!("{RECORD_FILE}.tmp"));
-    let bytes = serde_json::to_vec_pretty(record)
-        .map_err(|e| NodeError::L1(L1Error::Config(format!("rollup record: {e}"))))?;
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(L1Error::Io)?;
-        f.write_all(&bytes).map_err(L1Error::Io)?;
-        f.sync_all().map_err(L1Error::Io)?;
-    }
-    std::fs::rename(&tmp, dir.join(RECORD_FILE)).map_err(L1Error::Io)?;
-    Ok(())
+    RollupRecord::load(&path).map(Some)
 }
 
 /// Deploys the L1 contracts and the rollup's parameters, or, when `cfg.data_dir` holds a
@@ -241,9 +256,9 @@ async fn deploy_or_resume(
         l1_fee_base_scalar: 1_000_000,
         l1_fee_blob_scalar: 0,
     };
-    let record = RollupRecord { config, deployment };
+    let record = RollupRecord { config, deployment, funded: cfg.funded.clone() };
     if let Some(dir) = &cfg.data_dir {
-        write_record(dir, &record)?;
+        record.save(&dir.join(RECORD_FILE))?;
     }
     Ok((record, false))
 }
@@ -255,10 +270,11 @@ pub async fn start(
     events: mpsc::UnboundedSender<RollupEvent>,
 ) -> Result<RunningRollup, NodeError> {
     let l1 = L1Client::connect(&cfg.l1_url, cfg.deployer.clone()).await?;
-    let (RollupRecord { config, deployment }, resumed) = deploy_or_resume(&cfg, &l1).await?;
+    let (record, resumed) = deploy_or_resume(&cfg, &l1).await?;
+    let (config, deployment) = (record.config.clone(), record.deployment);
     let dir = |name: &str| cfg.data_dir.as_ref().map(|d| d.join(name));
-    let sequencer_node = l2_node(&config, &cfg.funded, deployment.l1_standard_bridge, dir("l2-sequencer"))?;
-    let replica_node = l2_node(&config, &cfg.funded, deployment.l1_standard_bridge, dir("l2-replica"))?;
+    let sequencer_node = l2_node(&record, dir("l2-sequencer"))?;
+    let replica_node = l2_node(&record, dir("l2-replica"))?;
     let serve = |node: Arc<Node>, addr: SocketAddr| async move {
         loft_rpc::serve(node, addr)
             .await
@@ -371,6 +387,7 @@ pub async fn start(
     }));
     Ok(RunningRollup {
         resumed,
+        record: record.clone(),
         config,
         deployment,
         sequencer: sequencer_node,
