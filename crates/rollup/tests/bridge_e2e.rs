@@ -150,7 +150,7 @@ async fn scenario(l1_url: &str, mode: DataMode) {
     );
 
     // 40 tokens out: burnt on L2, released on L1.
-    let withdrawal =
+    let (withdrawal, _) =
         bridge::withdraw_erc20(&l2, l2_token, me, U256::from(40 * TOKEN)).await.expect("withdraw");
     assert_eq!(bridge::token_balance(&l2, l2_token, me).await.expect("b"), U256::from(60 * TOKEN));
     prove_and_finalize(&l1, &replica, &rollup, &withdrawal).await;
