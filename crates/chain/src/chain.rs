@@ -441,6 +441,13 @@ impl Chain {
                     forkchoice,
                 };
                 chain.reload_pool()?;
+                // A rollup charges its head's L1 prices until the next block brings new ones.
+                if let Some(read) = chain.config.l1_prices_reader
+                    && let Some(first) = chain.block_txs(head_number)?.first()
+                    && let Some(prices) = first.tx.as_deposit().and_then(|d| read(&d.input))
+                {
+                    chain.l1_prices = prices;
+                }
                 Ok(chain)
             }
             None => Self::genesis(config, store),

@@ -95,6 +95,12 @@ async fn web3py_against_the_rollup() {
     .await
     .expect("rollup");
     let url = format!("http://{}", rollup.sequencer_rpc.addr);
+    // L1 prices come with the first L2 block (its L1-info deposit): wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while rollup.sequencer.with_chain(|c| c.head().header.number) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the sequencer built no block");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     tokio::task::spawn_blocking(move || {
         run_script(
             Command::new(python)

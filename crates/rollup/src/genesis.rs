@@ -85,6 +85,59 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_reopened_chain_charges_its_heads_l1_prices() {
+        use alloy_primitives::B256;
+        use loft_chain::{BlockSpec, Chain, Store};
+
+        use crate::{
+            config::{BATCH_INBOX, L1Anchor},
+            deposits::L1BlockInfo,
+        };
+        let rollup = RollupConfig {
+            l2_chain_id: 42069,
+            l1_chain_id: 31337,
+            block_time: 1,
+            sequencing_window: 10,
+            max_sequencer_drift: 600,
+            channel_timeout: 10,
+            batch_inbox: BATCH_INBOX,
+            batcher: Address::repeat_byte(0xba),
+            portal: Address::repeat_byte(0xaa),
+            l1_anchor: L1Anchor { number: 0, hash: B256::repeat_byte(1), timestamp: 1000 },
+            l2_genesis_time: 1000,
+            l1_fee_base_scalar: 1_000_000,
+            l1_fee_blob_scalar: 0,
+        };
+        let info = L1BlockInfo {
+            number: 0,
+            timestamp: 1000,
+            hash: B256::repeat_byte(1),
+            base_fee: 7_000_000_000,
+            blob_base_fee: 1,
+            batcher_hash: B256::ZERO,
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tx = [0x5au8; 120];
+        let fee = {
+            let config = l2_chain_config(&rollup, vec![], Address::ZERO);
+            let mut chain = Chain::open(config, Store::open(dir.path()).expect("store")).expect("open");
+            assert!(chain.l1_fee_of(&tx).is_zero(), "no L1 prices before the first block");
+            let spec = BlockSpec {
+                timestamp: Some(1001),
+                deposits: vec![info.deposit(0)],
+                l1_prices: Some(info.prices()),
+                ..Default::default()
+            };
+            chain.build_block_with(spec).expect("block");
+            chain.l1_fee_of(&tx)
+        };
+        assert!(!fee.is_zero());
+        let config = l2_chain_config(&rollup, vec![], Address::ZERO);
+        let chain = Chain::open(config, Store::open(dir.path()).expect("store")).expect("reopen");
+        assert_eq!(chain.l1_fee_of(&tx), fee, "quotes and admission after a restart use the head's prices");
+    }
+
+    #[test]
     fn predeploys_have_code() {
         for account in predeploys(Address::repeat_byte(1)) {
             assert!(account.code.len() > 100, "{} has no code", account.address);
