@@ -9,28 +9,48 @@
 //!   per L1 transaction), posted as calldata to the inbox on an in-process L1 engine: the L1
 //!   gas its receipts report (Prague rules, EIP-7623 calldata floor included), per L2
 //!   transaction; and the compressed bytes per transaction a blob would carry.
+//! - Blobs: the same channel cut into blob payloads as the batcher cuts them: blob gas and the
+//!   execution gas of the blob transactions, per L2 transaction.
+//! - Latency: the whole rollup running (`loft devnet`'s roles, an embedded L1 mining every
+//!   second, blobs, on-disk chains) while transfers are sent over JSON-RPC at a steady rate:
+//!   from send to the sequencer's block holding it (the receipt), and to the replica deriving
+//!   that block from L1 (the safe head).
 //! - L1-direct: the same kind of transfer executed on the L1 engine.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use alloy::signers::local::PrivateKeySigner;
+use alloy::{
+    consensus::{SidecarBuilder, SimpleCoder},
+    eips::eip4844::DATA_GAS_PER_BLOB,
+    providers::Provider,
+    signers::local::PrivateKeySigner,
+};
 use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
 use anyhow::{Context, bail};
 use clap::Args;
 use loft_chain::{BlockSpec, Chain, GenesisAccount, Store};
+use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_primitives::batch::{ChannelEncoder, Compression};
 use loft_rollup::{
     RollupConfig,
+    batcher::{DataMode, MAX_BLOB_PAYLOAD},
     block::batch_for_block,
     config::{BATCH_INBOX, L1Anchor},
     deposits::L1BlockInfo,
     derive::{L1Block, L2Head, attributes},
     genesis::l2_chain_config,
+    service::RollupServiceConfig,
 };
+use loft_rpc::{MiningMode, NodeEvent};
+use parking_lot::Mutex;
 
 use crate::{
     l1::{Workload, erc20_workload, eth_workload, funded_config, sign, spinner},
-    report::{Better, Report, median},
+    report::{Better, Report, median, percentile},
 };
 
 const L2_CHAIN_ID: u64 = 42069;
@@ -48,6 +68,12 @@ pub struct RollupArgs {
     /// Timed runs (the median is reported), after one warm-up.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Transfers sent to the running rollup for the latency figures (0: skip them).
+    #[arg(long, default_value_t = 300)]
+    pub latency_txs: usize,
+    /// Their rate, transfers per second.
+    #[arg(long, default_value_t = 50.0)]
+    pub latency_rate: f64,
 }
 
 fn rollup_config() -> RollupConfig {
@@ -197,6 +223,141 @@ fn batch_cost(run: &SequencerRun) -> anyhow::Result<BatchCost> {
     Ok(BatchCost { l1_gas, raw_bytes, compressed_bytes, l1_transactions: payloads.len() })
 }
 
+/// What posting a run's channel as blobs costs: (blob transactions, blobs).
+fn blob_cost(run: &SequencerRun) -> anyhow::Result<(usize, usize)> {
+    let mut encoder = ChannelEncoder::new(B128::repeat_byte(1), Compression::default())
+        .map_err(|e| anyhow::anyhow!("channel: {e}"))?;
+    for n in run.first_block..=run.chain.head().header.number {
+        encoder.add_batch(&batch_for_block(&run.chain, n)?).map_err(|e| anyhow::anyhow!("batch: {e}"))?;
+    }
+    encoder.close().map_err(|e| anyhow::anyhow!("close: {e}"))?;
+    let payloads = encoder.into_tx_data(MAX_BLOB_PAYLOAD).map_err(|e| anyhow::anyhow!("frames: {e}"))?;
+    let mut blobs = 0;
+    for payload in &payloads {
+        let sidecar = SidecarBuilder::<SimpleCoder>::from_slice(payload)
+            .build_4844()
+            .map_err(|e| anyhow::anyhow!("blobs: {e}"))?;
+        blobs += sidecar.blobs.len();
+    }
+    Ok((payloads.len(), blobs))
+}
+
+/// Latencies measured on a running rollup: (send → receipt in ms, send → safe in s).
+async fn latency(txs: usize, rate: f64) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let devnet = Devnet::start(DevnetConfig {
+        addr: "127.0.0.1:0".parse()?,
+        mining: MiningMode::Interval(Duration::from_secs(1)),
+        ..Default::default()
+    })
+    .await?;
+    let keys = loft_l1::dev_signers(4)?;
+    let dir = tempfile::tempdir()?;
+    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse()?;
+    let rollup = loft_rollup::service::start(
+        RollupServiceConfig {
+            l1_url: devnet.url(),
+            deployer: keys[0].clone(),
+            batcher: keys[1].clone(),
+            proposer: keys[2].clone(),
+            funded: keys.iter().map(|k| k.address()).collect(),
+            sequencer_addr: any,
+            replica_addr: any,
+            block_time: 1,
+            output_interval: 10,
+            finalization_period: 12,
+            data_mode: DataMode::Blobs,
+            data_dir: Some(dir.path().to_path_buf()),
+        },
+        events,
+    )
+    .await?;
+    // When each L2 block appeared on the sequencer and on the replica.
+    let watch = |node: &Arc<loft_rpc::Node>| {
+        let mut sub = node.subscribe();
+        let times = Arc::new(Mutex::new(HashMap::<u64, Instant>::new()));
+        let out = times.clone();
+        tokio::spawn(async move {
+            while let Ok(event) = sub.recv().await {
+                if let NodeEvent::Block(header) = event {
+                    out.lock().entry(header.header.number).or_insert_with(Instant::now);
+                }
+            }
+        });
+        times
+    };
+    let sequenced_at = watch(&rollup.sequencer);
+    let derived_at = watch(&rollup.replica);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rollup.sequencer.with_chain(|c| c.head().header.number) == 0 {
+        if Instant::now() > deadline {
+            bail!("the sequencer built no block");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let user = keys[3].clone();
+    let l2 = L1Client::connect(&format!("http://{}", rollup.sequencer_rpc.addr), user.clone()).await?;
+    let raws: Vec<Bytes> = (0..txs as u64)
+        .map(|nonce| {
+            sign(
+                &user,
+                L2_CHAIN_ID,
+                nonce,
+                TxKind::Call(Address::repeat_byte(0x42)),
+                21_000,
+                U256::from(1),
+                Bytes::new(),
+            )
+        })
+        .collect();
+    let start = Instant::now();
+    let mut sent = Vec::with_capacity(txs);
+    for (i, raw) in raws.iter().enumerate() {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let at = Instant::now();
+        let hash = *l2.provider().send_raw_transaction(raw).await?.tx_hash();
+        sent.push((hash, at));
+    }
+    let mut blocks = Vec::with_capacity(txs);
+    for (hash, at) in &sent {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let block = loop {
+            if let Some(r) = rollup.sequencer.with_chain(|c| c.receipt(hash))? {
+                break r.block.header.number;
+            }
+            if Instant::now() > deadline {
+                bail!("transaction {hash} was not sequenced");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        blocks.push((block, *at));
+    }
+    let last = blocks.iter().map(|(b, _)| *b).max().unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !derived_at.lock().contains_key(&last) {
+        if Instant::now() > deadline {
+            bail!("the replica did not derive L2 block {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (seq, rep) = (sequenced_at.lock(), derived_at.lock());
+    let mut receipt_ms = Vec::new();
+    let mut safe_s = Vec::new();
+    for (block, at) in blocks {
+        let (Some(s), Some(r)) = (seq.get(&block), rep.get(&block)) else {
+            bail!("no time recorded for L2 block {block}");
+        };
+        receipt_ms.push(s.saturating_duration_since(at).as_secs_f64() * 1000.0);
+        safe_s.push(r.saturating_duration_since(at).as_secs_f64());
+    }
+    drop((seq, rep));
+    rollup.stop().await;
+    devnet.stop().await;
+    Ok((receipt_ms, safe_s))
+}
+
 /// Gas of the first of `w`'s transfers executed on L1 directly (its setup first).
 fn l1_direct_gas(w: &Workload) -> anyhow::Result<u64> {
     let mut l1 = Chain::open(funded_config(&w.senders), Store::in_memory()?)?;
@@ -248,12 +409,29 @@ pub async fn run(args: RollupArgs) -> anyhow::Result<Report> {
         let run = last.context("no run")?;
         pb.set_message(format!("{name}: batches posted to L1"));
         let cost = batch_cost(&run)?;
+        let (blob_txs, blobs) = blob_cost(&run)?;
         let direct = l1_direct_gas(l1_work)?;
         pb.finish_and_clear();
         report.push(
             &format!("rollup.l1_gas_per_tx.{name}.calldata"),
             cost.l1_gas as f64 / n as f64,
             "gas",
+            Better::Lower,
+            n,
+        );
+        // A blob transaction to an EOA with no calldata costs 21,000 gas; its blobs are priced
+        // on their own market (blob gas).
+        report.push(
+            &format!("rollup.l1_gas_per_tx.{name}.blobs"),
+            (blob_txs * 21_000) as f64 / n as f64,
+            "gas",
+            Better::Lower,
+            n,
+        );
+        report.push(
+            &format!("rollup.blob_gas_per_tx.{name}"),
+            (blobs as u64 * DATA_GAS_PER_BLOB) as f64 / n as f64,
+            "blob gas",
             Better::Lower,
             n,
         );
@@ -298,6 +476,31 @@ pub async fn run(args: RollupArgs) -> anyhow::Result<Report> {
             Better::Higher,
             n,
         );
+    }
+    if args.latency_txs > 0 {
+        let pb = spinner(format!(
+            "latency: {} transfers at {}/s to the running rollup",
+            args.latency_txs, args.latency_rate
+        ));
+        let (mut receipt_ms, mut safe_s) = latency(args.latency_txs, args.latency_rate).await?;
+        pb.finish_and_clear();
+        let n = receipt_ms.len() as u64;
+        report.push(
+            "rollup.latency.receipt_ms_p50",
+            percentile(&mut receipt_ms, 50.0),
+            "ms",
+            Better::Lower,
+            n,
+        );
+        report.push(
+            "rollup.latency.receipt_ms_p99",
+            percentile(&mut receipt_ms, 99.0),
+            "ms",
+            Better::Lower,
+            n,
+        );
+        report.push("rollup.latency.safe_s_p50", percentile(&mut safe_s, 50.0), "s", Better::Lower, n);
+        report.push("rollup.latency.safe_s_p99", percentile(&mut safe_s, 99.0), "s", Better::Lower, n);
     }
     report.finish()?;
     Ok(report)
