@@ -342,7 +342,7 @@ async fn latency(txs: usize, rate: f64) -> anyhow::Result<(Vec<f64>, Vec<f64>)> 
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (seq, rep) = (sequenced_at.lock(), derived_at.lock());
+    let (seq, rep) = (sequenced_at.lock().clone(), derived_at.lock().clone());
     let mut receipt_ms = Vec::new();
     let mut safe_s = Vec::new();
     for (block, at) in blocks {
@@ -352,7 +352,6 @@ async fn latency(txs: usize, rate: f64) -> anyhow::Result<(Vec<f64>, Vec<f64>)> 
         receipt_ms.push(s.saturating_duration_since(at).as_secs_f64() * 1000.0);
         safe_s.push(r.saturating_duration_since(at).as_secs_f64());
     }
-    drop((seq, rep));
     rollup.stop().await;
     devnet.stop().await;
     Ok((receipt_ms, safe_s))
