@@ -174,6 +174,10 @@ impl RecoveredTx {
     /// Decodes raw bytes as sent to `eth_sendRawTransaction`, checks the signature, the chain
     /// id, the size and, for blob transactions, the sidecar's KZG proofs.
     pub fn decode(raw: &[u8], chain_id: u64) -> Result<Self, TxError> {
+        // Deposits only ever come from L1 (derivation), never as signed bytes.
+        if raw.first() == Some(&crate::deposit::DEPOSIT_TX_TYPE) {
+            return Err(TxError::TypeNotSupported);
+        }
         let envelope = TxEnvelope::decode_2718_exact(raw).map_err(|e| TxError::Decode(e.to_string()))?;
         let (tx, blobs) = strip_sidecar(envelope)?;
         let encoded = Bytes::from(tx.encoded_2718());
