@@ -268,6 +268,7 @@ async fn latency(txs: usize, rate: f64) -> anyhow::Result<(Vec<f64>, Vec<f64>)> 
             output_interval: 10,
             finalization_period: 12,
             data_mode: DataMode::Blobs,
+            sequencer_l1_confs: 2,
             data_dir: Some(dir.path().to_path_buf()),
         },
         events,

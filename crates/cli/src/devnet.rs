@@ -56,6 +56,10 @@ pub struct DevnetArgs {
     /// Post rollup batches as calldata rather than blobs.
     #[arg(long)]
     calldata: bool,
+    /// L1 blocks on top of an L1 block before the sequencer takes it as an L1 origin (a
+    /// shallower L1 reorg then never takes an origin away).
+    #[arg(long, default_value_t = 2)]
+    sequencer_l1_confs: u64,
 }
 
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
@@ -115,9 +119,15 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         // blobs need a node that serves their contents (loft's loft_getBlob)
         let blobs = !args.calldata && devnet.is_some();
         let rollup_dir = args.data_dir.as_ref().map(|d| d.join("rollup"));
-        let rollup =
-            crate::rollup::run(&url, args.host, args.l2_port, args.replica_port, &keys, blobs, rollup_dir)
-                .await?;
+        let options = crate::rollup::RollupOptions {
+            host: args.host,
+            l2_port: args.l2_port,
+            replica_port: args.replica_port,
+            blobs,
+            data_dir: rollup_dir,
+            l1_confs: args.sequencer_l1_confs,
+        };
+        let rollup = crate::rollup::run(&url, &keys, options).await?;
         // For `loft rollup ...` (its default --rollup path).
         let record_path = PathBuf::from(crate::rollup_cmd::DEFAULT_RECORD);
         rollup.record.save(&record_path).context("writing the rollup record")?;

@@ -16,30 +16,44 @@ use tokio::sync::mpsc;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 
+/// How `loft devnet` runs the rollup.
+pub struct RollupOptions {
+    /// Where the sequencer's and replica's JSON-RPC listen.
+    pub host: std::net::IpAddr,
+    /// The sequencer's port.
+    pub l2_port: u16,
+    /// The replica's port.
+    pub replica_port: u16,
+    /// Batches as blobs (else calldata).
+    pub blobs: bool,
+    /// Where the rollup is kept (in memory when `None`).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// The sequencer's L1 confirmation depth for origins.
+    pub l1_confs: u64,
+}
+
 /// Starts the rollup against the L1 at `l1_url`; dev accounts 0-2 deploy, batch and propose.
 pub async fn run(
     l1_url: &str,
-    host: std::net::IpAddr,
-    l2_port: u16,
-    replica_port: u16,
     keys: &[PrivateKeySigner],
-    blobs: bool,
-    data_dir: Option<std::path::PathBuf>,
+    options: RollupOptions,
 ) -> anyhow::Result<RunningRollup> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let blobs = options.blobs;
     let cfg = RollupServiceConfig {
         l1_url: l1_url.to_string(),
         deployer: keys[0].clone(),
         batcher: keys[1].clone(),
         proposer: keys[2].clone(),
         funded: keys.iter().map(|k| k.address()).collect(),
-        sequencer_addr: SocketAddr::new(host, l2_port),
-        replica_addr: SocketAddr::new(host, replica_port),
+        sequencer_addr: SocketAddr::new(options.host, options.l2_port),
+        replica_addr: SocketAddr::new(options.host, options.replica_port),
         block_time: 1,
         output_interval: 10,
         finalization_period: 12,
         data_mode: if blobs { DataMode::Blobs } else { DataMode::Calldata },
-        data_dir,
+        sequencer_l1_confs: options.l1_confs,
+        data_dir: options.data_dir,
     };
     let rollup = start(cfg, tx).await.context("starting the optimistic rollup")?;
     println!();
@@ -76,16 +90,20 @@ pub async fn run(
                             r.transactions, r.raw_bytes, r.compressed_bytes, r.l1_transactions, r.l1_gas
                         );
                     }
-                    if r.reorged + r.bumped > 0 {
+                    if r.reorged + r.bumped + r.abandoned > 0 {
                         println!(
-                            "[batcher]  {} transaction(s) re-sent after an L1 reorg, {} replaced with higher fees",
-                            r.reorged, r.bumped
+                            "[batcher]  {} transaction(s) re-sent after an L1 reorg, {} replaced with higher fees, \
+                             {} channel(s) of replaced blocks abandoned",
+                            r.reorged, r.bumped, r.abandoned
                         );
                     }
                 }
                 RollupEvent::Derived { safe, finalized, agrees } => println!(
                     "[replica]  safe head {safe}, finalized {finalized} {}",
                     if agrees { "(same block as the sequencer)" } else { "(DIFFERS from the sequencer)" }
+                ),
+                RollupEvent::SequencerRewound { undone, to } => println!(
+                    "[L2]       L1 reorganised the sequencer's origin: {undone} blocks undone, continuing from {to}"
                 ),
                 RollupEvent::Proposed(o) => {
                     println!("[proposer] output root of L2 block {}: {}", o.block_number, o.root)

@@ -88,6 +88,7 @@ async fn web3py_against_the_rollup() {
             output_interval: 10,
             finalization_period: 12,
             data_mode: loft_rollup::batcher::DataMode::Blobs,
+            sequencer_l1_confs: 0,
             data_dir: None,
         },
         events,

@@ -9,10 +9,13 @@
 //!   signed version is remembered, so whichever one is mined is recognised);
 //! - a channel counts as posted only once all its transactions are `confirmations` blocks
 //!   deep; a transaction that an L1 reorg took away is broadcast again;
-//! - new channels start after the last block already in flight, never at a guess.
+//! - new channels start after the last block already in flight, never at a guess;
+//! - when the sequencer replaces blocks in flight (it rewinds after an L1 reorg took its L1
+//!   origin), their channels are abandoned and the new blocks posted; a new transaction at an
+//!   abandoned one's nonce outbids it, and if the old one is mined first (harmless: derivation
+//!   drops batches of a chain it does not build) the channel is made again at fresh nonces.
 //!
-//! The batcher's key must be its own: a transaction from another program at one of its
-//! nonces would be reported as [`BatcherError::NonceTaken`].
+//! The batcher's key must be its own (its nonces are the batcher's to assign).
 
 use std::{path::Path, sync::Arc};
 
@@ -87,6 +90,9 @@ pub struct PostReport {
     pub reorged: usize,
     /// Earlier transactions replaced with higher fees.
     pub bumped: usize,
+    /// Channels abandoned because the sequencer replaced their blocks (their blocks are
+    /// posted again as new channels).
+    pub abandoned: usize,
     /// The last L2 block confirmed on L1 after this call.
     pub confirmed: u64,
 }
@@ -126,6 +132,10 @@ struct FrameTx {
 struct InFlight {
     first: u64,
     last: u64,
+    /// The hash of L2 block `last` when the channel was made: if the sequencer replaces that
+    /// block (it rewinds after an L1 reorg of its origin), the channel is abandoned.
+    #[serde(default)]
+    last_hash: B256,
     txs: Vec<FrameTx>,
 }
 
@@ -138,6 +148,10 @@ struct BatcherState {
     in_flight: Vec<InFlight>,
     /// Whether the L1 wants EIP-7594 cell proofs in blob sidecars.
     cell_proofs: bool,
+    /// Nonces of abandoned transactions that may still be in L1's pool, with their last fees:
+    /// a new transaction at one of them must outbid it.
+    #[serde(default)]
+    superseded: std::collections::BTreeMap<u64, Fees>,
 }
 
 const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("batcher");
@@ -289,18 +303,42 @@ impl Batcher {
         }
         let head = self.l1.block_number().await?;
         let mined_nonce = self.l1.mined_nonce().await?;
+        self.state.superseded.retain(|nonce, _| *nonce >= mined_nonce);
         let mut changed = false;
-        for ci in 0..self.state.in_flight.len() {
+        // Channels whose blocks the sequencer replaced carry a chain nobody derives any more.
+        let stale = (0..self.state.in_flight.len()).find(|&ci| {
+            let channel = &self.state.in_flight[ci];
+            let now = self.l2.with_chain(|ch| ch.header_by_number(channel.last)).ok().flatten();
+            now.map(|h| h.hash) != Some(channel.last_hash)
+        });
+        if let Some(ci) = stale {
+            self.abandon_from(ci, report).await?;
+            changed = true;
+        }
+        let mut ci = 0;
+        while ci < self.state.in_flight.len() {
+            let mut lost = false;
             for ti in 0..self.state.in_flight[ci].txs.len() {
                 let tx = self.state.in_flight[ci].txs[ti].clone();
                 let inclusion = self.find_inclusion(&tx).await?;
-                let updated = self.look_after(tx, inclusion, head, mined_nonce, report).await?;
+                // An abandoned transaction took this nonce first: make the channel again.
+                if inclusion.is_none() && mined_nonce > tx.nonce && tx.included.is_none() {
+                    lost = true;
+                    break;
+                }
+                let updated = self.look_after(tx, inclusion, head, report).await?;
                 let slot = &mut self.state.in_flight[ci].txs[ti];
                 if *slot != updated {
                     *slot = updated;
                     changed = true;
                 }
             }
+            if lost {
+                self.abandon_from(ci, report).await?;
+                changed = true;
+                break;
+            }
+            ci += 1;
         }
         while let Some(channel) = self.state.in_flight.first()
             && channel.txs.iter().all(|t| t.included.is_some_and(|i| i.block + self.confirmations <= head))
@@ -312,6 +350,31 @@ impl Batcher {
         if changed {
             self.store.save(&self.state)?;
         }
+        Ok(())
+    }
+
+    /// Abandons channel `ci` and every later one: their unmined transactions' nonces are
+    /// remembered (a new transaction there must outbid them) and their blocks are posted
+    /// again from the last block still the sequencer's.
+    async fn abandon_from(&mut self, ci: usize, report: &mut PostReport) -> Result<(), NodeError> {
+        let abandoned = self.state.in_flight.split_off(ci);
+        for channel in &abandoned {
+            for tx in &channel.txs {
+                if tx.included.is_none()
+                    && self.find_inclusion(tx).await?.is_none()
+                    && let Some(v) = tx.versions.last()
+                {
+                    self.state.superseded.insert(tx.nonce, v.fees);
+                }
+            }
+        }
+        let head = self.l2.with_chain(|ch| ch.head().header.number);
+        self.state.confirmed = self.state.confirmed.min(head);
+        report.abandoned += abandoned.len();
+        tracing::warn!(
+            channels = abandoned.len(),
+            "the sequencer replaced blocks in flight; posting them again"
+        );
         Ok(())
     }
 
@@ -336,7 +399,6 @@ impl Batcher {
         mut tx: FrameTx,
         inclusion: Option<Inclusion>,
         head: u64,
-        mined_nonce: u64,
         report: &mut PostReport,
     ) -> Result<FrameTx, NodeError> {
         if inclusion.is_some() {
@@ -349,8 +411,6 @@ impl Batcher {
                 "an L1 reorg removed a batch transaction; broadcasting it again"
             );
             report.reorged += 1;
-        } else if mined_nonce > tx.nonce {
-            return Err(BatcherError::NonceTaken(tx.nonce).into());
         } else if head >= tx.signed_at + BUMP_AFTER_BLOCKS {
             let last_fees = tx.versions.last().map(|v| v.fees);
             let fees = match last_fees {
@@ -485,6 +545,10 @@ impl Batcher {
         let fees = self.l1.fees().await?;
         let mut txs = Vec::with_capacity(payloads.len());
         for payload in payloads {
+            let fees = match self.state.superseded.get(&nonce) {
+                Some(old) => fees.bumped(*old),
+                None => fees,
+            };
             let version = self.sign_frame(nonce, &payload, self.mode, fees).await?;
             txs.push(FrameTx {
                 nonce,
@@ -496,7 +560,7 @@ impl Batcher {
             });
             nonce += 1;
         }
-        self.state.in_flight.push(InFlight { first, last, txs });
+        self.state.in_flight.push(InFlight { first, last, last_hash, txs });
         // On disk before anything is broadcast: after a crash these exact bytes go out again.
         self.store.save(&self.state)?;
         let index = self.state.in_flight.len() - 1;

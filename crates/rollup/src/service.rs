@@ -24,7 +24,7 @@ use crate::{
     genesis::l2_chain_config,
     proposer::{Output, Proposer},
     replica::Replica,
-    sequencer::{NodeError, Sequencer},
+    sequencer::{NodeError, Sequenced, Sequencer},
 };
 
 /// How to run the rollup.
@@ -52,6 +52,8 @@ pub struct RollupServiceConfig {
     pub finalization_period: u64,
     /// How batches are posted.
     pub data_mode: DataMode,
+    /// L1 blocks on top of an L1 block before the sequencer takes it as an origin.
+    pub sequencer_l1_confs: u64,
     /// Where the L2 chains are kept; in memory when `None`.
     pub data_dir: Option<PathBuf>,
 }
@@ -69,6 +71,14 @@ pub enum RollupEvent {
         deposits: usize,
         /// Its epoch.
         epoch: u64,
+    },
+    /// L1 reorganised the sequencer's origin: it undid its blocks back to one whose origin L1
+    /// still has.
+    SequencerRewound {
+        /// Blocks undone.
+        undone: u64,
+        /// The block it continues from.
+        to: u64,
     },
     /// The batcher posted blocks.
     Posted(PostReport),
@@ -285,12 +295,13 @@ pub async fn start(
 
     let mut tasks = Vec::new();
     // Sequencer: a block every block_time seconds.
-    let mut sequencer = Sequencer::new(config.clone(), sequencer_node.clone(), l1.clone())?;
+    let mut sequencer = Sequencer::new(config.clone(), sequencer_node.clone(), l1.clone())?
+        .with_l1_confs(cfg.sequencer_l1_confs);
     let tx = events.clone();
     tasks.push(tokio::spawn(async move {
         loop {
-            match sequencer.step(unix_now()).await {
-                Ok(Some(block)) => {
+            match sequencer.step_report(unix_now()).await {
+                Ok(Sequenced::Block(block)) => {
                     let deposits = block.receipts.iter().filter(|r| r.deposit_nonce().is_some()).count();
                     let _ = tx.send(RollupEvent::Sequenced {
                         number: block.header.header.number,
@@ -300,7 +311,11 @@ pub async fn start(
                     });
                     continue;
                 }
-                Ok(None) => {}
+                Ok(Sequenced::Rewound { undone, to }) => {
+                    let _ = tx.send(RollupEvent::SequencerRewound { undone, to });
+                    continue;
+                }
+                Ok(Sequenced::Waiting) => {}
                 Err(e) => {
                     let _ = tx.send(RollupEvent::Error(format!("sequencer: {e}")));
                 }
@@ -321,7 +336,9 @@ pub async fn start(
         loop {
             tokio::time::sleep(Duration::from_secs(2)).await;
             match batcher.post(500).await {
-                Ok(report) if report.blocks.is_some() || report.reorged + report.bumped > 0 => {
+                Ok(report)
+                    if report.blocks.is_some() || report.reorged + report.bumped + report.abandoned > 0 =>
+                {
                     let _ = tx.send(RollupEvent::Posted(report));
                 }
                 Ok(_) => {}

@@ -50,6 +50,7 @@ async fn start_rollup(l1_url: &str, keys: &[PrivateKeySigner], mode: DataMode) -
             output_interval: 4,
             finalization_period: 4,
             data_mode: mode,
+            sequencer_l1_confs: 1,
             data_dir: None,
         },
         events,

@@ -27,7 +27,7 @@ use loft_rollup::{
     genesis::l2_chain_config,
     proposer::{Proposer, Withdrawal},
     replica::Replica,
-    sequencer::Sequencer,
+    sequencer::{Sequenced, Sequencer},
 };
 use loft_rpc::{MiningMode, Node};
 
@@ -243,6 +243,56 @@ async fn scenario(url: &str, blob_reader: bool) {
     replica.step().await.expect("derive");
     assert_eq!(replica.safe().hash, sequencer.head().hash, "blob batches derived");
 
+    // L1 reorganises away the L1 origin of the sequencer's newest blocks (and the batch that
+    // carried them): the sequencer undoes them and sequences again on the new L1 branch, the
+    // batcher abandons their channel and posts the new blocks, and the replica follows.
+    let snapshot: U256 = l1.provider().raw_request("evm_snapshot".into(), ()).await.expect("snapshot");
+    let fork_head = l1.block_number().await.expect("head");
+    for i in 0..2u8 {
+        l1.transfer(Address::repeat_byte(0x70 + i), U256::from(1)).await.expect("L1 block");
+    }
+    sequencer_node.submit_raw(&l2_transfer(&user, 7, bob, 7)).expect("L2 transfer accepted");
+    // (one origin per L2 block at most: sequence until the origin is L1's head)
+    let l1_head = l1.block_number().await.expect("head");
+    for _ in 0..1_000 {
+        if sequencer.head().epoch >= l1_head {
+            break;
+        }
+        let next = sequencer.head().timestamp + 1;
+        sequencer.step(next).await.expect("sequence");
+    }
+    assert!(sequencer.head().epoch > fork_head, "the sequencer took an origin that L1 will lose");
+    let mut batcher = batcher.with_confirmations(3);
+    assert!(batcher.post(1000).await.expect("post").blocks.is_some());
+    replica.step().await.expect("derive");
+    assert_eq!(replica.safe().hash, sequencer.head().hash);
+    let bob_before = sequencer_node.with_chain(|c| c.state().balance(&bob));
+    let reverted: bool = l1.provider().raw_request("evm_revert".into(), (snapshot,)).await.expect("revert");
+    assert!(reverted);
+    for i in 0..3u8 {
+        l1.transfer(Address::repeat_byte(0x80 + i), U256::from(2)).await.expect("L1 moves on another branch");
+    }
+    match sequencer.step_report(u64::MAX / 2).await.expect("step") {
+        Sequenced::Rewound { undone, to } => {
+            assert!(undone > 0 && to < sequencer_node.with_chain(|c| c.head().header.number) + 1)
+        }
+        other => panic!("the sequencer did not notice its origin gone: {other:?}"),
+    }
+    assert!(sequencer.head().epoch <= fork_head, "back on an origin L1 still has");
+    let target = l1_now(&l1).await.max(sequencer.head().timestamp) + 3;
+    while sequencer.step(target).await.expect("sequence").is_some() {}
+    assert_eq!(
+        sequencer_node.with_chain(|c| c.state().balance(&bob)),
+        bob_before,
+        "the transfer of an undone block went back to the pool and was sequenced again"
+    );
+    let report = batcher.post(1000).await.expect("post the new blocks");
+    assert!(report.abandoned >= 1 && report.blocks.is_some(), "{report:?}");
+    replica.step().await.expect("derive");
+    assert_eq!(replica.safe().hash, sequencer.head().hash, "the replica follows the new chain");
+    let mut batcher = batcher.with_confirmations(0);
+    batcher.post(1000).await.expect("settle");
+
     // A withdrawal of 0.4 ETH: initiated on L2, proven against an output root, finalized
     // after the challenge window, exactly once.
     let withdraw_call = L2ToL1MessagePasser::initiateWithdrawalCall {
@@ -252,7 +302,7 @@ async fn scenario(url: &str, blob_reader: bool) {
     };
     let mut tx = TxEip1559 {
         chain_id: L2_CHAIN_ID,
-        nonce: 7,
+        nonce: 8,
         gas_limit: 200_000,
         max_fee_per_gas: 10_000_000_000,
         max_priority_fee_per_gas: 1_000_000,
