@@ -1,0 +1,14 @@
+//! loft's ZK rollup: an account-based payments rollup whose every block carries a Groth16
+//! proof (BN254) that L1 checks before it accepts the block's new state root.
+//!
+//! This crate holds the rules that the native operator and the circuit share:
+//! - [`poseidon`]: the one hash of the state, natively and as a gadget;
+//! - [`tree`]: sparse Merkle trees (accounts, and each account's balances) under it;
+//! - [`eddsa`]: EdDSA over BabyJubjub with Poseidon, the L2 keys' signatures.
+//!
+//! Each rule is written once natively and once as an R1CS gadget from the same parameters,
+//! and property tests check that the two agree.
+
+pub mod eddsa;
+pub mod poseidon;
+pub mod tree;
