@@ -4,11 +4,15 @@
 //! This crate holds the rules that the native operator and the circuit share:
 //! - [`poseidon`]: the one hash of the state, natively and as a gadget;
 //! - [`tree`]: sparse Merkle trees (accounts, and each account's balances) under it;
-//! - [`eddsa`]: EdDSA over BabyJubjub with Poseidon, the L2 keys' signatures.
+//! - [`eddsa`]: EdDSA over BabyJubjub with Poseidon, the L2 keys' signatures;
+//! - [`groth16`]: keys (a deterministic setup for devnets), proving and verifying;
+//! - [`solidity`]: the Solidity verifier generated from a verifying key.
 //!
 //! Each rule is written once natively and once as an R1CS gadget from the same parameters,
 //! and property tests check that the two agree.
 
 pub mod eddsa;
+pub mod groth16;
 pub mod poseidon;
+pub mod solidity;
 pub mod tree;
