@@ -2,8 +2,11 @@
 //! proof (BN254) that L1 checks before it accepts the block's new state root.
 //!
 //! This crate holds the rules that the native operator and the circuit share:
+//! - [`amount`]: packed amounts and fees of the public data;
 //! - [`poseidon`]: the one hash of the state, natively and as a gadget;
 //! - [`tree`]: sparse Merkle trees (accounts, and each account's balances) under it;
+//! - [`state`]: the accounts and balances, natively, with the paths the circuit takes;
+//! - [`ops`]: the operations, their signed messages, public data and checks;
 //! - [`eddsa`]: EdDSA over BabyJubjub with Poseidon, the L2 keys' signatures;
 //! - [`groth16`]: keys (a deterministic setup for devnets), proving and verifying;
 //! - [`solidity`]: the Solidity verifier generated from a verifying key.
@@ -11,8 +14,11 @@
 //! Each rule is written once natively and once as an R1CS gadget from the same parameters,
 //! and property tests check that the two agree.
 
+pub mod amount;
 pub mod eddsa;
 pub mod groth16;
+pub mod ops;
 pub mod poseidon;
 pub mod solidity;
+pub mod state;
 pub mod tree;
