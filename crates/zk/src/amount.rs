@@ -43,7 +43,7 @@ impl Packing {
         let mut mantissa = amount;
         let mut exponent = 0u32;
         while mantissa > max_mantissa {
-            if mantissa % 10 != 0 || exponent == max_exponent {
+            if !mantissa.is_multiple_of(10) || exponent == max_exponent {
                 return None;
             }
             mantissa /= 10;
