@@ -142,6 +142,17 @@ impl SignatureVar {
         public_key: &EdwardsVar,
         message: &FpVar<Fr>,
     ) -> Result<(), SynthesisError> {
+        self.conditional_enforce_valid(cs, public_key, message, &Boolean::TRUE)
+    }
+
+    /// Where `active`: enforces that this signs `message` under `public_key`.
+    pub fn conditional_enforce_valid(
+        &self,
+        cs: ConstraintSystemRef<Fr>,
+        public_key: &EdwardsVar,
+        message: &FpVar<Fr>,
+        active: &Boolean<Fr>,
+    ) -> Result<(), SynthesisError> {
         let c = hash_var(
             cs,
             Domain::Signature,
@@ -163,7 +174,7 @@ impl SignatureVar {
         }
         let mut s_g = EdwardsVar::zero();
         s_g.precomputed_base_scalar_mul_le(self.s_bits.iter().zip(bases.iter()))?;
-        s_g.enforce_equal(&(self.r.clone() + c_a))
+        s_g.conditional_enforce_equal(&(self.r.clone() + c_a), active)
     }
 }
 

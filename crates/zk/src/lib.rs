@@ -8,6 +8,8 @@
 //! - [`state`]: the accounts and balances, natively, with the paths the circuit takes;
 //! - [`ops`]: the operations, their signed messages, public data and checks;
 //! - [`eddsa`]: EdDSA over BabyJubjub with Poseidon, the L2 keys' signatures;
+//! - [`rules`]: the state-transition rules, written once over field elements or constraints;
+//! - [`circuit`]: the block circuit (the rules as R1CS, the public input);
 //! - [`groth16`]: keys (a deterministic setup for devnets), proving and verifying;
 //! - [`solidity`]: the Solidity verifier generated from a verifying key.
 //!
@@ -15,10 +17,12 @@
 //! and property tests check that the two agree.
 
 pub mod amount;
+pub mod circuit;
 pub mod eddsa;
 pub mod groth16;
 pub mod ops;
 pub mod poseidon;
+pub mod rules;
 pub mod solidity;
 pub mod state;
 pub mod tree;

@@ -17,7 +17,7 @@ use crate::{
     amount::{AMOUNT, FEE},
     eddsa::Signature,
     poseidon::{Domain, hash},
-    state::{Address, State, StateError},
+    state::{AccountWitness, Address, State, StateError},
 };
 
 /// Operation type bytes.
@@ -87,6 +87,20 @@ pub struct Transfer {
     pub nonce: u64,
     /// The sender's signature of [`Transfer::message`].
     pub signature: Signature,
+}
+
+/// A transfer with the state it met: the sender before it, the recipient after the
+/// sender's update.
+#[derive(Clone, Debug)]
+pub struct TransferWitness {
+    /// The transfer.
+    pub transfer: Transfer,
+    /// The sender before it.
+    pub sender: AccountWitness,
+    /// The recipient after the sender's update.
+    pub recipient: AccountWitness,
+    /// The operator's fee account after the recipient's update.
+    pub operator: AccountWitness,
 }
 
 /// A withdrawal to an L1 address, signed by the account's L2 key.
@@ -188,9 +202,20 @@ fn check_signer(state: &State, index: u64, nonce: u64, message: Fr, sig: &Signat
 }
 
 impl State {
-    /// Applies a transfer: every check first, then the changes. Returns its public data; the
-    /// fee is the caller's to collect (the block pays fees to the operator once).
-    pub fn apply_transfer(&mut self, t: &Transfer) -> Result<Vec<u8>, OpError> {
+    /// Applies a transfer: every check first, then the changes; the fee goes to the
+    /// operator's account `fee_account`. Returns its public data.
+    pub fn apply_transfer(&mut self, t: &Transfer, fee_account: u64) -> Result<Vec<u8>, OpError> {
+        self.apply_transfer_witnessed(t, fee_account).map(|(data, _)| data)
+    }
+
+    /// [`State::apply_transfer`], also returning what the circuit's slot needs: the sender
+    /// before the transfer, the recipient after the sender's update, the fee account after
+    /// the recipient's.
+    pub fn apply_transfer_witnessed(
+        &mut self,
+        t: &Transfer,
+        fee_account: u64,
+    ) -> Result<(Vec<u8>, TransferWitness), OpError> {
         let mut data = vec![op_type::TRANSFER];
         data.extend(u24(t.from)?);
         data.extend(u24(t.to)?);
@@ -208,13 +233,22 @@ impl State {
                 StateError::InsufficientBalance { account: t.from, token: t.token, have, need }.into()
             );
         }
-        if t.from != t.to && self.balance(t.to, t.token).checked_add(t.amount).is_none() {
+        let received = if t.from == t.to { have - need } else { self.balance(t.to, t.token) };
+        if received.checked_add(t.amount).is_none() {
             return Err(StateError::Overflow { account: t.to, token: t.token }.into());
         }
+        self.account(fee_account)?;
+        if self.balance(fee_account, t.token).checked_add(need).is_none() {
+            return Err(StateError::Overflow { account: fee_account, token: t.token }.into());
+        }
+        let sender = self.account_witness(t.from, t.token)?;
         self.debit(t.from, t.token, need)?;
-        self.credit(t.to, t.token, t.amount)?;
         self.bump_nonce(t.from)?;
-        Ok(data)
+        let recipient = self.account_witness(t.to, t.token)?;
+        self.credit(t.to, t.token, t.amount)?;
+        let operator = self.account_witness(fee_account, t.token)?;
+        self.credit(fee_account, t.token, t.fee)?;
+        Ok((data, TransferWitness { transfer: t.clone(), sender, recipient, operator }))
     }
 
     /// Applies a withdrawal (the amount leaves the rollup; L1 pays it to `to` once the block
@@ -280,9 +314,9 @@ mod tests {
     #[test]
     fn transfers_move_balances_and_bad_ones_change_nothing() {
         let (mut s, ka, kb) = setup();
-        let data = s.apply_transfer(&transfer(&ka, 0, 1, 300, 2, 0)).expect("transfer");
+        let data = s.apply_transfer(&transfer(&ka, 0, 1, 300, 2, 0), 1).expect("transfer");
         assert_eq!(data.len(), 14);
-        assert_eq!((s.balance(0, ETH), s.balance(1, ETH)), (698, 1_300));
+        assert_eq!((s.balance(0, ETH), s.balance(1, ETH)), (698, 1_302), "account 1 also collects the fee");
         let root = s.root();
         // replay, future nonce, wrong key, overdraft, unknown recipient, unpackable fee
         let refusals = [
@@ -297,13 +331,13 @@ mod tests {
             (transfer(&ka, 0, 1, 1, 33, 1), OpError::NotPackable { what: "fee", value: 33 }),
         ];
         for (t, expected) in refusals {
-            assert_eq!(s.apply_transfer(&t), Err(expected));
+            assert_eq!(s.apply_transfer(&t, 1), Err(expected));
             assert_eq!(s.root(), root, "a refused operation changes nothing");
         }
         // a tampered amount under the original signature
         let mut forged = transfer(&ka, 0, 1, 1, 0, 1);
         forged.amount = 600;
-        assert_eq!(s.apply_transfer(&forged), Err(OpError::BadSignature));
+        assert_eq!(s.apply_transfer(&forged, 1), Err(OpError::BadSignature));
     }
 
     #[test]

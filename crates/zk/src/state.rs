@@ -130,6 +130,26 @@ fn fr_to_u128(f: &Fr) -> u128 {
     u128::from_le_bytes(out)
 }
 
+/// What a slot of the circuit needs of an account: its fields and the paths to its leaf and
+/// to one of its balances.
+#[derive(Clone, Debug)]
+pub struct AccountWitness {
+    /// The address as a field element (0 for no account).
+    pub address: Fr,
+    /// The key (the identity when unset).
+    pub key: PublicKey,
+    /// The nonce.
+    pub nonce: u64,
+    /// The balance tree's root.
+    pub balance_root: Fr,
+    /// The balance of the token.
+    pub balance: u128,
+    /// Its path in the balance tree.
+    pub balance_path: MerklePath,
+    /// The account's path in the account tree.
+    pub account_path: MerklePath,
+}
+
 /// The whole state.
 #[derive(Clone, Debug)]
 pub struct State {
@@ -183,6 +203,35 @@ impl State {
     /// The path of `token`'s balance in account `index`.
     pub fn balance_path(&self, index: u64, token: u64) -> Result<MerklePath, StateError> {
         Ok(self.account(index)?.balances.path(token)?)
+    }
+
+    /// The witness of account `index` and its `token` balance (an empty slot reads as zeros).
+    pub fn account_witness(&self, index: u64, token: u64) -> Result<AccountWitness, StateError> {
+        self.check_token(token)?;
+        let account_path = self.account_path(index)?;
+        Ok(match self.accounts.get(&index) {
+            Some(a) => AccountWitness {
+                address: address_to_fr(&a.address),
+                key: a.pubkey.unwrap_or(PublicKey(Default::default())),
+                nonce: a.nonce,
+                balance_root: a.balances.root(),
+                balance: a.balance(token),
+                balance_path: a.balances.path(token)?,
+                account_path,
+            },
+            None => {
+                let empty = SparseTree::new(self.params.balance_depth);
+                AccountWitness {
+                    address: Fr::zero(),
+                    key: PublicKey(Default::default()),
+                    nonce: 0,
+                    balance_root: empty.root(),
+                    balance: 0,
+                    balance_path: empty.path(token)?,
+                    account_path,
+                }
+            }
+        })
     }
 
     fn check_token(&self, token: u64) -> Result<(), StateError> {
