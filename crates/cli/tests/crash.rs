@@ -3,9 +3,11 @@
 
 mod common;
 
+use common::Process;
+
 use std::{
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -18,23 +20,7 @@ use alloy::{
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use serde_json::{Value, json};
 
-struct DevnetProcess(Child);
-
-impl Drop for DevnetProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn spawn(data_dir: &Path, port: u16, extra: &[&str]) -> DevnetProcess {
+fn spawn(data_dir: &Path, port: u16, extra: &[&str]) -> Process {
     let child = Command::new(env!("CARGO_BIN_EXE_loft"))
         .args(["devnet", "--no-rollup", "--port", &port.to_string(), "--data-dir"])
         .arg(data_dir)
@@ -43,23 +29,13 @@ fn spawn(data_dir: &Path, port: u16, extra: &[&str]) -> DevnetProcess {
         .stderr(Stdio::null())
         .spawn()
         .expect("loft starts");
-    DevnetProcess(child)
-}
-
-async fn rpc(http: &reqwest::Client, url: &str, method: &str, params: Value) -> Result<Value, String> {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let resp = http.post(url).json(&body).send().await.map_err(|e| e.to_string())?;
-    let v: Value = resp.json().await.map_err(|e| e.to_string())?;
-    match v.get("error") {
-        Some(e) => Err(e.to_string()),
-        None => Ok(v["result"].clone()),
-    }
+    Process(child)
 }
 
 async fn wait_ready(http: &reqwest::Client, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if rpc(http, url, "eth_chainId", json!([])).await.is_ok() {
+        if common::rpc(http, url, "eth_chainId", json!([])).await.is_ok() {
             return;
         }
         assert!(Instant::now() < deadline, "devnet at {url} did not come up");
@@ -83,7 +59,8 @@ fn transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
 }
 
 async fn head_and_root(http: &reqwest::Client, url: &str) -> (Value, Value, Value) {
-    let block = rpc(http, url, "eth_getBlockByNumber", json!(["latest", false])).await.expect("block");
+    let block =
+        common::rpc(http, url, "eth_getBlockByNumber", json!(["latest", false])).await.expect("block");
     (block["number"].clone(), block["hash"].clone(), block["stateRoot"].clone())
 }
 
@@ -92,7 +69,7 @@ async fn load(http: reqwest::Client, url: String, key: PrivateKeySigner, start_n
     let mut accepted = Vec::new();
     let mut nonce = start_nonce;
     loop {
-        match rpc(&http, &url, "eth_sendRawTransaction", json!([transfer(&key, nonce)])).await {
+        match common::rpc(&http, &url, "eth_sendRawTransaction", json!([transfer(&key, nonce)])).await {
             Ok(v) => {
                 accepted.push(serde_json::from_value(v).expect("hash"));
                 nonce += 1;
@@ -105,7 +82,7 @@ async fn load(http: reqwest::Client, url: String, key: PrivateKeySigner, start_n
 async fn crash_and_restart(extra: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let http = reqwest::Client::new();
-    let port = free_port();
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let keys = loft_l1::dev_signers(3).expect("keys");
 
@@ -123,11 +100,11 @@ async fn crash_and_restart(extra: &[&str]) {
     let node = spawn(dir.path(), port, extra);
     wait_ready(&http, &url).await;
     // Every accepted transaction is mined or still pooled; mine until none is pending.
-    let _ = rpc(&http, &url, "evm_mine", json!([])).await;
+    let _ = common::rpc(&http, &url, "evm_mine", json!([])).await;
     let mut missing = 0;
     for hash in &accepted {
         let receipt =
-            rpc(&http, &url, "eth_getTransactionReceipt", json!([hash])).await.expect("receipt call");
+            common::rpc(&http, &url, "eth_getTransactionReceipt", json!([hash])).await.expect("receipt call");
         if receipt.is_null() {
             missing += 1;
         } else {
@@ -143,8 +120,9 @@ async fn crash_and_restart(extra: &[&str]) {
     wait_ready(&http, &url).await;
     assert_eq!(head_and_root(&http, &url).await, before);
     // The state root in the header is what the state hashes to (eth_getProof recomputes it).
-    let proof =
-        rpc(&http, &url, "eth_getProof", json!([keys[1].address(), [], "latest"])).await.expect("proof");
+    let proof = common::rpc(&http, &url, "eth_getProof", json!([keys[1].address(), [], "latest"]))
+        .await
+        .expect("proof");
     assert_eq!(proof["stateRoot"], before.2);
 }
 

@@ -2,30 +2,17 @@
 //! withdraw, prove, finalize, each a separate process; and `loft rollup replica`, a second
 //! replica in its own process that derives the sequencer's chain from L1 alone.
 
+mod common;
+
+use common::Process;
 use std::{
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
 use alloy_primitives::B256;
 use serde_json::{Value, json};
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 fn loft(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loft"));
@@ -34,21 +21,15 @@ fn loft(dir: &Path) -> Command {
 }
 
 async fn rpc(url: &str, method: &str, params: Value) -> Result<Value, String> {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let resp = reqwest::Client::new().post(url).json(&body).send().await.map_err(|e| e.to_string())?;
-    let v: Value = resp.json().await.map_err(|e| e.to_string())?;
-    match v.get("error") {
-        Some(e) => Err(e.to_string()),
-        None => Ok(v["result"].clone()),
-    }
+    common::rpc(&reqwest::Client::new(), url, method, params).await
 }
 
 fn number(v: &Value) -> u64 {
-    v.as_str().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()).expect("a quantity")
+    common::quantity(v) as u64
 }
 
 fn wei(v: &Value) -> u128 {
-    v.as_str().and_then(|s| u128::from_str_radix(s.trim_start_matches("0x"), 16).ok()).expect("a quantity")
+    common::quantity(v)
 }
 
 /// Runs `loft rollup ARGS` with the endpoints; returns its stdout (it must succeed).
@@ -71,7 +52,7 @@ fn rollup_cmd(dir: &Path, endpoints: &[String], args: &[&str]) -> String {
 async fn deposit_withdraw_prove_finalize_and_a_second_replica() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (l1_port, l2_port, replica_port, replica2_port) =
-        (free_port(), free_port(), free_port(), free_port());
+        (common::free_port(), common::free_port(), common::free_port(), common::free_port());
     let _devnet = Process(
         loft(dir.path())
             .args(["devnet", "--no-demo", "--port", &l1_port.to_string()])

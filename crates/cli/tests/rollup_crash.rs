@@ -5,10 +5,12 @@
 
 mod common;
 
+use common::Process;
+
 use std::{
     collections::{BTreeMap, HashMap},
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -23,29 +25,13 @@ use loft_primitives::batch::{ChannelBank, parse_tx_data};
 use loft_rollup::config::{BATCH_INBOX, DEVNET_L2_CHAIN_ID};
 use serde_json::{Value, json};
 
-struct DevnetProcess(Child);
-
-impl Drop for DevnetProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 struct Ports {
     l1: u16,
     l2: u16,
     replica: u16,
 }
 
-fn spawn(data_dir: &Path, ports: &Ports) -> DevnetProcess {
+fn spawn(data_dir: &Path, ports: &Ports) -> Process {
     let child = Command::new(env!("CARGO_BIN_EXE_loft"))
         .args([
             "devnet",
@@ -64,17 +50,7 @@ fn spawn(data_dir: &Path, ports: &Ports) -> DevnetProcess {
         .stderr(Stdio::null())
         .spawn()
         .expect("loft starts");
-    DevnetProcess(child)
-}
-
-async fn rpc(http: &reqwest::Client, url: &str, method: &str, params: Value) -> Result<Value, String> {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let resp = http.post(url).json(&body).send().await.map_err(|e| e.to_string())?;
-    let v: Value = resp.json().await.map_err(|e| e.to_string())?;
-    match v.get("error") {
-        Some(e) => Err(e.to_string()),
-        None => Ok(v["result"].clone()),
-    }
+    Process(child)
 }
 
 async fn wait_until<F, Fut>(what: &str, secs: u64, mut check: F)
@@ -108,7 +84,7 @@ fn l2_transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
 async fn load(http: reqwest::Client, url: String, key: PrivateKeySigner) -> Vec<B256> {
     let mut accepted = Vec::new();
     for nonce in 0.. {
-        match rpc(&http, &url, "eth_sendRawTransaction", json!([l2_transfer(&key, nonce)])).await {
+        match common::rpc(&http, &url, "eth_sendRawTransaction", json!([l2_transfer(&key, nonce)])).await {
             Ok(v) => accepted.push(serde_json::from_value(v).expect("hash")),
             Err(_) => break,
         }
@@ -126,15 +102,17 @@ fn number(v: &Value) -> u64 {
 async fn kill_9_of_the_rollup_under_load() {
     let dir = tempfile::tempdir().expect("tempdir");
     let http = reqwest::Client::new();
-    let ports = Ports { l1: free_port(), l2: free_port(), replica: free_port() };
+    let ports = Ports { l1: common::free_port(), l2: common::free_port(), replica: common::free_port() };
     let l1 = format!("http://127.0.0.1:{}", ports.l1);
     let l2 = format!("http://127.0.0.1:{}", ports.l2);
     let replica = format!("http://127.0.0.1:{}", ports.replica);
     let keys = loft_l1::dev_signers(4).expect("keys");
 
     let mut node = spawn(dir.path(), &ports);
-    wait_until("the L2 sequencer", 120, || async { rpc(&http, &l2, "eth_chainId", json!([])).await.is_ok() })
-        .await;
+    wait_until("the L2 sequencer", 120, || async {
+        common::rpc(&http, &l2, "eth_chainId", json!([])).await.is_ok()
+    })
+    .await;
     let a = tokio::spawn(load(http.clone(), l2.clone(), keys[2].clone()));
     let b = tokio::spawn(load(http.clone(), l2.clone(), keys[3].clone()));
     // Long enough for blocks to be sequenced and a few batches posted.
@@ -146,7 +124,7 @@ async fn kill_9_of_the_rollup_under_load() {
 
     let _node = spawn(dir.path(), &ports);
     wait_until("the L2 sequencer after the restart", 120, || async {
-        rpc(&http, &l2, "eth_chainId", json!([])).await.is_ok()
+        common::rpc(&http, &l2, "eth_chainId", json!([])).await.is_ok()
     })
     .await;
 
@@ -155,7 +133,9 @@ async fn kill_9_of_the_rollup_under_load() {
     for hash in &accepted {
         let deadline = Instant::now() + Duration::from_secs(60);
         let receipt = loop {
-            let r = rpc(&http, &l2, "eth_getTransactionReceipt", json!([hash])).await.unwrap_or(Value::Null);
+            let r = common::rpc(&http, &l2, "eth_getTransactionReceipt", json!([hash]))
+                .await
+                .unwrap_or(Value::Null);
             if !r.is_null() {
                 break r;
             }
@@ -168,31 +148,33 @@ async fn kill_9_of_the_rollup_under_load() {
 
     // The replica derives, from L1 alone, the sequencer's chain up to the last of them.
     wait_until("the replica's safe head", 120, || async {
-        rpc(&http, &replica, "eth_getBlockByNumber", json!(["safe", false]))
+        common::rpc(&http, &replica, "eth_getBlockByNumber", json!(["safe", false]))
             .await
             .is_ok_and(|b| b.get("number").is_some_and(|n| number(n) >= last_block))
     })
     .await;
     let at = json!([format!("0x{last_block:x}"), false]);
-    let derived = rpc(&http, &replica, "eth_getBlockByNumber", at.clone()).await.expect("replica block");
-    let sequenced = rpc(&http, &l2, "eth_getBlockByNumber", at).await.expect("sequencer block");
+    let derived =
+        common::rpc(&http, &replica, "eth_getBlockByNumber", at.clone()).await.expect("replica block");
+    let sequenced = common::rpc(&http, &l2, "eth_getBlockByNumber", at).await.expect("sequencer block");
     assert_eq!(derived["hash"], sequenced["hash"], "the replica reaches the sequencer's block");
     assert_eq!(derived["stateRoot"], sequenced["stateRoot"]);
 
     // L1 holds every L2 block up to the safe head in exactly one batch.
-    let safe = rpc(&http, &replica, "eth_getBlockByNumber", json!(["safe", false])).await.expect("safe");
+    let safe =
+        common::rpc(&http, &replica, "eth_getBlockByNumber", json!(["safe", false])).await.expect("safe");
     let safe_number = number(&safe["number"]);
     let genesis_time = number(
-        &rpc(&http, &l2, "eth_getBlockByNumber", json!(["0x0", false])).await.expect("genesis")["timestamp"],
+        &common::rpc(&http, &l2, "eth_getBlockByNumber", json!(["0x0", false])).await.expect("genesis")["timestamp"],
     );
-    let l1_head = number(&rpc(&http, &l1, "eth_blockNumber", json!([])).await.expect("head"));
+    let l1_head = number(&common::rpc(&http, &l1, "eth_blockNumber", json!([])).await.expect("head"));
     let batcher = format!("{:#x}", keys[1].address());
     let inbox = format!("{BATCH_INBOX:#x}");
     let mut frames_seen: HashMap<(alloy_primitives::B128, u16), u32> = HashMap::new();
     let mut bank = ChannelBank::new(1_000_000, usize::MAX);
     let mut batches_per_block: BTreeMap<u64, u32> = BTreeMap::new();
     for n in 0..=l1_head {
-        let block = rpc(&http, &l1, "eth_getBlockByNumber", json!([format!("0x{n:x}"), true]))
+        let block = common::rpc(&http, &l1, "eth_getBlockByNumber", json!([format!("0x{n:x}"), true]))
             .await
             .expect("L1 block");
         for tx in block["transactions"].as_array().expect("txs") {
@@ -222,6 +204,7 @@ async fn kill_9_of_the_rollup_under_load() {
         assert_eq!(batches_per_block.get(&block), Some(&1), "L2 block {block} in exactly one batch");
     }
     // the sequencer reports the same safe head as the replica derived
-    let seq_safe = rpc(&http, &l2, "eth_getBlockByNumber", json!(["safe", false])).await.expect("safe");
+    let seq_safe =
+        common::rpc(&http, &l2, "eth_getBlockByNumber", json!(["safe", false])).await.expect("safe");
     assert!(number(&seq_safe["number"]) > 0, "the sequencer's safe tag follows derivation");
 }

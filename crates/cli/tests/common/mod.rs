@@ -36,3 +36,42 @@ pub fn skip_or_fail(reason: &str) {
     }
     eprintln!("SKIPPED: {reason}");
 }
+
+/// A child process killed (SIGKILL) and reaped when dropped.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port free at the moment.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// One JSON-RPC call: its result, or its error as text.
+pub async fn rpc(
+    http: &reqwest::Client,
+    url: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let resp = http.post(url).json(&body).send().await.map_err(|e| e.to_string())?;
+    let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+    match v.get("error") {
+        Some(e) => Err(e.to_string()),
+        None => Ok(v["result"].clone()),
+    }
+}
+
+/// A hex quantity as a number.
+pub fn quantity(v: &serde_json::Value) -> u128 {
+    v.as_str().and_then(|s| u128::from_str_radix(s.trim_start_matches("0x"), 16).ok()).expect("a quantity")
+}
