@@ -4,6 +4,7 @@
 pub mod l1;
 pub mod report;
 pub mod rollup;
+pub mod zk;
 
 use clap::Subcommand;
 
@@ -15,6 +16,9 @@ pub enum BenchCommand {
     /// Optimistic rollup: L1 gas per L2 transaction (calldata), bytes per transaction,
     /// compression, sequencer throughput, against L1-direct.
     Rollup(rollup::RollupArgs),
+    /// ZK rollup: constraints per transfer, setup and proving time, verifier gas, public
+    /// data per transfer.
+    Zk(zk::ZkArgs),
 }
 
 /// Runs a benchmark.
@@ -22,5 +26,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::L1(args) => l1::run(args).await.map(|_| ()),
         BenchCommand::Rollup(args) => rollup::run(args).await.map(|_| ()),
+        BenchCommand::Zk(args) => zk::run(args).await.map(|_| ()),
     }
 }

@@ -1,5 +1,5 @@
 //! Packed amounts of the public data: `mantissa · 10^exponent`, so that a transfer's amount
-//! fits in 5 bytes and its fee in 1.
+//! fits in 5 bytes and its fee in 2 (zkSync Lite's packing).
 //!
 //! An amount is packable when it is exactly representable; `pack` finds the smallest exponent
 //! (so every packable amount has one encoding), and the circuit range-checks the mantissa and
@@ -11,9 +11,9 @@ pub const AMOUNT_MANTISSA_BITS: u32 = 35;
 /// Bits of a transfer amount's exponent.
 pub const AMOUNT_EXPONENT_BITS: u32 = 5;
 /// Bits of a fee's mantissa.
-pub const FEE_MANTISSA_BITS: u32 = 5;
+pub const FEE_MANTISSA_BITS: u32 = 11;
 /// Bits of a fee's exponent.
-pub const FEE_EXPONENT_BITS: u32 = 3;
+pub const FEE_EXPONENT_BITS: u32 = 5;
 
 /// A packing: how many bits of mantissa and exponent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Packing {
 /// Transfer amounts: 40 bits, 5 bytes.
 pub const AMOUNT: Packing =
     Packing { mantissa_bits: AMOUNT_MANTISSA_BITS, exponent_bits: AMOUNT_EXPONENT_BITS };
-/// Fees: 8 bits, 1 byte.
+/// Fees: 16 bits, 2 bytes.
 pub const FEE: Packing = Packing { mantissa_bits: FEE_MANTISSA_BITS, exponent_bits: FEE_EXPONENT_BITS };
 
 impl Packing {
@@ -104,10 +104,14 @@ mod tests {
             AMOUNT.unpack(AMOUNT.pack(1_000_000_000_000_000_000).expect("1 ETH")),
             Some(10u128.pow(18))
         );
-        assert_eq!(FEE.pack(31), Some(31 << 3));
-        assert_eq!(FEE.pack(32), None, "32 needs a 6-bit mantissa");
-        assert_eq!(FEE.pack(300), Some((30 << 3) | 1));
-        assert_eq!(FEE.round_up(33), Some(40));
+        assert_eq!(FEE.pack(2047), Some(2047 << 5));
+        assert_eq!(FEE.pack(2049), None, "2049 needs a 12-bit mantissa");
+        assert_eq!(FEE.pack(20_470), Some((2047 << 5) | 1));
+        assert_eq!(
+            FEE.unpack(FEE.pack(21_000_000_000_000).expect("21,000 gas at 1 gwei")),
+            Some(21_000_000_000_000)
+        );
+        assert_eq!(FEE.round_up(2049), Some(2050));
         assert_eq!(AMOUNT.pack(0), Some(0));
     }
 

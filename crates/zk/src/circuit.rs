@@ -202,7 +202,7 @@ pub fn padded_pubdata(pubdata: &[u8], slots: usize) -> Vec<u8> {
 }
 
 /// Bytes of a transfer slot's public data.
-pub const TRANSFER_BYTES: usize = 14;
+pub const TRANSFER_BYTES: usize = 15;
 
 /// Big-endian bytes of `value`, `bits` wide (a multiple of 8).
 fn to_bytes_be(value: &FpVar<Fr>, bits: usize) -> Result<Vec<UInt8<Fr>>, SynthesisError> {

@@ -8,8 +8,8 @@
 //! | op | bytes |
 //! | --- | --- |
 //! | deposit (priority) | `1`, account u24, token u8, amount u128, address (20) = 41 |
-//! | transfer | `2`, from u24, to u24, token u8, amount packed u40, fee packed u8 = 14 |
-//! | withdraw | `4`, account u24, token u8, amount u128, fee packed u8, to address (20) = 42 |
+//! | transfer | `2`, from u24, to u24, token u8, amount packed u40, fee packed u16 = 15 |
+//! | withdraw | `4`, account u24, token u8, amount u128, fee packed u16, to address (20) = 43 |
 
 use ark_bn254::Fr;
 
@@ -222,7 +222,7 @@ impl State {
         data.push(token_byte(t.token)?);
         let amount = packed("amount", t.amount, AMOUNT)?;
         data.extend(&amount.to_be_bytes()[3..]);
-        data.push(packed("fee", t.fee, FEE)? as u8);
+        data.extend((packed("fee", t.fee, FEE)? as u16).to_be_bytes());
         check_signer(self, t.from, t.nonce, t.message(), &t.signature)?;
         self.account(t.to)?;
         let need =
@@ -258,7 +258,7 @@ impl State {
         data.extend(u24(w.account)?);
         data.push(token_byte(w.token)?);
         data.extend(w.amount.to_be_bytes());
-        data.push(packed("fee", w.fee, FEE)? as u8);
+        data.extend((packed("fee", w.fee, FEE)? as u16).to_be_bytes());
         data.extend(w.to);
         check_signer(self, w.account, w.nonce, w.message(), &w.signature)?;
         let need =
@@ -315,7 +315,7 @@ mod tests {
     fn transfers_move_balances_and_bad_ones_change_nothing() {
         let (mut s, ka, kb) = setup();
         let data = s.apply_transfer(&transfer(&ka, 0, 1, 300, 2, 0), 1).expect("transfer");
-        assert_eq!(data.len(), 14);
+        assert_eq!(data.len(), 15);
         assert_eq!((s.balance(0, ETH), s.balance(1, ETH)), (698, 1_302), "account 1 also collects the fee");
         let root = s.root();
         // replay, future nonce, wrong key, overdraft, unknown recipient, unpackable fee
@@ -328,7 +328,7 @@ mod tests {
                 StateError::InsufficientBalance { account: 0, token: ETH, have: 698, need: 699 }.into(),
             ),
             (transfer(&ka, 0, 9, 1, 0, 1), StateError::UnknownAccount(9).into()),
-            (transfer(&ka, 0, 1, 1, 33, 1), OpError::NotPackable { what: "fee", value: 33 }),
+            (transfer(&ka, 0, 1, 1, 2049, 1), OpError::NotPackable { what: "fee", value: 2049 }),
         ];
         for (t, expected) in refusals {
             assert_eq!(s.apply_transfer(&t, 1), Err(expected));
@@ -353,7 +353,7 @@ mod tests {
             signature: ka.sign(Fr::from(0u64)),
         };
         w.signature = ka.sign(w.message());
-        assert_eq!(s.apply_withdraw(&w).expect("withdraw").len(), 42);
+        assert_eq!(s.apply_withdraw(&w).expect("withdraw").len(), 43);
         assert_eq!(s.balance(0, ETH), 599);
         assert_eq!(s.apply_withdraw(&w), Err(OpError::Nonce { account: 0, expected: 1, got: 0 }));
     }

@@ -136,3 +136,48 @@ pub fn verifier_source(vk: &VerifyingKey<Bn254>, name: &str) -> String {
     );
     s
 }
+
+/// Why the verifier could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// solc could not be run.
+    #[error("running {0}: {1}")]
+    Run(String, std::io::Error),
+    /// solc's output has no bytecode for the contract (its errors are included).
+    #[error("solc gave no bytecode for {0}: {1}")]
+    NoBytecode(String, String),
+}
+
+/// Compiles `source` with the solc at `solc` (native solc, or loft's solcjs wrapper: both take
+/// Standard JSON) and returns `contract`'s creation code.
+pub fn compile(solc: &std::path::Path, source: &str, contract: &str) -> Result<Vec<u8>, CompileError> {
+    use std::io::Write;
+    let input = serde_json::json!({
+        "language": "Solidity",
+        "sources": {"Verifier.sol": {"content": source}},
+        "settings": {
+            "optimizer": {"enabled": true, "runs": 200},
+            "outputSelection": {"*": {"*": ["evm.bytecode.object"]}}
+        }
+    });
+    let run = |e| CompileError::Run(solc.display().to_string(), e);
+    let mut child = std::process::Command::new(solc)
+        .arg("--standard-json")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(run)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.to_string().as_bytes()).map_err(run)?;
+    }
+    let out = child.wait_with_output().map_err(run)?;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let hex =
+        json["contracts"]["Verifier.sol"][contract]["evm"]["bytecode"]["object"].as_str().unwrap_or_default();
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len() / 2).map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+    match bytes {
+        Some(b) if !b.is_empty() => Ok(b),
+        _ => Err(CompileError::NoBytecode(contract.to_string(), json["errors"].to_string())),
+    }
+}

@@ -125,7 +125,7 @@ fn a_block_is_proven_and_verified() {
     // blocks of several sizes, full or padded with no-ops (the commitment's digest is reduced
     // mod r whether or not it is below r)
     for (slots, n) in [(1usize, 1usize), (2, 1), (2, 2), (3, 1)] {
-        let c = circuit(&b, slots, b.roots[n], &b.pubdata[..14 * n], b.witnesses[..n].to_vec());
+        let c = circuit(&b, slots, b.roots[n], &b.pubdata[..15 * n], b.witnesses[..n].to_vec());
         assert!(satisfied(c).0, "{n} transfers in {slots} slots");
     }
     let shape = BlockCircuit {

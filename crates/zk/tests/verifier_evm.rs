@@ -11,7 +11,7 @@ use loft_rpc::MiningMode;
 use loft_zk::{
     groth16,
     poseidon::{Domain, hash, hash_var},
-    solidity::{ProofWords, input_word, verifier_source},
+    solidity::{ProofWords, compile, input_word, verifier_source},
 };
 
 alloy::sol! {
@@ -42,32 +42,6 @@ fn solc() -> Option<std::path::PathBuf> {
     local.exists().then_some(local)
 }
 
-/// Compiles `source` with the project's pinned solc (solcjs behind .tools/bin/solc).
-fn compile(solc: &std::path::Path, name: &str, source: &str) -> Bytes {
-    use std::io::Write;
-    let input = serde_json::json!({
-        "language": "Solidity",
-        "sources": {"Verifier.sol": {"content": source}},
-        "settings": {
-            "optimizer": {"enabled": true, "runs": 200},
-            "outputSelection": {"*": {"*": ["evm.bytecode.object"]}}
-        }
-    });
-    let mut child = std::process::Command::new(solc)
-        .arg("--standard-json")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("solc runs");
-    child.stdin.take().expect("stdin").write_all(input.to_string().as_bytes()).expect("write");
-    let out = child.wait_with_output().expect("solc output");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("solc JSON");
-    let bytecode = json["contracts"]["Verifier.sol"][name]["evm"]["bytecode"]["object"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no bytecode: {json}"));
-    bytecode.parse().expect("hex bytecode")
-}
-
 fn words(p: &ProofWords) -> [U256; 8] {
     p.0.map(U256::from_be_bytes)
 }
@@ -89,7 +63,10 @@ async fn the_generated_verifier_checks_proofs_on_the_evm() {
     assert!(groth16::verify(&keys, &[digest], &proof), "native verification");
     assert!(!groth16::verify(&keys, &[digest + Fr::from(1u64)], &proof));
 
-    let bytecode = compile(&solc, "PreimageVerifier", &verifier_source(&keys.verifying, "PreimageVerifier"));
+    let bytecode: Bytes =
+        compile(&solc, &verifier_source(&keys.verifying, "PreimageVerifier"), "PreimageVerifier")
+            .expect("solc compiles the verifier")
+            .into();
     let devnet = Devnet::start(DevnetConfig {
         addr: "127.0.0.1:0".parse().expect("addr"),
         mining: MiningMode::Instant,

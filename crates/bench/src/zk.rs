@@ -1,0 +1,187 @@
+//! `loft bench zk`: what the ZK rollup's block circuit costs, for full blocks of transfers at
+//! a few sizes: constraints per transfer, setup and proving time on this machine, the
+//! generated Solidity verifier's gas on the embedded L1, and the public data per transfer.
+//!
+//! Not yet here: L1 gas per transfer amortised over a block (`zk.l1_gas_per_tx.transfer`),
+//! which needs the rollup contract's commit (issue 4 is in progress).
+
+use std::time::Instant;
+
+use alloy_primitives::U256;
+use anyhow::{Context, bail};
+use ark_bn254::Fr;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+use clap::Args;
+use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_rpc::MiningMode;
+use loft_zk::{
+    circuit::{BlockCircuit, TRANSFER_BYTES, block_commitment, padded_pubdata},
+    eddsa::SecretKey,
+    groth16,
+    ops::{Deposit, Transfer, TransferWitness},
+    solidity::{ProofWords, compile, input_word, verifier_source},
+    state::{Params, State},
+};
+
+use crate::{
+    l1::spinner,
+    report::{Better, Report},
+};
+
+alloy::sol! {
+    #[sol(rpc)]
+    interface IBlockVerifier {
+        function verifyProof(uint256[8] proof, uint256[1] input) external view returns (bool);
+    }
+}
+
+/// Options of `loft bench zk`.
+#[derive(Args, Debug, Clone)]
+pub struct ZkArgs {
+    /// Block sizes (transfer slots) to prove, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "2,8")]
+    pub slots: Vec<usize>,
+    /// Depth of the account tree.
+    #[arg(long, default_value_t = 24)]
+    pub account_depth: usize,
+    /// Depth of each balance tree.
+    #[arg(long, default_value_t = 3)]
+    pub balance_depth: usize,
+    /// The solc used to compile the verifier (default: .tools/bin/solc).
+    #[arg(long)]
+    pub solc: Option<std::path::PathBuf>,
+}
+
+/// A full block of `slots` transfers among a few accounts, and the circuit proving it.
+fn full_block(params: Params, slots: usize) -> anyhow::Result<BlockCircuit> {
+    let mut state = State::new(params);
+    let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_bytes(&[i; 32])).collect();
+    for (i, key) in keys.iter().enumerate() {
+        state.apply_deposit(&Deposit { to: [i as u8 + 1; 20], token: 0, amount: 10u128.pow(24) })?;
+        state.set_pubkey(i as u64, key.public())?;
+    }
+    let old_root = state.root();
+    let mut nonces = [0u64; 4];
+    let mut pubdata = Vec::new();
+    let mut witnesses: Vec<TransferWitness> = Vec::new();
+    for n in 0..slots {
+        let from = 1 + n % 3;
+        let to = 1 + (n + 1) % 3;
+        let mut t = Transfer {
+            from: from as u64,
+            to: to as u64,
+            token: 0,
+            amount: 1_000_000_000_000_000,
+            fee: 10_000_000_000_000,
+            nonce: nonces[from],
+            signature: keys[from].sign(Fr::from(0u64)),
+        };
+        t.signature = keys[from].sign(t.message());
+        nonces[from] += 1;
+        let (data, w) = state.apply_transfer_witnessed(&t, 0)?;
+        pubdata.extend(data);
+        witnesses.push(w);
+    }
+    Ok(BlockCircuit {
+        params,
+        slots,
+        fee_account: 0,
+        old_root,
+        commitment: block_commitment(&old_root, &state.root(), &padded_pubdata(&pubdata, slots)),
+        transfers: Some(witnesses),
+        filler: Some(state.account_witness(0, 0)?),
+    })
+}
+
+/// Runs the ZK benchmark and writes `target/loft-bench/zk.json`.
+pub async fn run(args: ZkArgs) -> anyhow::Result<Report> {
+    if args.slots.is_empty() || args.slots.contains(&0) {
+        bail!("--slots needs block sizes of at least 1");
+    }
+    let params = Params { account_depth: args.account_depth, balance_depth: args.balance_depth };
+    let mut report = Report::new("zk");
+    let mut verify_gas = None;
+    let largest = args.slots.iter().copied().max().unwrap_or(1);
+    for &slots in &args.slots {
+        let n = slots as u64;
+        let pb = spinner(format!("{slots} transfer slots: building the block"));
+        let block = full_block(params, slots)?;
+        let commitment = block.commitment;
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        block.clone().generate_constraints(cs.clone())?;
+        if !cs.is_satisfied()? {
+            bail!("the block does not satisfy its circuit");
+        }
+        let constraints = cs.num_constraints();
+        pb.set_message(format!("{slots} transfer slots ({constraints} constraints): setup"));
+        let shape = BlockCircuit { transfers: None, filler: None, ..block.clone() };
+        let start = Instant::now();
+        let keys = groth16::deterministic_setup(shape, [42; 32])?;
+        let setup_s = start.elapsed().as_secs_f64();
+        pb.set_message(format!("{slots} transfer slots ({constraints} constraints): proving"));
+        let start = Instant::now();
+        let proof = groth16::prove(&keys, block, [43; 32])?;
+        let prove_s = start.elapsed().as_secs_f64();
+        if !groth16::verify(&keys, &[commitment], &proof) {
+            bail!("the proof does not verify");
+        }
+        if verify_gas.is_none() {
+            pb.set_message("the generated verifier on the embedded L1".to_string());
+            verify_gas = Some(evm_verify_gas(&args, &keys, &proof, commitment).await?);
+        }
+        pb.finish_and_clear();
+        report.push(
+            &format!("zk.constraints.block_{slots}"),
+            constraints as f64,
+            "constraints",
+            Better::Lower,
+            n,
+        );
+        report.push(&format!("zk.setup_s.block_{slots}"), setup_s, "s", Better::Lower, n);
+        report.push(&format!("zk.prove_s.block_{slots}"), prove_s, "s", Better::Lower, n);
+        if slots == largest {
+            report.push("zk.block_size", slots as f64, "transfers", Better::Higher, n);
+            report.push(
+                "zk.constraints_per_transfer",
+                constraints as f64 / n as f64,
+                "constraints",
+                Better::Lower,
+                n,
+            );
+            report.push("zk.prove_s_per_transfer", prove_s / n as f64, "s", Better::Lower, n);
+        }
+    }
+    report.push("zk.verify_gas", verify_gas.unwrap_or_default() as f64, "gas", Better::Lower, 1);
+    report.push("zk.pubdata_bytes_per_transfer", TRANSFER_BYTES as f64, "B", Better::Lower, 1);
+    report.finish()?;
+    Ok(report)
+}
+
+/// Gas of `verifyProof` (the call alone, without the 21,000 of a transaction) on the
+/// embedded L1.
+async fn evm_verify_gas(
+    args: &ZkArgs,
+    keys: &groth16::Keys,
+    proof: &ark_groth16::Proof<ark_bn254::Bn254>,
+    commitment: Fr,
+) -> anyhow::Result<u64> {
+    let solc = args.solc.clone().unwrap_or_else(|| std::path::PathBuf::from(".tools/bin/solc"));
+    let bytecode = compile(&solc, &verifier_source(&keys.verifying, "BlockVerifier"), "BlockVerifier")
+        .context("compiling the generated verifier (run scripts/install-tools.sh, or pass --solc)")?;
+    let devnet = Devnet::start(DevnetConfig {
+        addr: "127.0.0.1:0".parse()?,
+        mining: MiningMode::Instant,
+        ..Default::default()
+    })
+    .await?;
+    let l1 = L1Client::connect(&devnet.url(), loft_l1::dev_signers(1)?.remove(0)).await?;
+    let verifier = IBlockVerifier::new(l1.deploy(bytecode.into()).await?, l1.provider().clone());
+    let words = ProofWords::new(proof).0.map(U256::from_be_bytes);
+    let input = [U256::from_be_bytes(input_word(&commitment))];
+    if !verifier.verifyProof(words, input).call().await? {
+        bail!("the EVM refused a valid proof");
+    }
+    let gas = verifier.verifyProof(words, input).estimate_gas().await?;
+    devnet.stop().await;
+    Ok(gas.saturating_sub(21_000))
+}
