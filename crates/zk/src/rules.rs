@@ -415,6 +415,22 @@ impl AccountW<Native> {
     }
 }
 
+impl TransferW<Native> {
+    /// The native slot of a transfer the operator applied (`None` when an amount does not pack).
+    pub fn from_witness(w: &crate::ops::TransferWitness) -> Option<Self> {
+        Some(Self {
+            active: true,
+            amount: PackedW::new(AMOUNT, w.transfer.amount)?,
+            fee: PackedW::new(FEE, w.transfer.fee)?,
+            nonce: Fr::from(w.transfer.nonce),
+            signature: w.transfer.signature,
+            sender: AccountW::from_witness(&w.sender),
+            recipient: AccountW::from_witness(&w.recipient),
+            operator: AccountW::from_witness(&w.operator),
+        })
+    }
+}
+
 impl PackedW<Native> {
     /// A packed value's bits (`None` when it does not pack).
     pub fn new(packing: Packing, value: u128) -> Option<Self> {

@@ -7,11 +7,10 @@ use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use loft_zk::{
-    amount::{AMOUNT, FEE},
     circuit::{BlockCircuit, block_commitment, padded_pubdata},
     eddsa::SecretKey,
     ops::{Deposit, Transfer, TransferWitness},
-    rules::{AccountW, Native, PackedW, TransferW, transfer},
+    rules::{Native, TransferW, transfer},
     state::{Params, State},
 };
 use proptest::prelude::*;
@@ -19,16 +18,7 @@ use proptest::prelude::*;
 const PARAMS: Params = Params { account_depth: 3, balance_depth: 1 };
 
 fn native(w: &TransferWitness) -> TransferW<Native> {
-    TransferW {
-        active: true,
-        amount: PackedW::new(AMOUNT, w.transfer.amount).expect("packs"),
-        fee: PackedW::new(FEE, w.transfer.fee).expect("packs"),
-        nonce: Fr::from(w.transfer.nonce),
-        signature: w.transfer.signature,
-        sender: AccountW::from_witness(&w.sender),
-        recipient: AccountW::from_witness(&w.recipient),
-        operator: AccountW::from_witness(&w.operator),
-    }
+    TransferW::from_witness(w).expect("amounts pack")
 }
 
 fn setup() -> (State, Vec<SecretKey>) {
