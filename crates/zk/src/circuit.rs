@@ -1,12 +1,11 @@
 //! The block circuit: the rules of [`crate::rules`] over R1CS ([`Constraints`]), for a block of
-//! a fixed number of transfer slots (unused slots are no-ops), with one public input:
-//! `sha256(oldRoot ‖ newRoot ‖ publicData) mod r`, so that L1 verifies any block for the
-//! same cost and hashes the public data it received as calldata.
+//! a fixed shape (wide slots, transfer slots; unused slots are no-ops), with one public
+//! input: `sha256(oldRoot ‖ newRoot ‖ publicData) mod r`, so that L1 verifies any block for
+//! the same cost and hashes the public data it received as calldata.
 
 use ark_bn254::Fr;
 use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
 use ark_ed_on_bn254::constraints::EdwardsVar;
-use ark_ff::{BigInteger, PrimeField, Zero};
 use ark_r1cs_std::{
     alloc::AllocVar,
     boolean::Boolean,
@@ -17,15 +16,13 @@ use ark_r1cs_std::{
     uint8::UInt8,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use sha2::{Digest, Sha256};
 
 use crate::{
-    amount::{AMOUNT, FEE},
-    eddsa::SignatureVar,
-    ops::TransferWitness,
+    block::{Block, BlockShape, PayoutWitness, TransferWitness, WideWitness},
+    eddsa::{PublicKey, Signature, SignatureVar},
     poseidon::{Domain, hash_var},
-    rules::{AccountW, Arith, PackedW, PathW, TransferW, packed_bits, transfer},
-    state::{AccountWitness, Params},
+    rules::{Arith, PayoutW, TransferW, WideW, Witness, WitnessError, block},
+    state::{Params, StateError},
 };
 
 /// The rules as constraints.
@@ -43,6 +40,35 @@ impl Arith for Constraints {
 
     fn constant(&self, v: Fr) -> FpVar<Fr> {
         FpVar::Constant(v)
+    }
+    fn bool_constant(&self, b: bool) -> Boolean<Fr> {
+        Boolean::Constant(b)
+    }
+    fn select_bool(
+        &self,
+        c: &Boolean<Fr>,
+        a: &Boolean<Fr>,
+        b: &Boolean<Fr>,
+    ) -> Result<Boolean<Fr>, SynthesisError> {
+        Boolean::conditionally_select(c, a, b)
+    }
+    fn and(&self, a: &Boolean<Fr>, b: &Boolean<Fr>) -> Result<Boolean<Fr>, SynthesisError> {
+        Ok(a & b)
+    }
+    fn or(&self, a: &Boolean<Fr>, b: &Boolean<Fr>) -> Result<Boolean<Fr>, SynthesisError> {
+        Ok(a | b)
+    }
+    fn not(&self, a: &Boolean<Fr>) -> Boolean<Fr> {
+        !a
+    }
+    fn is_equal(&self, a: &FpVar<Fr>, b: &FpVar<Fr>) -> Result<Boolean<Fr>, SynthesisError> {
+        a.is_eq(b)
+    }
+    fn bool_to_f(&self, b: &Boolean<Fr>) -> FpVar<Fr> {
+        FpVar::from(b.clone())
+    }
+    fn enforce_false(&self, b: &Boolean<Fr>, _rule: &'static str) -> Result<(), SynthesisError> {
+        b.enforce_equal(&Boolean::FALSE)
     }
     fn add(&self, a: &FpVar<Fr>, b: &FpVar<Fr>) -> FpVar<Fr> {
         a + b
@@ -81,12 +107,20 @@ impl Arith for Constraints {
         let v = FpVar::conditionally_select(active, a, &FpVar::one())?;
         v.enforce_not_equal(&FpVar::zero())
     }
-    fn enforce_bits(&self, a: &FpVar<Fr>, bits: usize, _rule: &'static str) -> Result<(), SynthesisError> {
-        let all = a.to_bits_le()?;
-        for bit in &all[bits..] {
-            bit.enforce_equal(&Boolean::FALSE)?;
+    fn to_bits(
+        &self,
+        a: &FpVar<Fr>,
+        bits: usize,
+        _rule: &'static str,
+    ) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+        let mut all = a.to_bits_le()?;
+        if bits < all.len() {
+            for bit in &all[bits..] {
+                bit.enforce_equal(&Boolean::FALSE)?;
+            }
+            all.truncate(bits);
         }
-        Ok(())
+        Ok(all)
     }
     fn point_xy(&self, p: &EdwardsVar) -> (FpVar<Fr>, FpVar<Fr>) {
         (p.x.clone(), p.y.clone())
@@ -103,115 +137,72 @@ impl Arith for Constraints {
     }
 }
 
-fn alloc_bits(cs: &ConstraintSystemRef<Fr>, bits: &[bool]) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
-    bits.iter().map(|b| Boolean::new_witness(cs.clone(), || Ok(*b))).collect()
-}
-
-fn alloc_path(
-    cs: &ConstraintSystemRef<Fr>,
-    index: u64,
-    siblings: &[Fr],
-) -> Result<PathW<Constraints>, SynthesisError> {
-    let bits: Vec<bool> = (0..siblings.len()).map(|i| (index >> i) & 1 == 1).collect();
-    Ok(PathW {
-        bits: alloc_bits(cs, &bits)?,
-        siblings: siblings
-            .iter()
-            .map(|s| FpVar::new_witness(cs.clone(), || Ok(*s)))
-            .collect::<Result<_, _>>()?,
-    })
-}
-
-fn alloc_account(
-    cs: &ConstraintSystemRef<Fr>,
-    w: &AccountWitness,
-) -> Result<AccountW<Constraints>, SynthesisError> {
-    let fp = |v: Fr| FpVar::new_witness(cs.clone(), || Ok(v));
-    Ok(AccountW {
-        address: fp(w.address)?,
-        key: EdwardsVar::new_witness(cs.clone(), || Ok(w.key.0))?,
-        nonce: fp(Fr::from(w.nonce))?,
-        balance_root: fp(w.balance_root)?,
-        balance: fp(Fr::from(w.balance))?,
-        balance_path: alloc_path(cs, w.balance_path.index, &w.balance_path.siblings)?,
-        account_path: alloc_path(cs, w.account_path.index, &w.account_path.siblings)?,
-    })
-}
-
-fn alloc_packed(
-    cs: &ConstraintSystemRef<Fr>,
-    packing: crate::amount::Packing,
-    value: u128,
-) -> Result<PackedW<Constraints>, SynthesisError> {
-    let (mantissa, exponent) = packed_bits(packing, value).ok_or(SynthesisError::Unsatisfiable)?;
-    Ok(PackedW { mantissa: alloc_bits(cs, &mantissa)?, exponent: alloc_bits(cs, &exponent)? })
-}
-
-/// A no-op slot's witness: any account will do, nothing is enforced or changed.
-fn noop(state_root_path: &AccountWitness) -> TransferWitness {
-    TransferWitness {
-        transfer: crate::ops::Transfer {
-            from: 0,
-            to: 0,
-            token: 0,
-            amount: 0,
-            fee: 0,
-            nonce: 0,
-            signature: crate::eddsa::SecretKey(Default::default()).sign(Fr::zero()),
-        },
-        sender: state_root_path.clone(),
-        recipient: state_root_path.clone(),
-        operator: state_root_path.clone(),
+impl Witness for Constraints {
+    fn w_f(&self, v: Fr) -> Result<FpVar<Fr>, SynthesisError> {
+        FpVar::new_witness(self.cs.clone(), || Ok(v))
+    }
+    fn w_bool(&self, b: bool) -> Result<Boolean<Fr>, SynthesisError> {
+        Boolean::new_witness(self.cs.clone(), || Ok(b))
+    }
+    fn w_point(&self, p: &PublicKey) -> Result<EdwardsVar, SynthesisError> {
+        EdwardsVar::new_witness(self.cs.clone(), || Ok(p.0))
+    }
+    fn w_sig(&self, s: &Signature) -> Result<SignatureVar, SynthesisError> {
+        SignatureVar::witness(self.cs.clone(), Some(s))
     }
 }
 
-/// A block of `slots` transfer slots.
+fn synthesis(e: WitnessError<SynthesisError>) -> SynthesisError {
+    match e {
+        WitnessError::NotPackable => SynthesisError::Unsatisfiable,
+        WitnessError::Arith(e) => e,
+    }
+}
+
+/// A block of a fixed shape: the witnesses of its slots and payout, and its public input.
 #[derive(Clone)]
 pub struct BlockCircuit {
-    /// Tree depths.
-    pub params: Params,
-    /// Transfer slots.
-    pub slots: usize,
     /// The operator's fee account.
     pub fee_account: u64,
     /// The root before the block.
     pub old_root: Fr,
-    /// The transfers (at most `slots`) with their witnesses; `None` for the setup.
-    pub transfers: Option<Vec<TransferWitness>>,
-    /// A witness of any account under the final root, for the no-op slots.
-    pub filler: Option<AccountWitness>,
+    /// The wide slots.
+    pub wides: Vec<WideWitness>,
+    /// The transfer slots, each with whether it is active.
+    pub transfers: Vec<(bool, TransferWitness)>,
+    /// The fee payout.
+    pub payout: PayoutWitness,
     /// The public input.
     pub commitment: Fr,
 }
 
-/// The public input of a block: `sha256(oldRoot ‖ newRoot ‖ publicData) mod r`, roots as 32
-/// big-endian bytes.
-pub fn block_commitment(old_root: &Fr, new_root: &Fr, pubdata: &[u8]) -> Fr {
-    let mut h = Sha256::new();
-    h.update(old_root.into_bigint().to_bytes_be());
-    h.update(new_root.into_bigint().to_bytes_be());
-    h.update(pubdata);
-    Fr::from_be_bytes_mod_order(&h.finalize())
-}
-
-/// The public data of `slots` slots holding `pubdata` (the transfers' bytes, no-ops as zeros).
-pub fn padded_pubdata(pubdata: &[u8], slots: usize) -> Vec<u8> {
-    let mut out = pubdata.to_vec();
-    out.resize(slots * TRANSFER_BYTES, 0);
-    out
-}
-
-/// Bytes of a transfer slot's public data.
-pub const TRANSFER_BYTES: usize = 15;
-
-/// Big-endian bytes of `value`, `bits` wide (a multiple of 8).
-fn to_bytes_be(value: &FpVar<Fr>, bits: usize) -> Result<Vec<UInt8<Fr>>, SynthesisError> {
-    let all = value.to_bits_le()?;
-    let mut out = Vec::with_capacity(bits / 8);
-    for byte in (0..bits / 8).rev() {
-        out.push(UInt8::from_bits_le(&all[byte * 8..byte * 8 + 8]));
+impl BlockCircuit {
+    /// The circuit of a sealed block.
+    pub fn new(block: &Block) -> Self {
+        Self {
+            fee_account: block.fee_account,
+            old_root: block.old_root,
+            wides: block.wides.clone(),
+            transfers: block.transfers.clone(),
+            payout: block.payout.clone(),
+            commitment: block.commitment(),
+        }
     }
-    Ok(out)
+
+    /// The circuit of `shape`, for the setup (its witness is a block of no-ops).
+    pub fn blank(params: Params, shape: BlockShape, fee_account: u64) -> Result<Self, StateError> {
+        Ok(Self::new(&Block::blank(params, shape, fee_account)?))
+    }
+}
+
+/// Big-endian bits as bytes for sha256.
+fn bytes(bits: &[Boolean<Fr>]) -> Vec<UInt8<Fr>> {
+    bits.chunks(8)
+        .map(|c| {
+            let le: Vec<Boolean<Fr>> = c.iter().rev().cloned().collect();
+            UInt8::from_bits_le(&le)
+        })
+        .collect()
 }
 
 fn root_bytes(root: &FpVar<Fr>) -> Result<Vec<UInt8<Fr>>, SynthesisError> {
@@ -220,56 +211,40 @@ fn root_bytes(root: &FpVar<Fr>) -> Result<Vec<UInt8<Fr>>, SynthesisError> {
     Ok((0..32).rev().map(|i| UInt8::from_bits_le(&bits[i * 8..i * 8 + 8])).collect())
 }
 
+/// Enforces `commitment = sha256(bytes) mod r`, the digest's integer reduced by a linear
+/// combination (`le_bits_to_fp` would insist on a digest below r).
+pub fn enforce_sha256_mod_r(input: &[UInt8<Fr>], commitment: &FpVar<Fr>) -> Result<(), SynthesisError> {
+    let digest = Sha256Gadget::digest(input)?;
+    let mut bits = Vec::with_capacity(256);
+    for byte in digest.0.iter().rev() {
+        bits.extend(byte.to_bits_le()?);
+    }
+    let mut reduced = FpVar::zero();
+    let mut power = Fr::from(1u64);
+    for bit in &bits {
+        reduced += FpVar::from(bit.clone()) * power;
+        power = power + power;
+    }
+    reduced.enforce_equal(commitment)
+}
+
 impl ConstraintSynthesizer<Fr> for BlockCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let commitment = FpVar::new_input(cs.clone(), || Ok(self.commitment))?;
-        let old_root = FpVar::new_witness(cs.clone(), || Ok(self.old_root))?;
-        let fee_account = FpVar::Constant(Fr::from(self.fee_account));
         let a = Constraints { cs: cs.clone() };
-        let transfers = self.transfers.unwrap_or_default();
-        let empty = crate::state::State::new(self.params)
-            .account_witness(0, 0)
-            .map_err(|_| SynthesisError::Unsatisfiable)?;
-        let filler = self.filler.unwrap_or(empty);
-        let mut root = old_root.clone();
-        let mut pubdata = Vec::new();
-        for i in 0..self.slots {
-            let (w, active) = match transfers.get(i) {
-                Some(w) => (w.clone(), true),
-                None => (noop(&filler), false),
-            };
-            let t = &w.transfer;
-            let slot = TransferW {
-                active: Boolean::new_witness(cs.clone(), || Ok(active))?,
-                amount: alloc_packed(&cs, AMOUNT, t.amount)?,
-                fee: alloc_packed(&cs, FEE, t.fee)?,
-                nonce: FpVar::new_witness(cs.clone(), || Ok(Fr::from(t.nonce)))?,
-                signature: SignatureVar::witness(cs.clone(), Some(&t.signature))?,
-                sender: alloc_account(&cs, &w.sender)?,
-                recipient: alloc_account(&cs, &w.recipient)?,
-                operator: alloc_account(&cs, &w.operator)?,
-            };
-            let out = transfer(&a, &root, &fee_account, &slot)?;
-            root = out.root;
-            for (value, bits) in &out.pubdata {
-                pubdata.extend(to_bytes_be(value, *bits)?);
-            }
-        }
+        let old_root = a.w_f(self.old_root)?;
+        let wides = self.wides.iter().map(|w| WideW::new(&a, w)).collect::<Result<Vec<_>, _>>().map_err(synthesis)?;
+        let transfers = self
+            .transfers
+            .iter()
+            .map(|(on, t)| TransferW::new(&a, *on, t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(synthesis)?;
+        let payout = PayoutW::new(&a, &self.payout)?;
+        let (new_root, pubdata) = block(&a, &old_root, self.fee_account, &wides, &transfers, &payout)?;
         let mut input = root_bytes(&old_root)?;
-        input.extend(root_bytes(&root)?);
-        input.extend(pubdata);
-        let digest = Sha256Gadget::digest(&input)?;
-        let mut bits = Vec::with_capacity(256);
-        for byte in digest.0.iter().rev() {
-            bits.extend(byte.to_bits_le()?);
-        }
-        // the digest's integer, reduced mod r (le_bits_to_fp would insist on a value below r)
-        let mut reduced = FpVar::zero();
-        let mut power = Fr::from(1u64);
-        for bit in &bits {
-            reduced += FpVar::from(bit.clone()) * power;
-            power = power + power;
-        }
-        reduced.enforce_equal(&commitment)
+        input.extend(root_bytes(&new_root)?);
+        input.extend(bytes(&pubdata));
+        enforce_sha256_mod_r(&input, &commitment)
     }
 }

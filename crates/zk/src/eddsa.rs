@@ -106,6 +106,11 @@ impl PublicKey {
     pub fn is_unset(&self) -> bool {
         self.0.is_zero()
     }
+
+    /// Whether this can be a key: a point of the prime-order subgroup other than the identity.
+    pub fn is_valid(&self) -> bool {
+        !self.0.is_zero() && self.0.is_on_curve() && self.0.is_in_correct_subgroup_assuming_on_curve()
+    }
 }
 
 /// A signature inside a circuit.

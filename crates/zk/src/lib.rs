@@ -7,6 +7,7 @@
 //! - [`tree`]: sparse Merkle trees (accounts, and each account's balances) under it;
 //! - [`state`]: the accounts and balances, natively, with the paths the circuit takes;
 //! - [`ops`]: the operations, their signed messages, public data and checks;
+//! - [`block`]: the operator's blocks: lanes, fee payout, the witnesses of every slot;
 //! - [`eddsa`]: EdDSA over BabyJubjub with Poseidon, the L2 keys' signatures;
 //! - [`rules`]: the state-transition rules, written once over field elements or constraints;
 //! - [`circuit`]: the block circuit (the rules as R1CS, the public input);
@@ -17,6 +18,7 @@
 //! and property tests check that the two agree.
 
 pub mod amount;
+pub mod block;
 pub mod circuit;
 pub mod eddsa;
 pub mod groth16;

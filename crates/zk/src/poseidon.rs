@@ -44,6 +44,8 @@ pub enum Domain {
     Nonce = 5,
     /// A signed operation: its fields.
     Message = 6,
+    /// The hash of an L2 public key that change-key puts in the public data: `(x, y)`.
+    Key = 7,
 }
 
 /// The shared parameters.

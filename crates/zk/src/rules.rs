@@ -2,6 +2,12 @@
 //! field elements ([`Native`], which returns the first rule a witness breaks) and as R1CS
 //! constraints (`circuit::Constraints`, which enforces them). Both run this same code, so the
 //! operator and the circuit can not disagree on what a valid block is.
+//!
+//! A block ([`block`]) is a wide lane of slots (deposits, transfers to new accounts,
+//! withdrawals, full exits, change-key: [`wide`]), then a lane of transfer slots between
+//! existing accounts ([`transfer`]), then the payout of the block's fees, accumulated per
+//! token, to the operator's fee account ([`pay_fees`]). Every slot yields its public data as
+//! big-endian bits; unused slots are no-ops whose public data is zero.
 
 use ark_bn254::Fr;
 use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField, Zero};
@@ -12,8 +18,17 @@ use crate::{
     ops::op_type,
     poseidon::{Domain, hash},
     state::{AccountWitness, BALANCE_BITS},
-    tree::MerklePath,
+    tree::{MerklePath, empty_roots},
 };
+
+/// Bits of an account index in the public data.
+pub const ACCOUNT_BITS: usize = 24;
+/// Bits of a token id in the public data.
+pub const TOKEN_BITS: usize = 8;
+/// Bytes of a wide slot's public data.
+pub const WIDE_BYTES: usize = 64;
+/// Bytes of a transfer slot's public data.
+pub const TRANSFER_BYTES: usize = 15;
 
 /// The arithmetic the rules need, natively or in a circuit.
 pub trait Arith {
@@ -30,6 +45,8 @@ pub trait Arith {
 
     /// A constant.
     fn constant(&self, v: Fr) -> Self::F;
+    /// A constant bit.
+    fn bool_constant(&self, b: bool) -> Self::Bool;
     /// `a + b`.
     fn add(&self, a: &Self::F, b: &Self::F) -> Self::F;
     /// `a - b`.
@@ -38,6 +55,18 @@ pub trait Arith {
     fn mul(&self, a: &Self::F, b: &Self::F) -> Result<Self::F, Self::Error>;
     /// `c ? a : b`.
     fn select(&self, c: &Self::Bool, a: &Self::F, b: &Self::F) -> Result<Self::F, Self::Error>;
+    /// `c ? a : b`, for bits.
+    fn select_bool(&self, c: &Self::Bool, a: &Self::Bool, b: &Self::Bool) -> Result<Self::Bool, Self::Error>;
+    /// `a ∧ b`.
+    fn and(&self, a: &Self::Bool, b: &Self::Bool) -> Result<Self::Bool, Self::Error>;
+    /// `a ∨ b`.
+    fn or(&self, a: &Self::Bool, b: &Self::Bool) -> Result<Self::Bool, Self::Error>;
+    /// `¬a`.
+    fn not(&self, a: &Self::Bool) -> Self::Bool;
+    /// `a == b`.
+    fn is_equal(&self, a: &Self::F, b: &Self::F) -> Result<Self::Bool, Self::Error>;
+    /// A bit as 0 or 1.
+    fn bool_to_f(&self, b: &Self::Bool) -> Self::F;
     /// The number whose little-endian bits these are.
     fn bits_to_number(&self, bits: &[Self::Bool]) -> Self::F;
     /// Poseidon.
@@ -51,14 +80,12 @@ pub trait Arith {
         rule: &'static str,
     ) -> Result<(), Self::Error>;
     /// Where `active`: `a != 0`.
-    fn enforce_nonzero(
-        &self,
-        active: &Self::Bool,
-        a: &Self::F,
-        rule: &'static str,
-    ) -> Result<(), Self::Error>;
-    /// `a < 2^bits` (callers zero `a` where a rule is inactive).
-    fn enforce_bits(&self, a: &Self::F, bits: usize, rule: &'static str) -> Result<(), Self::Error>;
+    fn enforce_nonzero(&self, active: &Self::Bool, a: &Self::F, rule: &'static str) -> Result<(), Self::Error>;
+    /// `b` is false.
+    fn enforce_false(&self, b: &Self::Bool, rule: &'static str) -> Result<(), Self::Error>;
+    /// The `bits` little-endian bits of `a`, enforcing `a < 2^bits` (callers zero `a` where a
+    /// rule is inactive). At 254 bits and more: all of a field element's bits.
+    fn to_bits(&self, a: &Self::F, bits: usize, rule: &'static str) -> Result<Vec<Self::Bool>, Self::Error>;
     /// The key's coordinates.
     fn point_xy(&self, p: &Self::Point) -> (Self::F, Self::F);
     /// Where `active`: `sig` signs `message` under `key`.
@@ -70,6 +97,18 @@ pub trait Arith {
         sig: &Self::Sig,
         rule: &'static str,
     ) -> Result<(), Self::Error>;
+}
+
+/// How witnesses enter an [`Arith`]: as they are natively, as allocated variables in a circuit.
+pub trait Witness: Arith {
+    /// A field element.
+    fn w_f(&self, v: Fr) -> Result<Self::F, Self::Error>;
+    /// A bit.
+    fn w_bool(&self, b: bool) -> Result<Self::Bool, Self::Error>;
+    /// A public key.
+    fn w_point(&self, p: &PublicKey) -> Result<Self::Point, Self::Error>;
+    /// A signature.
+    fn w_sig(&self, s: &Signature) -> Result<Self::Sig, Self::Error>;
 }
 
 /// A Merkle path: the index bits (least significant first) and the siblings.
@@ -106,7 +145,8 @@ pub struct PackedW<A: Arith + ?Sized> {
     pub exponent: Vec<A::Bool>,
 }
 
-/// One transfer slot: a transfer, or a no-op where `active` is false.
+/// One transfer slot: a transfer between existing accounts, or a no-op where `active` is
+/// false.
 pub struct TransferW<A: Arith + ?Sized> {
     /// Whether the slot holds a transfer.
     pub active: A::Bool,
@@ -122,16 +162,57 @@ pub struct TransferW<A: Arith + ?Sized> {
     pub sender: AccountW<A>,
     /// The recipient after the sender's update (the same account when sending to oneself).
     pub recipient: AccountW<A>,
-    /// The operator's fee account after the recipient's update.
-    pub operator: AccountW<A>,
+}
+
+/// One wide slot: a deposit, a transfer to a new account, a withdrawal, a full exit, a
+/// change-key, or a no-op (kind 0).
+pub struct WideW<A: Arith + ?Sized> {
+    /// The operation type's three bits, least significant first.
+    pub kind: Vec<A::Bool>,
+    /// The account the operation is about (the sender of a transfer).
+    pub a: AccountW<A>,
+    /// Whether `a` is an empty slot (a deposit opening an account, a full exit of nothing).
+    pub a_empty: A::Bool,
+    /// The new account of a transfer to a new address (unused otherwise).
+    pub b: AccountW<A>,
+    /// The full amount of a deposit or withdrawal.
+    pub amount: A::F,
+    /// The packed amount of a transfer to a new account.
+    pub packed_amount: PackedW<A>,
+    /// The fee (transfer, withdraw, change-key).
+    pub fee: PackedW<A>,
+    /// The address (160 bits, least significant first): the depositor's L2 owner, the new
+    /// account's, the withdrawal's L1 recipient, the full exit's requester, the key changer.
+    pub address: Vec<A::Bool>,
+    /// The nonce signed (transfer, withdraw) or authorised on L1 (change-key).
+    pub nonce: A::F,
+    /// The account's signature (transfer, withdraw).
+    pub signature: A::Sig,
+    /// The new key's coordinates (change-key).
+    pub new_key: (A::F, A::F),
+}
+
+/// The operator's fee account at the end of a block, with every token's balance path (taken
+/// one after another, each after the previous token's payout).
+pub struct PayoutW<A: Arith + ?Sized> {
+    /// The fee account.
+    pub account: AccountW<A>,
+    /// Its balance of each token before the payout.
+    pub balances: Vec<A::F>,
+    /// The siblings of each token's balance path.
+    pub siblings: Vec<Vec<A::F>>,
 }
 
 /// What a slot produced.
 pub struct SlotOut<A: Arith + ?Sized> {
     /// The root after the slot.
     pub root: A::F,
-    /// The public-data fields, as (value, bit width), in order.
-    pub pubdata: Vec<(A::F, usize)>,
+    /// The public data, as big-endian bits.
+    pub pubdata: Vec<A::Bool>,
+    /// The fee the slot collected (0 for none).
+    pub fee: A::F,
+    /// The token of the fee.
+    pub fee_token: Vec<A::Bool>,
 }
 
 /// A packed value: `mantissa · 10^exponent`.
@@ -146,15 +227,15 @@ pub fn unpack<A: Arith>(a: &A, p: &PackedW<A>) -> Result<A::F, A::Error> {
     Ok(value)
 }
 
-/// The leaf of an account.
+/// The leaf of an account with these fields.
 pub fn account_leaf<A: Arith>(
     a: &A,
-    w: &AccountW<A>,
+    address: &A::F,
+    key: (A::F, A::F),
     nonce: &A::F,
     balance_root: &A::F,
 ) -> Result<A::F, A::Error> {
-    let (x, y) = a.point_xy(&w.key);
-    a.hash(Domain::Account, &[w.address.clone(), x, y, nonce.clone(), balance_root.clone()])
+    a.hash(Domain::Account, &[address.clone(), key.0, key.1, nonce.clone(), balance_root.clone()])
 }
 
 /// The root reached from `leaf` along `path`.
@@ -168,55 +249,99 @@ pub fn path_root<A: Arith>(a: &A, leaf: &A::F, path: &PathW<A>) -> Result<A::F, 
     Ok(acc)
 }
 
-/// Checks that `w` is in the state under `root`, with its balance in its balance tree.
-fn enforce_present<A: Arith>(
-    a: &A,
-    active: &A::Bool,
-    root: &A::F,
-    w: &AccountW<A>,
-    who: [&'static str; 3],
-) -> Result<(), A::Error> {
-    let leaf = account_leaf(a, w, &w.nonce, &w.balance_root)?;
-    a.enforce_equal(active, &path_root(a, &leaf, &w.account_path)?, root, who[0])?;
-    a.enforce_equal(active, &path_root(a, &w.balance, &w.balance_path)?, &w.balance_root, who[1])?;
-    a.enforce_nonzero(active, &w.address, who[2])
+/// An account's fields after an operation.
+struct NewFields<A: Arith + ?Sized> {
+    address: A::F,
+    key: (A::F, A::F),
+    nonce: A::F,
+    balance: A::F,
 }
 
-/// The transfer rule. From `root`: the sender's account and balance are in the state, it has
-/// a key, the nonce is its nonce, the signature signs the transfer, the balance covers amount
-/// and fee; the recipient exists; its balance stays below 2^128; the fee goes to the
-/// operator's account `fee_account`. Returns the new root (the same root for a no-op) and the
-/// public data.
-pub fn transfer<A: Arith>(
+/// Where `check`: `w` is at its path under `root`, with its balance in its balance tree;
+/// where also `empty`, the slot is empty (leaf 0) and `w` holds a fresh account's fields.
+/// Returns the root with the account rewritten to `new` (the caller decides whether to take
+/// it).
+fn rewrite<A: Arith>(
     a: &A,
+    check: &A::Bool,
+    empty: &A::Bool,
     root: &A::F,
-    fee_account: &A::F,
-    t: &TransferW<A>,
-) -> Result<SlotOut<A>, A::Error> {
-    let on = &t.active;
-    let s = &t.sender;
-    let r = &t.recipient;
-    enforce_present(
-        a,
-        on,
-        root,
-        s,
-        [
-            "the sender's account is in the state",
-            "the sender's balance is in its account",
-            "the sender's account exists",
-        ],
-    )?;
-    let (key_x, _) = a.point_xy(&s.key);
-    a.enforce_nonzero(on, &key_x, "the sender has an L2 key")?;
-    a.enforce_equal(on, &t.nonce, &s.nonce, "the nonce is the sender's next")?;
-    let amount = unpack(a, &t.amount)?;
-    let fee = unpack(a, &t.fee)?;
-    let from = a.bits_to_number(&s.account_path.bits);
-    let to = a.bits_to_number(&r.account_path.bits);
-    let token = a.bits_to_number(&s.balance_path.bits);
-    a.enforce_equal(on, &a.bits_to_number(&r.balance_path.bits), &token, "both sides move the same token")?;
-    let message = a.hash(
+    w: &AccountW<A>,
+    new: NewFields<A>,
+    who: &'static str,
+) -> Result<A::F, A::Error> {
+    let zero = a.constant(Fr::zero());
+    let leaf = account_leaf(a, &w.address, a.point_xy(&w.key), &w.nonce, &w.balance_root)?;
+    let old_leaf = a.select(empty, &zero, &leaf)?;
+    a.enforce_equal(check, &path_root(a, &old_leaf, &w.account_path)?, root, who)?;
+    a.enforce_equal(check, &path_root(a, &w.balance, &w.balance_path)?, &w.balance_root, who)?;
+    let fresh = a.and(check, empty)?;
+    let (x, y) = a.point_xy(&w.key);
+    let empty_balances = empty_roots(w.balance_path.siblings.len())[w.balance_path.siblings.len()];
+    for (value, expected) in [
+        (&w.address, Fr::zero()),
+        (&w.nonce, Fr::zero()),
+        (&x, Fr::zero()),
+        (&y, Fr::from(1u64)),
+        (&w.balance_root, empty_balances),
+    ] {
+        a.enforce_equal(&fresh, value, &a.constant(expected), "an empty slot holds a fresh account")?;
+    }
+    let balance_root = path_root(a, &new.balance, &w.balance_path)?;
+    let new_leaf = account_leaf(a, &new.address, new.key, &new.nonce, &balance_root)?;
+    path_root(a, &new_leaf, &w.account_path)
+}
+
+/// `bits` (little-endian) as `width` big-endian bits.
+fn be<A: Arith>(a: &A, bits: &[A::Bool], width: usize) -> Vec<A::Bool> {
+    let mut out: Vec<A::Bool> = bits.iter().take(width).cloned().collect();
+    out.resize(width, a.bool_constant(false));
+    out.reverse();
+    out
+}
+
+/// A constant byte as big-endian bits.
+fn byte<A: Arith>(a: &A, v: u8) -> Vec<A::Bool> {
+    (0..8).rev().map(|i| a.bool_constant((v >> i) & 1 == 1)).collect()
+}
+
+/// A packed value's bits, exponent lowest, as the public data carries them (big-endian).
+fn packed_be<A: Arith>(a: &A, p: &PackedW<A>) -> Vec<A::Bool> {
+    let mut bits = p.exponent.clone();
+    bits.extend(p.mantissa.iter().cloned());
+    let width = bits.len();
+    be(a, &bits, width)
+}
+
+fn gate<A: Arith>(a: &A, on: &A::Bool, bits: Vec<A::Bool>) -> Result<Vec<A::Bool>, A::Error> {
+    bits.iter().map(|b| a.and(on, b)).collect()
+}
+
+/// Whether the little-endian `bits` spell the constant `v`.
+fn bits_equal<A: Arith>(a: &A, bits: &[A::Bool], v: u64) -> Result<A::Bool, A::Error> {
+    let mut acc = a.bool_constant(true);
+    for (i, bit) in bits.iter().enumerate() {
+        let literal = if (v >> i) & 1 == 1 { bit.clone() } else { a.not(bit) };
+        acc = a.and(&acc, &literal)?;
+    }
+    if v >> bits.len() != 0 {
+        return Ok(a.bool_constant(false));
+    }
+    Ok(acc)
+}
+
+/// What a transfer's sender signs: the recipient by address, so that the operator can put it
+/// in either lane (an existing account, or a new one).
+pub fn transfer_message<A: Arith>(
+    a: &A,
+    from: &A::F,
+    to: &A::F,
+    token: &A::F,
+    amount: &A::F,
+    fee: &A::F,
+    nonce: &A::F,
+) -> Result<A::F, A::Error> {
+    a.hash(
         Domain::Message,
         &[
             a.constant(Fr::from(op_type::TRANSFER as u64)),
@@ -225,99 +350,312 @@ pub fn transfer<A: Arith>(
             token.clone(),
             amount.clone(),
             fee.clone(),
-            t.nonce.clone(),
+            nonce.clone(),
         ],
-    )?;
+    )
+}
+
+/// The transfer rule. From `root`: the sender's account and balance are in the state, it has
+/// a key, the nonce is its nonce, the signature signs the transfer (to the recipient's
+/// address), the balance covers amount and fee; the recipient exists; its balance stays below
+/// 2^128. The fee is collected for the block's payout. Returns the new root (the same root
+/// for a no-op), the public data and the fee.
+pub fn transfer<A: Arith>(a: &A, root: &A::F, t: &TransferW<A>) -> Result<SlotOut<A>, A::Error> {
+    let on = &t.active;
+    let no = a.bool_constant(false);
+    let zero = a.constant(Fr::zero());
+    let one = a.constant(Fr::from(1u64));
+    let s = &t.sender;
+    let r = &t.recipient;
+    a.enforce_nonzero(on, &s.address, "the sender's account exists")?;
+    let (key_x, _) = a.point_xy(&s.key);
+    a.enforce_nonzero(on, &key_x, "the sender has an L2 key")?;
+    a.enforce_equal(on, &t.nonce, &s.nonce, "the nonce is the sender's next")?;
+    let amount = unpack(a, &t.amount)?;
+    let fee = unpack(a, &t.fee)?;
+    let from = a.bits_to_number(&s.account_path.bits);
+    let token = a.bits_to_number(&s.balance_path.bits);
+    a.enforce_equal(on, &a.bits_to_number(&r.balance_path.bits), &token, "both sides move the same token")?;
+    let message = transfer_message(a, &from, &r.address, &token, &amount, &fee, &t.nonce)?;
     a.enforce_signature(on, &s.key, &message, &t.signature, "the sender signed the transfer")?;
 
-    // the sender pays amount + fee
-    let zero = a.constant(Fr::zero());
-    let spent = a.add(&amount, &fee);
-    let sender_balance = a.sub(&s.balance, &spent);
-    a.enforce_bits(
+    let sender_balance = a.sub(&s.balance, &a.add(&amount, &fee));
+    a.to_bits(
         &a.select(on, &sender_balance, &zero)?,
         BALANCE_BITS as usize,
         "the sender's balance covers amount and fee",
     )?;
-    let sender_balance_root = path_root(a, &sender_balance, &s.balance_path)?;
-    let next_nonce = a.add(&s.nonce, &a.constant(Fr::from(1u64)));
-    let sender_leaf = account_leaf(a, s, &next_nonce, &sender_balance_root)?;
-    let mid = path_root(a, &sender_leaf, &s.account_path)?;
+    let sender = NewFields {
+        address: s.address.clone(),
+        key: a.point_xy(&s.key),
+        nonce: a.add(&s.nonce, &one),
+        balance: sender_balance,
+    };
+    let mid = rewrite(a, on, &no, root, s, sender, "the sender's account is in the state")?;
 
-    // the recipient, in the state after the sender's update, receives amount
-    enforce_present(
-        a,
-        on,
-        &mid,
-        r,
-        [
-            "the recipient's account is in the state",
-            "the recipient's balance is in its account",
-            "the recipient's account exists",
-        ],
-    )?;
+    a.enforce_nonzero(on, &r.address, "the recipient's account exists")?;
     let recipient_balance = a.add(&r.balance, &amount);
-    a.enforce_bits(
+    a.to_bits(
         &a.select(on, &recipient_balance, &zero)?,
         BALANCE_BITS as usize,
         "the recipient's balance stays below 2^128",
     )?;
-    let recipient_balance_root = path_root(a, &recipient_balance, &r.balance_path)?;
-    let recipient_leaf = account_leaf(a, r, &r.nonce, &recipient_balance_root)?;
-    let mid2 = path_root(a, &recipient_leaf, &r.account_path)?;
+    let recipient = NewFields {
+        address: r.address.clone(),
+        key: a.point_xy(&r.key),
+        nonce: r.nonce.clone(),
+        balance: recipient_balance,
+    };
+    let after = rewrite(a, on, &no, &mid, r, recipient, "the recipient's account is in the state")?;
 
-    // the operator's fee account, after the recipient's update, receives the fee
-    let o = &t.operator;
-    enforce_present(
-        a,
-        on,
-        &mid2,
-        o,
-        [
-            "the fee account is in the state",
-            "the fee account's balance is in its account",
-            "the fee account exists",
-        ],
-    )?;
-    a.enforce_equal(
-        on,
-        &a.bits_to_number(&o.account_path.bits),
-        fee_account,
-        "the fee goes to the operator",
-    )?;
-    a.enforce_equal(
-        on,
-        &a.bits_to_number(&o.balance_path.bits),
-        &token,
-        "the fee is in the transferred token",
-    )?;
-    let operator_balance = a.add(&o.balance, &fee);
-    a.enforce_bits(
-        &a.select(on, &operator_balance, &zero)?,
-        BALANCE_BITS as usize,
-        "the fee account's balance stays below 2^128",
-    )?;
-    let operator_balance_root = path_root(a, &operator_balance, &o.balance_path)?;
-    let operator_leaf = account_leaf(a, o, &o.nonce, &operator_balance_root)?;
-    let after = path_root(a, &operator_leaf, &o.account_path)?;
-
-    let op = a.select(on, &a.constant(Fr::from(op_type::TRANSFER as u64)), &zero)?;
-    let pubdata = vec![
-        (op, 8),
-        (a.select(on, &from, &zero)?, 24),
-        (a.select(on, &to, &zero)?, 24),
-        (a.select(on, &token, &zero)?, 8),
-        (a.select(on, &packed(a, &t.amount), &zero)?, AMOUNT.bits() as usize),
-        (a.select(on, &packed(a, &t.fee), &zero)?, FEE.bits() as usize),
-    ];
-    Ok(SlotOut { root: a.select(on, &after, root)?, pubdata })
+    let mut bits = byte(a, op_type::TRANSFER);
+    bits.extend(be(a, &s.account_path.bits, ACCOUNT_BITS));
+    bits.extend(be(a, &r.account_path.bits, ACCOUNT_BITS));
+    bits.extend(be(a, &s.balance_path.bits, TOKEN_BITS));
+    bits.extend(packed_be(a, &t.amount));
+    bits.extend(packed_be(a, &t.fee));
+    Ok(SlotOut {
+        root: a.select(on, &after, root)?,
+        pubdata: gate(a, on, bits)?,
+        fee: a.select(on, &fee, &zero)?,
+        fee_token: s.balance_path.bits.clone(),
+    })
 }
 
-/// The packed encoding as the public data carries it: exponent in the low bits.
-fn packed<A: Arith>(a: &A, p: &PackedW<A>) -> A::F {
-    let mut bits = p.exponent.clone();
-    bits.extend(p.mantissa.iter().cloned());
-    a.bits_to_number(&bits)
+/// The rules of a wide slot, by its kind:
+/// - deposit (1): the account at the slot is the address's, or an empty slot that becomes
+///   the address's account; it receives the amount;
+/// - transfer to a new account (3): as a transfer, to an empty slot that becomes the
+///   address's account;
+/// - withdraw (4): signed by the account's key; amount and fee leave its balance, the amount
+///   for the L1 address;
+/// - full exit (5): where the account exists and is the address's, its whole balance of the
+///   token leaves for L1 (the public data says how much); otherwise nothing changes and the
+///   amount is 0;
+/// - change-key (6): the account's owner (authorised on L1, which sees the address, the key
+///   hash and the nonce) sets its key, paying the fee;
+/// - no-op (0). Kinds 2 (transfers go in the transfer lane) and 7 are refused.
+pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A::Error> {
+    let zero = a.constant(Fr::zero());
+    let one = a.bool_constant(true);
+    let kind = |t: u8| bits_equal(a, &w.kind, t as u64);
+    let deposit = kind(op_type::DEPOSIT)?;
+    let to_new = kind(op_type::TRANSFER_TO_NEW)?;
+    let withdraw = kind(op_type::WITHDRAW)?;
+    let full_exit = kind(op_type::FULL_EXIT)?;
+    let change_key = kind(op_type::CHANGE_KEY)?;
+    a.enforce_false(&kind(op_type::TRANSFER)?, "a transfer to an existing account goes in the transfer lane")?;
+    a.enforce_false(&kind(7)?, "an operation type exists")?;
+    let signed = a.or(&to_new, &withdraw)?;
+    let by_owner = a.or(&signed, &change_key)?;
+    let priority = a.or(&deposit, &full_exit)?;
+    let active = a.or(&priority, &by_owner)?;
+    let acc = &w.a;
+    a.enforce_false(&a.and(&w.a_empty, &by_owner)?, "the account exists")?;
+
+    let address = a.bits_to_number(&w.address);
+    a.enforce_nonzero(&active, &address, "the address is not zero")?;
+    let not_empty = a.not(&w.a_empty);
+    a.enforce_equal(&a.and(&deposit, &not_empty)?, &acc.address, &address, "a deposit goes to its owner's account")?;
+    a.enforce_equal(&change_key, &acc.address, &address, "the owner changes the key")?;
+    let (key_x, key_y) = a.point_xy(&acc.key);
+    a.enforce_nonzero(&signed, &key_x, "the account has an L2 key")?;
+    a.enforce_equal(&by_owner, &w.nonce, &acc.nonce, "the nonce is the account's next")?;
+
+    let packed_amount = unpack(a, &w.packed_amount)?;
+    let fee = unpack(a, &w.fee)?;
+    let token = a.bits_to_number(&acc.balance_path.bits);
+    let from = a.bits_to_number(&acc.account_path.bits);
+    let owner = a.and(&a.is_equal(&acc.address, &address)?, &not_empty)?;
+    let exit_ok = a.and(&full_exit, &owner)?;
+    let exit_amount = a.select(&exit_ok, &acc.balance, &zero)?;
+    let deposit_or_withdraw = a.or(&deposit, &withdraw)?;
+    let amount = a.select(&full_exit, &exit_amount, &a.select(&deposit_or_withdraw, &w.amount, &zero)?)?;
+    let amount_bits = a.to_bits(&amount, BALANCE_BITS as usize, "the amount is below 2^128")?;
+
+    let transfer_msg = transfer_message(a, &from, &address, &token, &packed_amount, &fee, &w.nonce)?;
+    let withdraw_msg = a.hash(
+        Domain::Message,
+        &[
+            a.constant(Fr::from(op_type::WITHDRAW as u64)),
+            from.clone(),
+            token.clone(),
+            w.amount.clone(),
+            fee.clone(),
+            w.nonce.clone(),
+            address.clone(),
+        ],
+    )?;
+    let message = a.select(&to_new, &transfer_msg, &withdraw_msg)?;
+    a.enforce_signature(&signed, &acc.key, &message, &w.signature, "the account signed the operation")?;
+
+    // the account's new balance, nonce, key and owner
+    let paid_fee = a.select(&by_owner, &fee, &zero)?;
+    let sent = a.select(&to_new, &packed_amount, &a.select(&withdraw, &w.amount, &zero)?)?;
+    let received = a.select(&deposit, &w.amount, &zero)?;
+    let balance = a.sub(&a.add(&acc.balance, &received), &a.add(&a.add(&sent, &paid_fee), &exit_amount));
+    a.to_bits(
+        &a.select(&active, &balance, &zero)?,
+        BALANCE_BITS as usize,
+        "the balance covers what leaves it and stays below 2^128",
+    )?;
+    let new_key = (
+        a.select(&change_key, &w.new_key.0, &key_x)?,
+        a.select(&change_key, &w.new_key.1, &key_y)?,
+    );
+    let fields = NewFields {
+        address: a.select(&deposit, &address, &acc.address)?,
+        key: new_key,
+        nonce: a.add(&acc.nonce, &a.bool_to_f(&by_owner)),
+        balance,
+    };
+    let after_a = rewrite(a, &active, &w.a_empty, root, acc, fields, "the account is in the state")?;
+    let write_a = a.or(&a.or(&deposit, &exit_ok)?, &by_owner)?;
+    let mid = a.select(&write_a, &after_a, root)?;
+
+    // the new account of a transfer to a new address
+    let b = &w.b;
+    a.enforce_equal(&to_new, &a.bits_to_number(&b.balance_path.bits), &token, "both sides move the same token")?;
+    a.to_bits(
+        &a.select(&to_new, &packed_amount, &zero)?,
+        BALANCE_BITS as usize,
+        "the new account's balance is below 2^128",
+    )?;
+    let new_account = NewFields {
+        address: address.clone(),
+        key: a.point_xy(&b.key),
+        nonce: b.nonce.clone(),
+        balance: packed_amount,
+    };
+    let after_b = rewrite(a, &to_new, &one, &mid, b, new_account, "the new account's slot is empty")?;
+    let after = a.select(&to_new, &after_b, &mid)?;
+
+    // public data: each kind's layout, the slot's by its kind
+    let account = be(a, &acc.account_path.bits, ACCOUNT_BITS);
+    let token_be = be(a, &acc.balance_path.bits, TOKEN_BITS);
+    let address_be = be(a, &w.address, 160);
+    let amount_be = be(a, &amount_bits, 128);
+    let fee_be = packed_be(a, &w.fee);
+    let key_hash = a.hash(Domain::Key, &[w.new_key.0.clone(), w.new_key.1.clone()])?;
+    let key_hash_bits = a.to_bits(&a.select(&change_key, &key_hash, &zero)?, 254, "a key hash")?;
+    let nonce_bits = a.to_bits(&a.select(&change_key, &w.nonce, &zero)?, 32, "the nonce fits 32 bits")?;
+    let layouts: [(&A::Bool, Vec<Vec<A::Bool>>); 5] = [
+        (&deposit, vec![byte(a, op_type::DEPOSIT), account.clone(), token_be.clone(), amount_be.clone(), address_be.clone()]),
+        (
+            &to_new,
+            vec![
+                byte(a, op_type::TRANSFER_TO_NEW),
+                account.clone(),
+                be(a, &b.account_path.bits, ACCOUNT_BITS),
+                token_be.clone(),
+                packed_be(a, &w.packed_amount),
+                fee_be.clone(),
+                address_be.clone(),
+            ],
+        ),
+        (
+            &withdraw,
+            vec![byte(a, op_type::WITHDRAW), account.clone(), token_be.clone(), amount_be.clone(), fee_be.clone(), address_be.clone()],
+        ),
+        (&full_exit, vec![byte(a, op_type::FULL_EXIT), account.clone(), token_be.clone(), amount_be, address_be.clone()]),
+        (
+            &change_key,
+            vec![
+                byte(a, op_type::CHANGE_KEY),
+                account,
+                address_be,
+                be(a, &key_hash_bits, 256),
+                be(a, &nonce_bits, 32),
+                token_be,
+                fee_be,
+            ],
+        ),
+    ];
+    let no = a.bool_constant(false);
+    let mut pubdata = vec![no.clone(); WIDE_BYTES * 8];
+    for (flag, fields) in layouts {
+        let bits: Vec<A::Bool> = fields.into_iter().flatten().collect();
+        for (i, slot) in pubdata.iter_mut().enumerate() {
+            let bit = bits.get(i).cloned().unwrap_or_else(|| no.clone());
+            *slot = a.select_bool(flag, &bit, slot)?;
+        }
+    }
+    Ok(SlotOut { root: after, pubdata, fee: paid_fee, fee_token: acc.balance_path.bits.clone() })
+}
+
+/// Pays the block's fees (`fees[token]`) to the operator's account `fee_account`: the account
+/// is in the state, and each token's balance, in turn, receives its fees (staying below
+/// 2^128). Returns the new root.
+pub fn pay_fees<A: Arith>(
+    a: &A,
+    root: &A::F,
+    fee_account: u64,
+    fees: &[A::F],
+    p: &PayoutW<A>,
+) -> Result<A::F, A::Error> {
+    let on = a.bool_constant(true);
+    let w = &p.account;
+    let leaf = account_leaf(a, &w.address, a.point_xy(&w.key), &w.nonce, &w.balance_root)?;
+    a.enforce_equal(&on, &path_root(a, &leaf, &w.account_path)?, root, "the fee account is in the state")?;
+    a.enforce_equal(
+        &on,
+        &a.bits_to_number(&w.account_path.bits),
+        &a.constant(Fr::from(fee_account)),
+        "the fees go to the operator's account",
+    )?;
+    a.enforce_nonzero(&on, &w.address, "the fee account exists")?;
+    let mut balance_root = w.balance_root.clone();
+    for (token, ((balance, siblings), fee)) in p.balances.iter().zip(&p.siblings).zip(fees).enumerate() {
+        let path = PathW::<A> {
+            bits: (0..siblings.len()).map(|i| a.bool_constant((token >> i) & 1 == 1)).collect(),
+            siblings: siblings.clone(),
+        };
+        a.enforce_equal(&on, &path_root(a, balance, &path)?, &balance_root, "the fee account's balance is in it")?;
+        let paid = a.add(balance, fee);
+        a.to_bits(&paid, BALANCE_BITS as usize, "the fee account's balance stays below 2^128")?;
+        balance_root = path_root(a, &paid, &path)?;
+    }
+    let new_leaf = account_leaf(a, &w.address, a.point_xy(&w.key), &w.nonce, &balance_root)?;
+    path_root(a, &new_leaf, &w.account_path)
+}
+
+/// A whole block from `old_root`: the wide lane, the transfer lane, the fee payout. Returns
+/// the new root and the public data (big-endian bits).
+pub fn block<A: Arith>(
+    a: &A,
+    old_root: &A::F,
+    fee_account: u64,
+    wides: &[WideW<A>],
+    transfers: &[TransferW<A>],
+    payout: &PayoutW<A>,
+) -> Result<(A::F, Vec<A::Bool>), A::Error> {
+    let mut fees = vec![a.constant(Fr::zero()); payout.balances.len()];
+    let mut root = old_root.clone();
+    let mut pubdata = Vec::new();
+    let mut collect = |a: &A, out: SlotOut<A>, root: &mut A::F| -> Result<(), A::Error> {
+        for (token, total) in fees.iter_mut().enumerate() {
+            let here = bits_equal(a, &out.fee_token, token as u64)?;
+            *total = a.add(total, &a.select(&here, &out.fee, &a.constant(Fr::zero()))?);
+        }
+        *root = out.root;
+        pubdata.extend(out.pubdata);
+        Ok(())
+    };
+    for w in wides {
+        let out = wide(a, &root, w)?;
+        collect(a, out, &mut root)?;
+    }
+    for t in transfers {
+        let out = transfer(a, &root, t)?;
+        collect(a, out, &mut root)?;
+    }
+    let root = pay_fees(a, &root, fee_account, &fees, payout)?;
+    Ok((root, pubdata))
+}
+
+/// Big-endian bits as bytes.
+pub fn bits_to_bytes(bits: &[bool]) -> Vec<u8> {
+    bits.chunks(8).map(|c| c.iter().fold(0u8, |acc, b| (acc << 1) | *b as u8)).collect()
 }
 
 /// The bits of a packed value, for a witness.
@@ -347,6 +685,9 @@ impl Arith for Native {
     fn constant(&self, v: Fr) -> Fr {
         v
     }
+    fn bool_constant(&self, b: bool) -> bool {
+        b
+    }
     fn add(&self, a: &Fr, b: &Fr) -> Fr {
         *a + b
     }
@@ -358,6 +699,24 @@ impl Arith for Native {
     }
     fn select(&self, c: &bool, a: &Fr, b: &Fr) -> Result<Fr, Broken> {
         Ok(if *c { *a } else { *b })
+    }
+    fn select_bool(&self, c: &bool, a: &bool, b: &bool) -> Result<bool, Broken> {
+        Ok(if *c { *a } else { *b })
+    }
+    fn and(&self, a: &bool, b: &bool) -> Result<bool, Broken> {
+        Ok(*a && *b)
+    }
+    fn or(&self, a: &bool, b: &bool) -> Result<bool, Broken> {
+        Ok(*a || *b)
+    }
+    fn not(&self, a: &bool) -> bool {
+        !*a
+    }
+    fn is_equal(&self, a: &Fr, b: &Fr) -> Result<bool, Broken> {
+        Ok(a == b)
+    }
+    fn bool_to_f(&self, b: &bool) -> Fr {
+        Fr::from(*b as u64)
     }
     fn bits_to_number(&self, bits: &[bool]) -> Fr {
         bits.iter().rev().fold(Fr::zero(), |acc, b| acc.double() + Fr::from(*b as u64))
@@ -371,8 +730,16 @@ impl Arith for Native {
     fn enforce_nonzero(&self, active: &bool, a: &Fr, rule: &'static str) -> Result<(), Broken> {
         if *active && a.is_zero() { Err(Broken(rule)) } else { Ok(()) }
     }
-    fn enforce_bits(&self, a: &Fr, bits: usize, rule: &'static str) -> Result<(), Broken> {
-        if a.into_bigint().num_bits() as usize > bits { Err(Broken(rule)) } else { Ok(()) }
+    fn enforce_false(&self, b: &bool, rule: &'static str) -> Result<(), Broken> {
+        if *b { Err(Broken(rule)) } else { Ok(()) }
+    }
+    fn to_bits(&self, a: &Fr, bits: usize, rule: &'static str) -> Result<Vec<bool>, Broken> {
+        let all = a.into_bigint().to_bits_le();
+        let width = bits.min(Fr::MODULUS_BIT_SIZE as usize);
+        if all[width..].iter().any(|b| *b) {
+            return Err(Broken(rule));
+        }
+        Ok(all[..width].to_vec())
     }
     fn point_xy(&self, p: &PublicKey) -> (Fr, Fr) {
         p.coordinates()
@@ -389,52 +756,125 @@ impl Arith for Native {
     }
 }
 
-fn bits_of(index: u64, depth: usize) -> Vec<bool> {
-    (0..depth).map(|i| (index >> i) & 1 == 1).collect()
-}
-
-impl PathW<Native> {
-    /// A native path from the state's.
-    pub fn from_path(path: &MerklePath) -> Self {
-        Self { bits: bits_of(path.index, path.siblings.len()), siblings: path.siblings.clone() }
+impl Witness for Native {
+    fn w_f(&self, v: Fr) -> Result<Fr, Broken> {
+        Ok(v)
+    }
+    fn w_bool(&self, b: bool) -> Result<bool, Broken> {
+        Ok(b)
+    }
+    fn w_point(&self, p: &PublicKey) -> Result<PublicKey, Broken> {
+        Ok(*p)
+    }
+    fn w_sig(&self, s: &Signature) -> Result<Signature, Broken> {
+        Ok(*s)
     }
 }
 
-impl AccountW<Native> {
-    /// A native account witness from the state's.
-    pub fn from_witness(w: &AccountWitness) -> Self {
-        Self {
-            address: w.address,
-            key: w.key,
-            nonce: Fr::from(w.nonce),
-            balance_root: w.balance_root,
-            balance: Fr::from(w.balance),
-            balance_path: PathW::from_path(&w.balance_path),
-            account_path: PathW::from_path(&w.account_path),
-        }
-    }
+fn w_bits<A: Witness>(a: &A, bits: &[bool]) -> Result<Vec<A::Bool>, A::Error> {
+    bits.iter().map(|b| a.w_bool(*b)).collect()
 }
 
-impl TransferW<Native> {
-    /// The native slot of a transfer the operator applied (`None` when an amount does not pack).
-    pub fn from_witness(w: &crate::ops::TransferWitness) -> Option<Self> {
-        Some(Self {
-            active: true,
-            amount: PackedW::new(AMOUNT, w.transfer.amount)?,
-            fee: PackedW::new(FEE, w.transfer.fee)?,
-            nonce: Fr::from(w.transfer.nonce),
-            signature: w.transfer.signature,
-            sender: AccountW::from_witness(&w.sender),
-            recipient: AccountW::from_witness(&w.recipient),
-            operator: AccountW::from_witness(&w.operator),
+impl<A: Witness> PathW<A> {
+    /// The witness of a path.
+    pub fn new(a: &A, path: &MerklePath) -> Result<Self, A::Error> {
+        let bits: Vec<bool> = (0..path.siblings.len()).map(|i| (path.index >> i) & 1 == 1).collect();
+        Ok(Self {
+            bits: w_bits(a, &bits)?,
+            siblings: path.siblings.iter().map(|s| a.w_f(*s)).collect::<Result<_, _>>()?,
         })
     }
 }
 
-impl PackedW<Native> {
-    /// A packed value's bits (`None` when it does not pack).
-    pub fn new(packing: Packing, value: u128) -> Option<Self> {
+impl<A: Witness> AccountW<A> {
+    /// The witness of an account.
+    pub fn new(a: &A, w: &AccountWitness) -> Result<Self, A::Error> {
+        Ok(Self {
+            address: a.w_f(w.address)?,
+            key: a.w_point(&w.key)?,
+            nonce: a.w_f(Fr::from(w.nonce))?,
+            balance_root: a.w_f(w.balance_root)?,
+            balance: a.w_f(Fr::from(w.balance))?,
+            balance_path: PathW::new(a, &w.balance_path)?,
+            account_path: PathW::new(a, &w.account_path)?,
+        })
+    }
+}
+
+impl<A: Witness> PackedW<A> {
+    /// The witness of a packed value (`None` when it does not pack).
+    pub fn new(a: &A, packing: Packing, value: u128) -> Option<Result<Self, A::Error>> {
         let (mantissa, exponent) = packed_bits(packing, value)?;
-        Some(Self { mantissa, exponent })
+        Some((|| Ok(Self { mantissa: w_bits(a, &mantissa)?, exponent: w_bits(a, &exponent)? }))())
+    }
+}
+
+/// A witness whose amounts do not pack, or a synthesis failure.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError<E> {
+    /// An amount or fee has no packed form (the operator never builds such a slot).
+    #[error("an amount or fee of the witness does not pack")]
+    NotPackable,
+    /// The arithmetic failed.
+    #[error(transparent)]
+    Arith(E),
+}
+
+fn packed<A: Witness>(a: &A, packing: Packing, value: u128) -> Result<PackedW<A>, WitnessError<A::Error>> {
+    PackedW::new(a, packing, value).ok_or(WitnessError::NotPackable)?.map_err(WitnessError::Arith)
+}
+
+impl<A: Witness> TransferW<A> {
+    /// The slot of a transfer the operator applied, or a no-op (`active` false).
+    pub fn new(a: &A, active: bool, w: &crate::block::TransferWitness) -> Result<Self, WitnessError<A::Error>> {
+        let t = &w.transfer;
+        let e = WitnessError::Arith;
+        Ok(Self {
+            active: a.w_bool(active).map_err(e)?,
+            amount: packed(a, AMOUNT, t.amount)?,
+            fee: packed(a, FEE, t.fee)?,
+            nonce: a.w_f(Fr::from(t.nonce)).map_err(e)?,
+            signature: a.w_sig(&t.signature).map_err(e)?,
+            sender: AccountW::new(a, &w.sender).map_err(e)?,
+            recipient: AccountW::new(a, &w.recipient).map_err(e)?,
+        })
+    }
+}
+
+impl<A: Witness> WideW<A> {
+    /// The slot of a wide operation the operator applied (kind 0: a no-op).
+    pub fn new(a: &A, w: &crate::block::WideWitness) -> Result<Self, WitnessError<A::Error>> {
+        let e = WitnessError::Arith;
+        let kind: Vec<bool> = (0..3).map(|i| (w.kind >> i) & 1 == 1).collect();
+        let address: Vec<bool> = (0..160).map(|i| (w.address[19 - i / 8] >> (i % 8)) & 1 == 1).collect();
+        let (x, y) = w.new_key.coordinates();
+        Ok(Self {
+            kind: w_bits(a, &kind).map_err(e)?,
+            a: AccountW::new(a, &w.a).map_err(e)?,
+            a_empty: a.w_bool(w.a_empty).map_err(e)?,
+            b: AccountW::new(a, &w.b).map_err(e)?,
+            amount: a.w_f(Fr::from(w.amount)).map_err(e)?,
+            packed_amount: packed(a, AMOUNT, w.packed_amount)?,
+            fee: packed(a, FEE, w.fee)?,
+            address: w_bits(a, &address).map_err(e)?,
+            nonce: a.w_f(Fr::from(w.nonce)).map_err(e)?,
+            signature: a.w_sig(&w.signature).map_err(e)?,
+            new_key: (a.w_f(x).map_err(e)?, a.w_f(y).map_err(e)?),
+        })
+    }
+}
+
+impl<A: Witness> PayoutW<A> {
+    /// The fee payout's witness.
+    pub fn new(a: &A, w: &crate::block::PayoutWitness) -> Result<Self, A::Error> {
+        Ok(Self {
+            account: AccountW::new(a, &w.account)?,
+            balances: w.balances.iter().map(|b| a.w_f(Fr::from(*b))).collect::<Result<_, _>>()?,
+            siblings: w
+                .siblings
+                .iter()
+                .map(|s| s.iter().map(|f| a.w_f(*f)).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<_, _>>()?,
+        })
     }
 }

@@ -241,6 +241,29 @@ impl State {
         Ok(())
     }
 
+    /// The index the next account opens at.
+    pub fn next_index(&self) -> u64 {
+        self.accounts.keys().next_back().map(|i| i + 1).unwrap_or(0)
+    }
+
+    /// Whether one more account fits.
+    pub fn check_new_account(&self) -> Result<(), StateError> {
+        if self.next_index() >= self.tree.capacity() {
+            return Err(StateError::TreeFull);
+        }
+        Ok(())
+    }
+
+    /// The number of accounts.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// Whether there are no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+
     /// Opens an account for `address` at the next free index.
     pub fn create_account(&mut self, address: Address) -> Result<u64, StateError> {
         if address == [0u8; 20] {
@@ -249,10 +272,8 @@ impl State {
         if let Some(i) = self.index_of(&address) {
             return Err(StateError::AccountExists(address, i));
         }
-        let index = self.accounts.keys().next_back().map(|i| i + 1).unwrap_or(0);
-        if index >= self.tree.capacity() {
-            return Err(StateError::TreeFull);
-        }
+        self.check_new_account()?;
+        let index = self.next_index();
         let account =
             Account { address, pubkey: None, nonce: 0, balances: SparseTree::new(self.params.balance_depth) };
         self.tree.set(index, account.leaf())?;
