@@ -2,8 +2,9 @@
 //! a few sizes: constraints per transfer, setup and proving time on this machine, the
 //! generated Solidity verifier's gas on the embedded L1, and the public data per transfer.
 //!
-//! Not yet here: L1 gas per transfer amortised over a block (`zk.l1_gas_per_tx.transfer`),
-//! which needs the rollup contract's commit (issue 4 is in progress).
+//! Blocks are of shape (`--wide` wide slots, `--slots` transfer slots), all transfer slots
+//! used. Not yet here: L1 gas per transfer amortised over a block
+//! (`zk.l1_gas_per_tx.transfer`), which needs the rollup contract (issue 4 is in progress).
 
 use std::time::Instant;
 
@@ -15,10 +16,12 @@ use clap::Args;
 use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_rpc::MiningMode;
 use loft_zk::{
-    circuit::{BlockCircuit, TRANSFER_BYTES, block_commitment, padded_pubdata},
+    block::{BlockBuilder, BlockShape, Op},
+    circuit::BlockCircuit,
     eddsa::SecretKey,
     groth16,
-    ops::{Deposit, Transfer, TransferWitness},
+    ops::Transfer,
+    rules::TRANSFER_BYTES,
     solidity::{ProofWords, compile, input_word, verifier_source},
     state::{Params, State},
 };
@@ -41,6 +44,10 @@ pub struct ZkArgs {
     /// Block sizes (transfer slots) to prove, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "2,8")]
     pub slots: Vec<usize>,
+    /// Wide slots (deposits, withdrawals, exits, change-key, transfers to new accounts) per
+    /// block.
+    #[arg(long, default_value_t = 0)]
+    pub wide: usize,
     /// Depth of the account tree.
     #[arg(long, default_value_t = 24)]
     pub account_depth: usize,
@@ -52,45 +59,38 @@ pub struct ZkArgs {
     pub solc: Option<std::path::PathBuf>,
 }
 
-/// A full block of `slots` transfers among a few accounts, and the circuit proving it.
-fn full_block(params: Params, slots: usize) -> anyhow::Result<BlockCircuit> {
+/// A block of `shape` whose transfer slots are all used, among a few accounts.
+fn full_block(params: Params, shape: BlockShape) -> anyhow::Result<BlockCircuit> {
     let mut state = State::new(params);
+    state.create_account([0xf0; 20])?;
     let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_bytes(&[i; 32])).collect();
     for (i, key) in keys.iter().enumerate() {
-        state.apply_deposit(&Deposit { to: [i as u8 + 1; 20], token: 0, amount: 10u128.pow(24) })?;
-        state.set_pubkey(i as u64, key.public())?;
+        let index = state.create_account([i as u8 + 1; 20])?;
+        state.credit(index, 0, 10u128.pow(24))?;
+        state.set_pubkey(index, key.public())?;
     }
-    let old_root = state.root();
-    let mut nonces = [0u64; 4];
-    let mut pubdata = Vec::new();
-    let mut witnesses: Vec<TransferWitness> = Vec::new();
-    for n in 0..slots {
+    let mut builder = BlockBuilder::new(state, shape, 0);
+    let mut nonces = [0u64; 5];
+    for n in 0..shape.transfers {
         let from = 1 + n % 3;
         let to = 1 + (n + 1) % 3;
+        let key = &keys[from - 1];
         let mut t = Transfer {
             from: from as u64,
-            to: to as u64,
+            to: [to as u8; 20],
             token: 0,
             amount: 1_000_000_000_000_000,
             fee: 10_000_000_000_000,
             nonce: nonces[from],
-            signature: keys[from].sign(Fr::from(0u64)),
+            signature: key.sign(Fr::from(0u64)),
         };
-        t.signature = keys[from].sign(t.message());
+        t.signature = key.sign(t.message());
         nonces[from] += 1;
-        let (data, w) = state.apply_transfer_witnessed(&t, 0)?;
-        pubdata.extend(data);
-        witnesses.push(w);
+        builder.push(Op::Transfer(t))?;
     }
-    Ok(BlockCircuit {
-        params,
-        slots,
-        fee_account: 0,
-        old_root,
-        commitment: block_commitment(&old_root, &state.root(), &padded_pubdata(&pubdata, slots)),
-        transfers: Some(witnesses),
-        filler: Some(state.account_witness(0, 0)?),
-    })
+    let (block, _) = builder.seal()?;
+    block.check_rules()?;
+    Ok(BlockCircuit::new(&block))
 }
 
 /// Runs the ZK benchmark and writes `target/loft-bench/zk.json`.
@@ -105,7 +105,8 @@ pub async fn run(args: ZkArgs) -> anyhow::Result<Report> {
     for &slots in &args.slots {
         let n = slots as u64;
         let pb = spinner(format!("{slots} transfer slots: building the block"));
-        let block = full_block(params, slots)?;
+        let shape = BlockShape { wide: args.wide, transfers: slots };
+        let block = full_block(params, shape)?;
         let commitment = block.commitment;
         let cs = ConstraintSystem::<Fr>::new_ref();
         block.clone().generate_constraints(cs.clone())?;
@@ -114,9 +115,8 @@ pub async fn run(args: ZkArgs) -> anyhow::Result<Report> {
         }
         let constraints = cs.num_constraints();
         pb.set_message(format!("{slots} transfer slots ({constraints} constraints): setup"));
-        let shape = BlockCircuit { transfers: None, filler: None, ..block.clone() };
         let start = Instant::now();
-        let keys = groth16::deterministic_setup(shape, [42; 32])?;
+        let keys = groth16::deterministic_setup(BlockCircuit::blank(params, shape, 0)?, [42; 32])?;
         let setup_s = start.elapsed().as_secs_f64();
         pb.set_message(format!("{slots} transfer slots ({constraints} constraints): proving"));
         let start = Instant::now();

@@ -1,85 +1,123 @@
-//! Property tests: over random sequences of transfers (valid or not), the operator's checks
-//! (`ops`) and the shared rules (`rules`, run natively) agree on every accepted transfer's new
-//! root and public data, and a refused transfer changes nothing; for a few random blocks the
-//! circuit agrees too.
+//! Property tests: over random sequences of operations of every kind (valid or not: wrong
+//! keys, replayed or future nonces, overdrafts, strangers' full exits, new and existing
+//! recipients), the operator's block builder refuses an operation without changing anything,
+//! and on every block it seals the shared rules, run natively, reach its new root and public
+//! data; for a few random blocks the circuit is satisfied too.
 
 use ark_bn254::Fr;
-use ark_ff::{BigInteger, PrimeField};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use loft_zk::{
-    circuit::{BlockCircuit, block_commitment, padded_pubdata},
+    block::{Block, BlockBuilder, BlockShape, Op},
+    circuit::BlockCircuit,
     eddsa::SecretKey,
-    ops::{Deposit, Transfer, TransferWitness},
-    rules::{Native, TransferW, transfer},
-    state::{Params, State},
+    ops::{ChangeKey, Deposit, FullExit, Transfer, Withdraw},
+    state::{Address, Params, State},
 };
 use proptest::prelude::*;
 
 const PARAMS: Params = Params { account_depth: 3, balance_depth: 1 };
+const SHAPE: BlockShape = BlockShape { wide: 3, transfers: 3 };
 
-fn native(w: &TransferWitness) -> TransferW<Native> {
-    TransferW::from_witness(w).expect("amounts pack")
+fn address(i: u8) -> Address {
+    [i + 1; 20]
 }
 
-fn setup() -> (State, Vec<SecretKey>) {
-    let mut state = State::new(PARAMS);
-    let keys: Vec<SecretKey> = (1..=3u8).map(|i| SecretKey::from_bytes(&[i; 32])).collect();
-    for (i, key) in keys.iter().enumerate() {
-        state.apply_deposit(&Deposit { to: [i as u8 + 1; 20], token: 0, amount: 5_000 }).expect("deposit");
-        state.set_pubkey(i as u64, key.public()).expect("key");
+fn key(i: u8) -> SecretKey {
+    SecretKey::from_bytes(&[i + 1; 32])
+}
+
+/// Operator (account 0) and two users with keys and funds.
+fn genesis() -> State {
+    let mut s = State::new(PARAMS);
+    s.create_account([0xf0; 20]).expect("operator");
+    for i in 0..2u8 {
+        let index = s.create_account(address(i)).expect("user");
+        s.credit(index, 0, 5_000).expect("funds");
+        s.set_pubkey(index, key(i).public()).expect("key");
     }
-    (state, keys)
+    s
 }
 
-/// (from, to, amount, fee, nonce offset, signer offset, token)
-type Spec = (u64, u64, u128, u128, u64, usize, u64);
+/// (kind, user, other user, amount, fee, nonce offset, wrong signer, token)
+type Spec = (u8, u8, u8, u128, u128, u64, bool, u64);
 
 fn spec() -> impl Strategy<Value = Spec> {
-    (0u64..4, 0u64..4, 0u128..3_000, 0u128..50, 0u64..3, 0usize..4, 0u64..2).prop_map(
-        |(f, t, a, fee, n, s, tok)| {
-            (f, t, a, fee, if n == 2 { 1 } else { 0 }, if s == 3 { 1 } else { 0 }, tok)
-        },
+    (0u8..5, 0u8..4, 0u8..4, 0u128..3_000, 0u128..40, 0u64..4, 0u8..5, 0u64..2).prop_map(
+        |(k, u, o, a, f, n, s, t)| (k, u, o, a, f, if n == 3 { 1 } else { 0 }, s == 4, t),
     )
 }
 
-fn build(
-    state: &State,
-    keys: &[SecretKey],
-    (from, to, amount, fee, nonce_off, signer_off, token): Spec,
-) -> Transfer {
-    let nonce = state.account(from).map(|a| a.nonce).unwrap_or(0) + nonce_off;
-    let signer = &keys[(from as usize + signer_off) % keys.len()];
-    let mut t = Transfer { from, to, token, amount, fee, nonce, signature: signer.sign(Fr::from(0u64)) };
-    t.signature = signer.sign(t.message());
-    t
+fn op(state: &State, (kind, user, other, amount, fee, nonce_off, wrong, token): Spec) -> Op {
+    let index = state.index_of(&address(user)).unwrap_or(7);
+    let nonce = state.account(index).map(|a| a.nonce).unwrap_or(0) + nonce_off;
+    let signer = key(if wrong { user + 1 } else { user });
+    match kind {
+        0 => Op::Deposit(Deposit { to: address(other), token, amount }),
+        1 => {
+            let mut t = Transfer {
+                from: index,
+                to: address(other),
+                token,
+                amount,
+                fee,
+                nonce,
+                signature: signer.sign(Fr::from(0u64)),
+            };
+            t.signature = signer.sign(t.message());
+            Op::Transfer(t)
+        }
+        2 => {
+            let mut w = Withdraw {
+                account: index,
+                token,
+                amount,
+                fee,
+                nonce,
+                to: [0xee; 20],
+                signature: signer.sign(Fr::from(0u64)),
+            };
+            w.signature = signer.sign(w.message());
+            Op::Withdraw(w)
+        }
+        3 => Op::FullExit(FullExit { account: index, token, owner: address(other) }),
+        _ => Op::ChangeKey(ChangeKey { account: index, key: key(other).public(), nonce, fee_token: token, fee }),
+    }
 }
 
-fn bytes_of(fields: &[(Fr, usize)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (value, bits) in fields {
-        let be = value.into_bigint().to_bytes_be();
-        out.extend(&be[be.len() - bits / 8..]);
+/// Pushes the operations into blocks, sealing when a block can not take one; returns the
+/// sealed blocks.
+fn run(specs: Vec<Spec>) -> Result<Vec<Block>, TestCaseError> {
+    let mut blocks = Vec::new();
+    let mut builder = BlockBuilder::new(genesis(), SHAPE, 0);
+    for s in specs {
+        let o = op(builder.state(), s);
+        let before = builder.state().root();
+        match builder.push(o.clone()) {
+            Ok(()) => {}
+            Err(loft_zk::block::BlockError::Op(_)) => {
+                prop_assert_eq!(builder.state().root(), before, "a refused operation changes nothing");
+            }
+            Err(_) => {
+                prop_assert_eq!(builder.state().root(), before, "a deferred operation changes nothing");
+                let (block, state) = builder.seal().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                blocks.push(block);
+                builder = BlockBuilder::new(state, SHAPE, 0);
+                let _ = builder.push(o);
+            }
+        }
     }
-    out
+    if !builder.is_empty() {
+        blocks.push(builder.seal().map_err(|e| TestCaseError::fail(e.to_string()))?.0);
+    }
+    Ok(blocks)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
-    fn operator_and_rules_agree(specs in prop::collection::vec(spec(), 1..8)) {
-        let (mut state, keys) = setup();
-        for s in specs {
-            let t = build(&state, &keys, s);
-            let before = state.root();
-            match state.apply_transfer_witnessed(&t, 0) {
-                Ok((data, w)) => {
-                    let out = transfer(&Native, &before, &Fr::from(0u64), &native(&w));
-                    let out = out.map_err(|e| TestCaseError::fail(format!("rules refuse what the operator took: {e}")))?;
-                    prop_assert_eq!(out.root, state.root());
-                    prop_assert_eq!(bytes_of(&out.pubdata), data);
-                }
-                Err(_) => prop_assert_eq!(state.root(), before, "a refused transfer changes nothing"),
-            }
+    fn operator_and_rules_agree(specs in prop::collection::vec(spec(), 1..16)) {
+        for block in run(specs)? {
+            prop_assert_eq!(block.check_rules(), Ok(()), "the rules accept what the operator built");
         }
     }
 }
@@ -87,30 +125,11 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3))]
     #[test]
-    fn the_circuit_agrees_on_random_blocks(specs in prop::collection::vec(spec(), 1..4)) {
-        let (mut state, keys) = setup();
-        let old_root = state.root();
-        let mut pubdata = Vec::new();
-        let mut witnesses = Vec::new();
-        for s in specs {
-            let t = build(&state, &keys, s);
-            if let Ok((data, w)) = state.apply_transfer_witnessed(&t, 0) {
-                pubdata.extend(data);
-                witnesses.push(w);
-            }
+    fn the_circuit_agrees_on_random_blocks(specs in prop::collection::vec(spec(), 1..6)) {
+        for block in run(specs)?.into_iter().take(1) {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            BlockCircuit::new(&block).generate_constraints(cs.clone()).expect("synthesis");
+            prop_assert!(cs.is_satisfied().expect("checked"), "the circuit accepts what the operator built");
         }
-        let slots = 3;
-        let circuit = BlockCircuit {
-            params: PARAMS,
-            slots,
-            fee_account: 0,
-            old_root,
-            commitment: block_commitment(&old_root, &state.root(), &padded_pubdata(&pubdata, slots)),
-            transfers: Some(witnesses),
-            filler: Some(state.account_witness(0, 0).expect("filler")),
-        };
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        circuit.generate_constraints(cs.clone()).expect("synthesis");
-        prop_assert!(cs.is_satisfied().expect("checked"), "the circuit accepts what the operator built");
     }
 }
