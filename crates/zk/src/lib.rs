@@ -11,6 +11,7 @@
 //! - [`eddsa`]: EdDSA over BabyJubjub with Poseidon, the L2 keys' signatures;
 //! - [`rules`]: the state-transition rules, written once over field elements or constraints;
 //! - [`circuit`]: the block circuit (the rules as R1CS, the public input);
+//! - [`exit`]: the exit circuit of exodus mode (a balance under the last executed root);
 //! - [`groth16`]: keys (a deterministic setup for devnets), proving and verifying;
 //! - [`solidity`]: the Solidity verifier generated from a verifying key.
 //!
@@ -21,6 +22,7 @@ pub mod amount;
 pub mod block;
 pub mod circuit;
 pub mod eddsa;
+pub mod exit;
 pub mod groth16;
 pub mod ops;
 pub mod poseidon;
