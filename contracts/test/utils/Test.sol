@@ -21,6 +21,10 @@ interface Vm {
     function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
     function load(address target, bytes32 slot) external view returns (bytes32 data);
     function addr(uint256 privateKey) external pure returns (address keyAddr);
+    function sign(uint256 privateKey, bytes32 digest)
+        external
+        pure
+        returns (uint8 v, bytes32 r, bytes32 s);
     function label(address account, string calldata newLabel) external;
     function assume(bool condition) external pure;
 
@@ -136,5 +140,17 @@ abstract contract Test {
     function makeAddr(string memory name) internal returns (address a) {
         a = vm.addr(uint256(keccak256(bytes(name))));
         vm.label(a, name);
+    }
+}
+
+/// @dev forge's console: calls to this address are printed under "Logs:" (`-vv`), as with
+///      forge-std's `console.log`.
+library console {
+    address internal constant CONSOLE_ADDRESS = 0x000000000000000000636F6e736F6c652e6c6f67;
+
+    function log(string memory label, uint256 value) internal view {
+        (bool ok,) =
+            CONSOLE_ADDRESS.staticcall(abi.encodeWithSignature("log(string,uint256)", label, value));
+        ok; // the console never fails; nothing to do if it did
     }
 }

@@ -295,7 +295,9 @@ impl BlockBuilder {
         for op in wides.iter().chain(transfers) {
             let a = apply(&mut state, op)?;
             let total = &mut fees[a.fee.0 as usize];
-            *total = total.checked_add(a.fee.1).ok_or(StateError::Overflow { account: self.fee_account, token: a.fee.0 })?;
+            *total = total
+                .checked_add(a.fee.1)
+                .ok_or(StateError::Overflow { account: self.fee_account, token: a.fee.0 })?;
             applied.push(a);
         }
         Ok(Replayed { state, applied, fees })
@@ -412,7 +414,12 @@ impl Block {
             WitnessError::NotPackable => CheckError::NotPackable,
             WitnessError::Arith(b) => CheckError::Broken(b),
         };
-        let wides = self.wides.iter().map(|w| WideW::new(&Native, w)).collect::<Result<Vec<_>, _>>().map_err(unpack)?;
+        let wides = self
+            .wides
+            .iter()
+            .map(|w| WideW::new(&Native, w))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unpack)?;
         let transfers = self
             .transfers
             .iter()

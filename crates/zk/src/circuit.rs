@@ -233,7 +233,8 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
         let commitment = FpVar::new_input(cs.clone(), || Ok(self.commitment))?;
         let a = Constraints { cs: cs.clone() };
         let old_root = a.w_f(self.old_root)?;
-        let wides = self.wides.iter().map(|w| WideW::new(&a, w)).collect::<Result<Vec<_>, _>>().map_err(synthesis)?;
+        let wides =
+            self.wides.iter().map(|w| WideW::new(&a, w)).collect::<Result<Vec<_>, _>>().map_err(synthesis)?;
         let transfers = self
             .transfers
             .iter()

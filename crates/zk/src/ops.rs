@@ -231,7 +231,12 @@ fn packed(what: &'static str, value: u128, packing: crate::amount::Packing) -> R
 }
 
 /// Checks a signed operation's key, nonce and signature against account `index`.
-fn check_signer(state: &State, index: u64, nonce: u64, message: Option<(Fr, &Signature)>) -> Result<(), OpError> {
+fn check_signer(
+    state: &State,
+    index: u64,
+    nonce: u64,
+    message: Option<(Fr, &Signature)>,
+) -> Result<(), OpError> {
     let account = state.account(index)?;
     if nonce != account.nonce {
         return Err(OpError::Nonce { account: index, expected: account.nonce, got: nonce });
@@ -312,7 +317,8 @@ impl State {
         let to = self.index_of(&t.to);
         match to {
             Some(to) => {
-                let received = if to == t.from { self.balance(to, t.token) - need } else { self.balance(to, t.token) };
+                let received =
+                    if to == t.from { self.balance(to, t.token) - need } else { self.balance(to, t.token) };
                 if received.checked_add(t.amount).is_none() {
                     return Err(StateError::Overflow { account: to, token: t.token }.into());
                 }
@@ -506,7 +512,8 @@ mod tests {
     }
 
     fn transfer(key: &SecretKey, from: u64, to: Address, amount: u128, fee: u128, nonce: u64) -> Transfer {
-        let mut t = Transfer { from, to, token: ETH, amount, fee, nonce, signature: key.sign(Fr::from(0u64)) };
+        let mut t =
+            Transfer { from, to, token: ETH, amount, fee, nonce, signature: key.sign(Fr::from(0u64)) };
         t.signature = key.sign(t.message());
         t
     }
@@ -564,10 +571,7 @@ mod tests {
         w.signature = ka.sign(w.message());
         assert_eq!(s.apply_withdraw(&w).expect("withdraw").pubdata[..43].len(), 43);
         assert_eq!(s.balance(0, ETH), 599);
-        assert_eq!(
-            s.apply_withdraw(&w).map(|_| ()),
-            Err(OpError::Nonce { account: 0, expected: 1, got: 0 })
-        );
+        assert_eq!(s.apply_withdraw(&w).map(|_| ()), Err(OpError::Nonce { account: 0, expected: 1, got: 0 }));
 
         // a full exit by someone else moves nothing and says 0; by the owner, everything
         let root = s.root();

@@ -80,7 +80,12 @@ pub trait Arith {
         rule: &'static str,
     ) -> Result<(), Self::Error>;
     /// Where `active`: `a != 0`.
-    fn enforce_nonzero(&self, active: &Self::Bool, a: &Self::F, rule: &'static str) -> Result<(), Self::Error>;
+    fn enforce_nonzero(
+        &self,
+        active: &Self::Bool,
+        a: &Self::F,
+        rule: &'static str,
+    ) -> Result<(), Self::Error>;
     /// `b` is false.
     fn enforce_false(&self, b: &Self::Bool, rule: &'static str) -> Result<(), Self::Error>;
     /// The `bits` little-endian bits of `a`, enforcing `a < 2^bits` (callers zero `a` where a
@@ -444,7 +449,10 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
     let withdraw = kind(op_type::WITHDRAW)?;
     let full_exit = kind(op_type::FULL_EXIT)?;
     let change_key = kind(op_type::CHANGE_KEY)?;
-    a.enforce_false(&kind(op_type::TRANSFER)?, "a transfer to an existing account goes in the transfer lane")?;
+    a.enforce_false(
+        &kind(op_type::TRANSFER)?,
+        "a transfer to an existing account goes in the transfer lane",
+    )?;
     a.enforce_false(&kind(7)?, "an operation type exists")?;
     let signed = a.or(&to_new, &withdraw)?;
     let by_owner = a.or(&signed, &change_key)?;
@@ -456,7 +464,12 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
     let address = a.bits_to_number(&w.address);
     a.enforce_nonzero(&active, &address, "the address is not zero")?;
     let not_empty = a.not(&w.a_empty);
-    a.enforce_equal(&a.and(&deposit, &not_empty)?, &acc.address, &address, "a deposit goes to its owner's account")?;
+    a.enforce_equal(
+        &a.and(&deposit, &not_empty)?,
+        &acc.address,
+        &address,
+        "a deposit goes to its owner's account",
+    )?;
     a.enforce_equal(&change_key, &acc.address, &address, "the owner changes the key")?;
     let (key_x, key_y) = a.point_xy(&acc.key);
     a.enforce_nonzero(&signed, &key_x, "the account has an L2 key")?;
@@ -499,10 +512,8 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
         BALANCE_BITS as usize,
         "the balance covers what leaves it and stays below 2^128",
     )?;
-    let new_key = (
-        a.select(&change_key, &w.new_key.0, &key_x)?,
-        a.select(&change_key, &w.new_key.1, &key_y)?,
-    );
+    let new_key =
+        (a.select(&change_key, &w.new_key.0, &key_x)?, a.select(&change_key, &w.new_key.1, &key_y)?);
     let fields = NewFields {
         address: a.select(&deposit, &address, &acc.address)?,
         key: new_key,
@@ -515,7 +526,12 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
 
     // the new account of a transfer to a new address
     let b = &w.b;
-    a.enforce_equal(&to_new, &a.bits_to_number(&b.balance_path.bits), &token, "both sides move the same token")?;
+    a.enforce_equal(
+        &to_new,
+        &a.bits_to_number(&b.balance_path.bits),
+        &token,
+        "both sides move the same token",
+    )?;
     a.to_bits(
         &a.select(&to_new, &packed_amount, &zero)?,
         BALANCE_BITS as usize,
@@ -539,8 +555,17 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
     let key_hash = a.hash(Domain::Key, &[w.new_key.0.clone(), w.new_key.1.clone()])?;
     let key_hash_bits = a.to_bits(&a.select(&change_key, &key_hash, &zero)?, 254, "a key hash")?;
     let nonce_bits = a.to_bits(&a.select(&change_key, &w.nonce, &zero)?, 32, "the nonce fits 32 bits")?;
-    let layouts: [(&A::Bool, Vec<Vec<A::Bool>>); 5] = [
-        (&deposit, vec![byte(a, op_type::DEPOSIT), account.clone(), token_be.clone(), amount_be.clone(), address_be.clone()]),
+    let layouts: [Layout<'_, A>; 5] = [
+        (
+            &deposit,
+            vec![
+                byte(a, op_type::DEPOSIT),
+                account.clone(),
+                token_be.clone(),
+                amount_be.clone(),
+                address_be.clone(),
+            ],
+        ),
         (
             &to_new,
             vec![
@@ -555,9 +580,25 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
         ),
         (
             &withdraw,
-            vec![byte(a, op_type::WITHDRAW), account.clone(), token_be.clone(), amount_be.clone(), fee_be.clone(), address_be.clone()],
+            vec![
+                byte(a, op_type::WITHDRAW),
+                account.clone(),
+                token_be.clone(),
+                amount_be.clone(),
+                fee_be.clone(),
+                address_be.clone(),
+            ],
         ),
-        (&full_exit, vec![byte(a, op_type::FULL_EXIT), account.clone(), token_be.clone(), amount_be, address_be.clone()]),
+        (
+            &full_exit,
+            vec![
+                byte(a, op_type::FULL_EXIT),
+                account.clone(),
+                token_be.clone(),
+                amount_be,
+                address_be.clone(),
+            ],
+        ),
         (
             &change_key,
             vec![
@@ -610,7 +651,12 @@ pub fn pay_fees<A: Arith>(
             bits: (0..siblings.len()).map(|i| a.bool_constant((token >> i) & 1 == 1)).collect(),
             siblings: siblings.clone(),
         };
-        a.enforce_equal(&on, &path_root(a, balance, &path)?, &balance_root, "the fee account's balance is in it")?;
+        a.enforce_equal(
+            &on,
+            &path_root(a, balance, &path)?,
+            &balance_root,
+            "the fee account's balance is in it",
+        )?;
         let paid = a.add(balance, fee);
         a.to_bits(&paid, BALANCE_BITS as usize, "the fee account's balance stays below 2^128")?;
         balance_root = path_root(a, &paid, &path)?;
@@ -618,6 +664,12 @@ pub fn pay_fees<A: Arith>(
     let new_leaf = account_leaf(a, &w.address, a.point_xy(&w.key), &w.nonce, &balance_root)?;
     path_root(a, &new_leaf, &w.account_path)
 }
+
+/// A block's new root and public data (big-endian bits).
+pub type BlockOut<A> = (<A as Arith>::F, Vec<<A as Arith>::Bool>);
+
+/// A wide operation's public-data fields under the flag of its kind.
+type Layout<'a, A> = (&'a <A as Arith>::Bool, Vec<Vec<<A as Arith>::Bool>>);
 
 /// A whole block from `old_root`: the wide lane, the transfer lane, the fee payout. Returns
 /// the new root and the public data (big-endian bits).
@@ -628,7 +680,7 @@ pub fn block<A: Arith>(
     wides: &[WideW<A>],
     transfers: &[TransferW<A>],
     payout: &PayoutW<A>,
-) -> Result<(A::F, Vec<A::Bool>), A::Error> {
+) -> Result<BlockOut<A>, A::Error> {
     let mut fees = vec![a.constant(Fr::zero()); payout.balances.len()];
     let mut root = old_root.clone();
     let mut pubdata = Vec::new();
@@ -826,7 +878,11 @@ fn packed<A: Witness>(a: &A, packing: Packing, value: u128) -> Result<PackedW<A>
 
 impl<A: Witness> TransferW<A> {
     /// The slot of a transfer the operator applied, or a no-op (`active` false).
-    pub fn new(a: &A, active: bool, w: &crate::block::TransferWitness) -> Result<Self, WitnessError<A::Error>> {
+    pub fn new(
+        a: &A,
+        active: bool,
+        w: &crate::block::TransferWitness,
+    ) -> Result<Self, WitnessError<A::Error>> {
         let t = &w.transfer;
         let e = WitnessError::Arith;
         Ok(Self {

@@ -39,7 +39,8 @@ fn transfer(k: &SecretKey, from: u64, to: Address, amount: u128, fee: u128, nonc
 }
 
 fn withdraw(k: &SecretKey, account: u64, amount: u128, fee: u128, nonce: u64) -> Op {
-    let mut w = Withdraw { account, token: 0, amount, fee, nonce, to: [0xee; 20], signature: k.sign(Fr::from(0u64)) };
+    let mut w =
+        Withdraw { account, token: 0, amount, fee, nonce, to: [0xee; 20], signature: k.sign(Fr::from(0u64)) };
     w.signature = k.sign(w.message());
     Op::Withdraw(w)
 }
@@ -78,7 +79,10 @@ fn blocks() -> (Block, Block, State) {
     b.push(transfer(&key(2), 2, U1, 3_000, 0, 2)).expect("the last transfer slot");
     // the owner's full exit would come before the transfer lane, where account 2 pays 3,000 it
     // would no longer have: it waits for the next block
-    assert_eq!(b.push(Op::FullExit(FullExit { account: 2, token: 0, owner: U2 })), Err(BlockError::LaneOrder));
+    assert_eq!(
+        b.push(Op::FullExit(FullExit { account: 2, token: 0, owner: U2 })),
+        Err(BlockError::LaneOrder)
+    );
     let (two, state) = b.seal().expect("seal 2");
     (one, two, state)
 }
@@ -133,7 +137,7 @@ fn the_circuit_accepts_the_operators_blocks_and_nothing_else() {
     }
     // a full exit that claims the stranger owns the account, a deposit to another address
     let mut stolen = BlockCircuit::new(&two);
-    stolen.wides[2].a.address = stolen.wides[2].a.address + Fr::from(1u64);
+    stolen.wides[2].a.address += Fr::from(1u64);
     assert!(!satisfied(stolen).0);
     let mut redirected = BlockCircuit::new(&one);
     redirected.wides[0].address = U3;

@@ -37,7 +37,8 @@ fn an_exit_proves_exactly_the_balance() {
     for commitment in lies {
         assert!(!satisfied(ExitCircuit { commitment, ..ExitCircuit::new(&exit) }));
     }
-    let keys = groth16::deterministic_setup(ExitCircuit::blank(PARAMS).expect("blank"), [3; 32]).expect("setup");
+    let keys =
+        groth16::deterministic_setup(ExitCircuit::blank(PARAMS).expect("blank"), [3; 32]).expect("setup");
     let proof = groth16::prove(&keys, ExitCircuit::new(&exit), [4; 32]).expect("prove");
     assert!(groth16::verify(&keys, &[exit.commitment()], &proof));
     assert!(!groth16::verify(&keys, &[lies[0]], &proof));

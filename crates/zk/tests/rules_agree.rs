@@ -42,9 +42,8 @@ fn genesis() -> State {
 type Spec = (u8, u8, u8, u128, u128, u64, bool, u64);
 
 fn spec() -> impl Strategy<Value = Spec> {
-    (0u8..5, 0u8..4, 0u8..4, 0u128..3_000, 0u128..40, 0u64..4, 0u8..5, 0u64..2).prop_map(
-        |(k, u, o, a, f, n, s, t)| (k, u, o, a, f, if n == 3 { 1 } else { 0 }, s == 4, t),
-    )
+    (0u8..5, 0u8..4, 0u8..4, 0u128..3_000, 0u128..40, 0u64..4, 0u8..5, 0u64..2)
+        .prop_map(|(k, u, o, a, f, n, s, t)| (k, u, o, a, f, if n == 3 { 1 } else { 0 }, s == 4, t))
 }
 
 fn op(state: &State, (kind, user, other, amount, fee, nonce_off, wrong, token): Spec) -> Op {
@@ -80,7 +79,13 @@ fn op(state: &State, (kind, user, other, amount, fee, nonce_off, wrong, token): 
             Op::Withdraw(w)
         }
         3 => Op::FullExit(FullExit { account: index, token, owner: address(other) }),
-        _ => Op::ChangeKey(ChangeKey { account: index, key: key(other).public(), nonce, fee_token: token, fee }),
+        _ => Op::ChangeKey(ChangeKey {
+            account: index,
+            key: key(other).public(),
+            nonce,
+            fee_token: token,
+            fee,
+        }),
     }
 }
 
