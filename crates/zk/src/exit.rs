@@ -104,7 +104,7 @@ impl ConstraintSynthesizer<Fr> for ExitCircuit {
         let on = Boolean::TRUE;
         let root = a.w_f(self.root)?;
         let w = AccountW::new(&a, &self.account)?;
-        let leaf = account_leaf(&a, &w.address, a.point_xy(&w.key), &w.nonce, &w.balance_root)?;
+        let leaf = account_leaf(&a, &w.address, &w.key_hash, &w.nonce, &w.balance_root)?;
         a.enforce_equal(&on, &path_root(&a, &leaf, &w.account_path)?, &root, "the account is in the state")?;
         a.enforce_equal(&on, &path_root(&a, &w.balance, &w.balance_path)?, &w.balance_root, "the balance")?;
         a.enforce_nonzero(&on, &w.address, "the account exists")?;

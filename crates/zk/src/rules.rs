@@ -128,8 +128,10 @@ pub struct PathW<A: Arith + ?Sized> {
 pub struct AccountW<A: Arith + ?Sized> {
     /// Its address (0: no account).
     pub address: A::F,
-    /// Its key.
+    /// Its key (checked against `key_hash` where it signs).
     pub key: A::Point,
+    /// The hash of its key, as its leaf holds it (0: none).
+    pub key_hash: A::F,
     /// Its nonce.
     pub nonce: A::F,
     /// Its balance tree's root.
@@ -193,8 +195,8 @@ pub struct WideW<A: Arith + ?Sized> {
     pub nonce: A::F,
     /// The account's signature (transfer, withdraw).
     pub signature: A::Sig,
-    /// The new key's coordinates (change-key).
-    pub new_key: (A::F, A::F),
+    /// The new key's hash (change-key).
+    pub new_key_hash: A::F,
 }
 
 /// The operator's fee account at the end of a block, with every token's balance path (taken
@@ -236,11 +238,24 @@ pub fn unpack<A: Arith>(a: &A, p: &PackedW<A>) -> Result<A::F, A::Error> {
 pub fn account_leaf<A: Arith>(
     a: &A,
     address: &A::F,
-    key: (A::F, A::F),
+    key_hash: &A::F,
     nonce: &A::F,
     balance_root: &A::F,
 ) -> Result<A::F, A::Error> {
-    a.hash(Domain::Account, &[address.clone(), key.0, key.1, nonce.clone(), balance_root.clone()])
+    a.hash(Domain::Account, &[address.clone(), key_hash.clone(), nonce.clone(), balance_root.clone()])
+}
+
+/// Where `active`: the account has a key, and `w.key` is the key its leaf holds the hash of.
+fn enforce_key<A: Arith>(
+    a: &A,
+    active: &A::Bool,
+    w: &AccountW<A>,
+    who: &'static str,
+) -> Result<(), A::Error> {
+    a.enforce_nonzero(active, &w.key_hash, who)?;
+    let (x, y) = a.point_xy(&w.key);
+    let hash = a.hash(Domain::Key, &[x, y])?;
+    a.enforce_equal(active, &hash, &w.key_hash, "the key is the account's")
 }
 
 /// The root reached from `leaf` along `path`.
@@ -257,7 +272,7 @@ pub fn path_root<A: Arith>(a: &A, leaf: &A::F, path: &PathW<A>) -> Result<A::F, 
 /// An account's fields after an operation.
 struct NewFields<A: Arith + ?Sized> {
     address: A::F,
-    key: (A::F, A::F),
+    key_hash: A::F,
     nonce: A::F,
     balance: A::F,
 }
@@ -276,24 +291,22 @@ fn rewrite<A: Arith>(
     who: &'static str,
 ) -> Result<A::F, A::Error> {
     let zero = a.constant(Fr::zero());
-    let leaf = account_leaf(a, &w.address, a.point_xy(&w.key), &w.nonce, &w.balance_root)?;
+    let leaf = account_leaf(a, &w.address, &w.key_hash, &w.nonce, &w.balance_root)?;
     let old_leaf = a.select(empty, &zero, &leaf)?;
     a.enforce_equal(check, &path_root(a, &old_leaf, &w.account_path)?, root, who)?;
     a.enforce_equal(check, &path_root(a, &w.balance, &w.balance_path)?, &w.balance_root, who)?;
     let fresh = a.and(check, empty)?;
-    let (x, y) = a.point_xy(&w.key);
     let empty_balances = empty_roots(w.balance_path.siblings.len())[w.balance_path.siblings.len()];
     for (value, expected) in [
         (&w.address, Fr::zero()),
         (&w.nonce, Fr::zero()),
-        (&x, Fr::zero()),
-        (&y, Fr::from(1u64)),
+        (&w.key_hash, Fr::zero()),
         (&w.balance_root, empty_balances),
     ] {
         a.enforce_equal(&fresh, value, &a.constant(expected), "an empty slot holds a fresh account")?;
     }
     let balance_root = path_root(a, &new.balance, &w.balance_path)?;
-    let new_leaf = account_leaf(a, &new.address, new.key, &new.nonce, &balance_root)?;
+    let new_leaf = account_leaf(a, &new.address, &new.key_hash, &new.nonce, &balance_root)?;
     path_root(a, &new_leaf, &w.account_path)
 }
 
@@ -373,8 +386,7 @@ pub fn transfer<A: Arith>(a: &A, root: &A::F, t: &TransferW<A>) -> Result<SlotOu
     let s = &t.sender;
     let r = &t.recipient;
     a.enforce_nonzero(on, &s.address, "the sender's account exists")?;
-    let (key_x, _) = a.point_xy(&s.key);
-    a.enforce_nonzero(on, &key_x, "the sender has an L2 key")?;
+    enforce_key(a, on, s, "the sender has an L2 key")?;
     a.enforce_equal(on, &t.nonce, &s.nonce, "the nonce is the sender's next")?;
     let amount = unpack(a, &t.amount)?;
     let fee = unpack(a, &t.fee)?;
@@ -392,7 +404,7 @@ pub fn transfer<A: Arith>(a: &A, root: &A::F, t: &TransferW<A>) -> Result<SlotOu
     )?;
     let sender = NewFields {
         address: s.address.clone(),
-        key: a.point_xy(&s.key),
+        key_hash: s.key_hash.clone(),
         nonce: a.add(&s.nonce, &one),
         balance: sender_balance,
     };
@@ -407,7 +419,7 @@ pub fn transfer<A: Arith>(a: &A, root: &A::F, t: &TransferW<A>) -> Result<SlotOu
     )?;
     let recipient = NewFields {
         address: r.address.clone(),
-        key: a.point_xy(&r.key),
+        key_hash: r.key_hash.clone(),
         nonce: r.nonce.clone(),
         balance: recipient_balance,
     };
@@ -471,8 +483,7 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
         "a deposit goes to its owner's account",
     )?;
     a.enforce_equal(&change_key, &acc.address, &address, "the owner changes the key")?;
-    let (key_x, key_y) = a.point_xy(&acc.key);
-    a.enforce_nonzero(&signed, &key_x, "the account has an L2 key")?;
+    enforce_key(a, &signed, acc, "the account has an L2 key")?;
     a.enforce_equal(&by_owner, &w.nonce, &acc.nonce, "the nonce is the account's next")?;
 
     let packed_amount = unpack(a, &w.packed_amount)?;
@@ -512,11 +523,10 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
         BALANCE_BITS as usize,
         "the balance covers what leaves it and stays below 2^128",
     )?;
-    let new_key =
-        (a.select(&change_key, &w.new_key.0, &key_x)?, a.select(&change_key, &w.new_key.1, &key_y)?);
+    a.enforce_nonzero(&change_key, &w.new_key_hash, "the new key is a key")?;
     let fields = NewFields {
         address: a.select(&deposit, &address, &acc.address)?,
-        key: new_key,
+        key_hash: a.select(&change_key, &w.new_key_hash, &acc.key_hash)?,
         nonce: a.add(&acc.nonce, &a.bool_to_f(&by_owner)),
         balance,
     };
@@ -539,7 +549,7 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
     )?;
     let new_account = NewFields {
         address: address.clone(),
-        key: a.point_xy(&b.key),
+        key_hash: b.key_hash.clone(),
         nonce: b.nonce.clone(),
         balance: packed_amount,
     };
@@ -552,8 +562,7 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
     let address_be = be(a, &w.address, 160);
     let amount_be = be(a, &amount_bits, 128);
     let fee_be = packed_be(a, &w.fee);
-    let key_hash = a.hash(Domain::Key, &[w.new_key.0.clone(), w.new_key.1.clone()])?;
-    let key_hash_bits = a.to_bits(&a.select(&change_key, &key_hash, &zero)?, 254, "a key hash")?;
+    let key_hash_bits = a.to_bits(&a.select(&change_key, &w.new_key_hash, &zero)?, 254, "a key hash")?;
     let nonce_bits = a.to_bits(&a.select(&change_key, &w.nonce, &zero)?, 32, "the nonce fits 32 bits")?;
     let layouts: [Layout<'_, A>; 5] = [
         (
@@ -636,7 +645,7 @@ pub fn pay_fees<A: Arith>(
 ) -> Result<A::F, A::Error> {
     let on = a.bool_constant(true);
     let w = &p.account;
-    let leaf = account_leaf(a, &w.address, a.point_xy(&w.key), &w.nonce, &w.balance_root)?;
+    let leaf = account_leaf(a, &w.address, &w.key_hash, &w.nonce, &w.balance_root)?;
     a.enforce_equal(&on, &path_root(a, &leaf, &w.account_path)?, root, "the fee account is in the state")?;
     a.enforce_equal(
         &on,
@@ -661,7 +670,7 @@ pub fn pay_fees<A: Arith>(
         a.to_bits(&paid, BALANCE_BITS as usize, "the fee account's balance stays below 2^128")?;
         balance_root = path_root(a, &paid, &path)?;
     }
-    let new_leaf = account_leaf(a, &w.address, a.point_xy(&w.key), &w.nonce, &balance_root)?;
+    let new_leaf = account_leaf(a, &w.address, &w.key_hash, &w.nonce, &balance_root)?;
     path_root(a, &new_leaf, &w.account_path)
 }
 
@@ -844,6 +853,7 @@ impl<A: Witness> AccountW<A> {
         Ok(Self {
             address: a.w_f(w.address)?,
             key: a.w_point(&w.key)?,
+            key_hash: a.w_f(w.key_hash)?,
             nonce: a.w_f(Fr::from(w.nonce))?,
             balance_root: a.w_f(w.balance_root)?,
             balance: a.w_f(Fr::from(w.balance))?,
@@ -903,7 +913,7 @@ impl<A: Witness> WideW<A> {
         let e = WitnessError::Arith;
         let kind: Vec<bool> = (0..3).map(|i| (w.kind >> i) & 1 == 1).collect();
         let address: Vec<bool> = (0..160).map(|i| (w.address[19 - i / 8] >> (i % 8)) & 1 == 1).collect();
-        let (x, y) = w.new_key.coordinates();
+        let new_key_hash = if w.new_key.is_unset() { Fr::zero() } else { crate::ops::key_hash(&w.new_key) };
         Ok(Self {
             kind: w_bits(a, &kind).map_err(e)?,
             a: AccountW::new(a, &w.a).map_err(e)?,
@@ -915,7 +925,7 @@ impl<A: Witness> WideW<A> {
             address: w_bits(a, &address).map_err(e)?,
             nonce: a.w_f(Fr::from(w.nonce)).map_err(e)?,
             signature: a.w_sig(&w.signature).map_err(e)?,
-            new_key: (a.w_f(x).map_err(e)?, a.w_f(y).map_err(e)?),
+            new_key_hash: a.w_f(new_key_hash).map_err(e)?,
         })
     }
 }

@@ -90,8 +90,11 @@ pub fn address_to_fr(address: &Address) -> Fr {
 pub struct Account {
     /// The Ethereum address that owns it (withdrawals and change-key are authorised by it).
     pub address: Address,
-    /// The L2 key; `None` until a change-key operation sets it.
+    /// The L2 key; `None` until a change-key operation sets it (or where only its hash is
+    /// known, in a state rebuilt from L1's public data).
     pub pubkey: Option<PublicKey>,
+    /// The hash of the L2 key the leaf holds (`ops::key_hash`); 0 for none.
+    pub key_hash: Fr,
     /// Operations signed so far.
     pub nonce: u64,
     /// Balances by token id.
@@ -99,20 +102,13 @@ pub struct Account {
 }
 
 impl Account {
-    /// The key's coordinates as the leaf holds them: (0, 1), the identity, when unset.
-    pub fn key_coordinates(&self) -> (Fr, Fr) {
-        match &self.pubkey {
-            Some(pk) => pk.coordinates(),
-            None => (Fr::zero(), Fr::from(1u64)),
-        }
-    }
-
-    /// The account's leaf in the account tree.
+    /// The account's leaf in the account tree: `Poseidon(Account, address, keyHash, nonce,
+    /// balancesRoot)`. The leaf holds the key's hash, not the key, so that anyone can rebuild
+    /// the state from the public data L1 received (which carries key hashes) and prove an exit.
     pub fn leaf(&self) -> Fr {
-        let (x, y) = self.key_coordinates();
         hash(
             Domain::Account,
-            &[address_to_fr(&self.address), x, y, Fr::from(self.nonce), self.balances.root()],
+            &[address_to_fr(&self.address), self.key_hash, Fr::from(self.nonce), self.balances.root()],
         )
     }
 
@@ -136,8 +132,10 @@ fn fr_to_u128(f: &Fr) -> u128 {
 pub struct AccountWitness {
     /// The address as a field element (0 for no account).
     pub address: Fr,
-    /// The key (the identity when unset).
+    /// The key (the identity when unset or unknown).
     pub key: PublicKey,
+    /// The key's hash as the leaf holds it (0 when unset).
+    pub key_hash: Fr,
     /// The nonce.
     pub nonce: u64,
     /// The balance tree's root.
@@ -213,6 +211,7 @@ impl State {
             Some(a) => AccountWitness {
                 address: address_to_fr(&a.address),
                 key: a.pubkey.unwrap_or(PublicKey(Default::default())),
+                key_hash: a.key_hash,
                 nonce: a.nonce,
                 balance_root: a.balances.root(),
                 balance: a.balance(token),
@@ -224,6 +223,7 @@ impl State {
                 AccountWitness {
                     address: Fr::zero(),
                     key: PublicKey(Default::default()),
+                    key_hash: Fr::zero(),
                     nonce: 0,
                     balance_root: empty.root(),
                     balance: 0,
@@ -274,8 +274,13 @@ impl State {
         }
         self.check_new_account()?;
         let index = self.next_index();
-        let account =
-            Account { address, pubkey: None, nonce: 0, balances: SparseTree::new(self.params.balance_depth) };
+        let account = Account {
+            address,
+            pubkey: None,
+            key_hash: Fr::zero(),
+            nonce: 0,
+            balances: SparseTree::new(self.params.balance_depth),
+        };
         self.tree.set(index, account.leaf())?;
         self.accounts.insert(index, account);
         self.by_address.insert(address, index);
@@ -333,6 +338,7 @@ impl State {
     pub fn set_pubkey(&mut self, index: u64, pubkey: PublicKey) -> Result<(), StateError> {
         self.update(index, |a| {
             a.pubkey = Some(pubkey);
+            a.key_hash = crate::ops::key_hash(&pubkey);
             Ok(())
         })
     }
