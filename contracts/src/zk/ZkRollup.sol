@@ -111,6 +111,9 @@ contract ZkRollup is ReentrancyGuard {
     error NoWideSlots();
     /// @notice `balanceDepth` above 8 (token ids are one byte in the public data).
     error InvalidBalanceDepth(uint8 balanceDepth);
+    /// @notice `accountDepth` is 0 or above 24 (account ids are three bytes in the public
+    ///         data).
+    error InvalidAccountDepth(uint8 accountDepth);
     /// @notice `priorityExpirationBlocks` is zero.
     error ZeroExpiration();
     /// @notice Only the validator may call this.
@@ -131,6 +134,11 @@ contract ZkRollup is ReentrancyGuard {
     error UnknownTokenId(uint16 tokenId);
     /// @notice An amount is zero (or an ERC-20 deposit delivered nothing).
     error ZeroAmount();
+    /// @notice An ETH deposit of `amount` wei is below `minDeposit`.
+    error DepositTooSmall(uint256 amount, uint128 minDeposit);
+    /// @notice The account id is not below `2^accountDepth`: no such account can exist in the
+    ///         state tree.
+    error AccountIdOutOfRange(uint24 accountId);
     /// @notice The rollup would hold 2^128 or more of the token (L2 balances are below 2^128).
     error DepositTooLarge(uint256 holdings);
     /// @notice An ERC-20 `transfer`/`transferFrom` failed or returned false.
@@ -225,8 +233,22 @@ contract ZkRollup is ReentrancyGuard {
     uint16 public immutable transferSlots;
     /// @notice Depth of an account's balance tree: token ids are below `2^balanceDepth`.
     uint8 public immutable balanceDepth;
+    /// @notice Depth of the account tree (1..24): account ids are below `2^accountDepth`.
+    ///         Full-exit requests and exits for larger ids are refused: the circuit can not
+    ///         serve such a request, so it could only expire and force exodus mode.
+    uint8 public immutable accountDepth;
     /// @notice L1 blocks a priority request may wait before it allows exodus mode.
     uint64 public immutable priorityExpirationBlocks;
+    /// @notice The smallest ETH deposit, in wei (anti-spam for the priority queue).
+    /// @dev Every deposit is a priority request the operator must execute before its deadline,
+    ///      and a block executes at most `wideSlots` of them. Without a floor, a flood of dust
+    ///      deposits (each costing its sender only gas) could fill the queue faster than
+    ///      blocks drain it, so that some request expires and anyone can force the whole
+    ///      rollup into exodus mode. `minDeposit` makes every request cost real value as
+    ///      well. ERC-20 deposits only need a non-zero amount (a token's unit has no common
+    ///      scale with wei); tokens are registered by the governor, and `requestFullExit`
+    ///      stays free so that a user can always leave.
+    uint128 public immutable minDeposit;
     /// @notice `64 * wideSlots + 15 * transferSlots`: the public data of every block.
     uint256 public immutable pubdataLength;
     /// @notice The largest token id: `2^balanceDepth - 1`.
@@ -301,7 +323,9 @@ contract ZkRollup is ReentrancyGuard {
         uint16 wideSlots_,
         uint16 transferSlots_,
         uint8 balanceDepth_,
-        uint64 priorityExpirationBlocks_
+        uint8 accountDepth_,
+        uint64 priorityExpirationBlocks_,
+        uint128 minDeposit_
     ) {
         if (validator_ == address(0) || governor_ == address(0)) {
             revert ZeroAddress();
@@ -311,6 +335,7 @@ contract ZkRollup is ReentrancyGuard {
         if (uint256(genesisRoot_) >= R) revert RootNotInField(genesisRoot_);
         if (wideSlots_ == 0) revert NoWideSlots();
         if (balanceDepth_ > 8) revert InvalidBalanceDepth(balanceDepth_);
+        if (accountDepth_ == 0 || accountDepth_ > 24) revert InvalidAccountDepth(accountDepth_);
         if (priorityExpirationBlocks_ == 0) revert ZeroExpiration();
         blockVerifier = blockVerifier_;
         exitVerifier = exitVerifier_;
@@ -320,7 +345,9 @@ contract ZkRollup is ReentrancyGuard {
         wideSlots = wideSlots_;
         transferSlots = transferSlots_;
         balanceDepth = balanceDepth_;
+        accountDepth = accountDepth_;
         priorityExpirationBlocks = priorityExpirationBlocks_;
+        minDeposit = minDeposit_;
         pubdataLength =
             WIDE_SLOT_BYTES * uint256(wideSlots_) + TRANSFER_BYTES * uint256(transferSlots_);
         maxTokenId = uint16((uint256(1) << balanceDepth_) - 1);
@@ -347,10 +374,12 @@ contract ZkRollup is ReentrancyGuard {
 
     // ------------------------------------------------------------------ priority requests
 
-    /// @notice Deposits `msg.value` wei to the L2 address `to` (a priority request).
+    /// @notice Deposits `msg.value` wei to the L2 address `to` (a priority request). At least
+    ///         `minDeposit` wei (see there why).
     function depositETH(address to) external payable {
         if (to == address(0)) revert ZeroAddress();
         if (msg.value == 0) revert ZeroAmount();
+        if (msg.value < minDeposit) revert DepositTooSmall(msg.value, minDeposit);
         if (address(this).balance >= HOLDINGS_LIMIT) revert DepositTooLarge(address(this).balance);
         // forge-lint: disable-next-line(unsafe-typecast)
         _addPriorityRequest(OP_DEPOSIT, 0, 0, uint128(msg.value), to); // < 2^128: checked above
@@ -375,9 +404,13 @@ contract ZkRollup is ReentrancyGuard {
 
     /// @notice Requests the full exit of `tokenId` from account `accountId`: the next blocks
     ///         must include it; if `msg.sender` owns the account its whole balance of the token
-    ///         becomes withdrawable by `msg.sender` (nothing otherwise).
+    ///         becomes withdrawable by `msg.sender` (nothing otherwise). Free (no deposit
+    ///         floor). `accountId` must be below `2^accountDepth` and `tokenId` a registered
+    ///         token (so at most `maxTokenId`): the circuit can not serve any other request,
+    ///         which would then expire and force exodus mode on everyone.
     function requestFullExit(uint24 accountId, uint16 tokenId) external {
-        if (tokenId > tokenCount) revert UnknownTokenId(tokenId);
+        _checkAccountId(accountId);
+        if (tokenId > tokenCount) revert UnknownTokenId(tokenId); // tokenCount <= maxTokenId
         _addPriorityRequest(OP_FULL_EXIT, accountId, tokenId, 0, msg.sender);
     }
 
@@ -583,7 +616,8 @@ contract ZkRollup is ReentrancyGuard {
 
     /// @notice Exodus: credits `amount` of `tokenId` to `owner`'s pending balance, with a
     ///         proof that account `accountId`, whose address is `owner`, holds exactly that
-    ///         under `stateRoot`. Once per account and token. Anyone.
+    ///         under `stateRoot`. Once per account and token. Anyone. `accountId` must be below
+    ///         `2^accountDepth`.
     function exit(
         uint24 accountId,
         uint16 tokenId,
@@ -592,6 +626,7 @@ contract ZkRollup is ReentrancyGuard {
         uint256[8] calldata proof
     ) external {
         if (!exodusMode) revert NotExodusMode();
+        _checkAccountId(accountId);
         if (tokenId > tokenCount) revert UnknownTokenId(tokenId);
         if (owner == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
@@ -677,6 +712,11 @@ contract ZkRollup is ReentrancyGuard {
 
     function _requireActive() private view {
         if (exodusMode) revert ExodusModeActive();
+    }
+
+    /// @dev Refuses an account id that is not below `2^accountDepth` (`accountDepth <= 24`).
+    function _checkAccountId(uint24 accountId) private view {
+        if (uint256(accountId) >> accountDepth != 0) revert AccountIdOutOfRange(accountId);
     }
 
     /// @dev Checks what commit and submit take from the validator besides the wide lane.

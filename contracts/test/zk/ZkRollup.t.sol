@@ -98,6 +98,10 @@ abstract contract ZkRollupEncoding is Test {
     uint16 internal constant W = 4;
     uint16 internal constant T = 8;
     uint8 internal constant DEPTH = 3;
+    /// account ids 0..255
+    uint8 internal constant ACCOUNT_DEPTH = 8;
+    /// the smallest ETH deposit, in wei
+    uint128 internal constant MIN_DEPOSIT = 1000;
     uint64 internal constant EXPIRY = 100;
     bytes32 internal constant GENESIS = bytes32(uint256(0x1234));
 
@@ -294,7 +298,17 @@ contract ZkRollupTest is ZkRollupEncoding {
         blockVerifier = new ExpectingVerifier();
         exitVerifier = new ExpectingVerifier();
         rollup = new ZkRollup(
-            blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, DEPTH, EXPIRY
+            blockVerifier,
+            exitVerifier,
+            GENESIS,
+            validator,
+            governor,
+            W,
+            T,
+            DEPTH,
+            ACCOUNT_DEPTH,
+            EXPIRY,
+            MIN_DEPOSIT
         );
         token = new LoftToken("Test", "TST", 18, address(this), 1e30);
         vm.prank(governor);
@@ -389,7 +403,9 @@ contract ZkRollupTest is ZkRollupEncoding {
         assertEq(uint256(rollup.wideSlots()), W);
         assertEq(uint256(rollup.transferSlots()), T);
         assertEq(uint256(rollup.balanceDepth()), DEPTH);
+        assertEq(uint256(rollup.accountDepth()), ACCOUNT_DEPTH);
         assertEq(uint256(rollup.priorityExpirationBlocks()), EXPIRY);
+        assertEq(uint256(rollup.minDeposit()), MIN_DEPOSIT);
         assertEq(rollup.pubdataLength(), 64 * 4 + 15 * 8);
         assertEq(uint256(rollup.maxTokenId()), 7);
         assertEq(uint256(rollup.lastCommittedBlock()), 0);
@@ -398,27 +414,49 @@ contract ZkRollupTest is ZkRollupEncoding {
 
     function test_RevertWhen_ConstructorArgumentsInvalid() public {
         vm.expectRevert(_err(ZkRollup.ZeroAddress.selector));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, address(0), governor, W, T, 3, 1);
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, address(0), governor, W, T, 3, 8, 1, 0);
         vm.expectRevert(_err(ZkRollup.ZeroAddress.selector));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, address(0), W, T, 3, 1);
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, address(0), W, T, 3, 8, 1, 0);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.NotAContract.selector, bob));
-        new ZkRollup(IGroth16Verifier(bob), exitVerifier, GENESIS, validator, governor, W, T, 3, 1);
+        new ZkRollup(
+            IGroth16Verifier(bob), exitVerifier, GENESIS, validator, governor, W, T, 3, 8, 1, 0
+        );
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.NotAContract.selector, bob));
-        new ZkRollup(blockVerifier, IGroth16Verifier(bob), GENESIS, validator, governor, W, T, 3, 1);
+        new ZkRollup(
+            blockVerifier, IGroth16Verifier(bob), GENESIS, validator, governor, W, T, 3, 8, 1, 0
+        );
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.RootNotInField.selector, bytes32(R)));
-        new ZkRollup(blockVerifier, exitVerifier, bytes32(R), validator, governor, W, T, 3, 1);
+        new ZkRollup(blockVerifier, exitVerifier, bytes32(R), validator, governor, W, T, 3, 8, 1, 0);
         vm.expectRevert(_err(ZkRollup.NoWideSlots.selector));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, 0, T, 3, 1);
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, 0, T, 3, 8, 1, 0);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidBalanceDepth.selector, 9));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 9, 1);
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 9, 8, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidAccountDepth.selector, 0));
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 0, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidAccountDepth.selector, 25));
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 25, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidAccountDepth.selector, 255));
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 255, 1, 0);
         vm.expectRevert(_err(ZkRollup.ZeroExpiration.selector));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 0);
-        // the edges are fine
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 8, 0, 0);
+        // the edges are fine: account depth 24 admits every uint24 account id, depth 1 ids 0, 1
         ZkRollup r = new ZkRollup(
-            blockVerifier, exitVerifier, bytes32(R - 1), validator, governor, 1, 0, 8, 1
+            blockVerifier, exitVerifier, bytes32(R - 1), validator, governor, 1, 0, 8, 24, 1, 0
         );
         assertEq(r.pubdataLength(), 64);
         assertEq(uint256(r.maxTokenId()), 255);
+        assertEq(uint256(r.accountDepth()), 24);
+        assertEq(uint256(r.minDeposit()), 0);
+        r.requestFullExit(type(uint24).max, 0);
+        r.depositETH{value: 1}(bob); // minDeposit 0: any non-zero amount
+        ZkRollup one = new ZkRollup(
+            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 0, 0, 1, 1, 1 ether
+        );
+        assertEq(uint256(one.accountDepth()), 1);
+        assertEq(uint256(one.maxTokenId()), 0);
+        one.requestFullExit(1, 0);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.AccountIdOutOfRange.selector, 2));
+        one.requestFullExit(2, 0);
     }
 
     // ================================================================ tokens
@@ -455,8 +493,9 @@ contract ZkRollupTest is ZkRollupEncoding {
 
     /// balanceDepth 1: token ids 0 (ETH) and 1 only.
     function test_RevertWhen_TooManyTokens() public {
-        ZkRollup small =
-            new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 1, 1, 10);
+        ZkRollup small = new ZkRollup(
+            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 1, 1, 8, 10, 0
+        );
         vm.startPrank(governor);
         small.addToken(address(token));
         LoftToken second = new LoftToken("B", "B", 6, address(this), 0);
@@ -488,10 +527,11 @@ contract ZkRollupTest is ZkRollupEncoding {
         assertEq(uint256(amount), 1 ether);
         assertEq(uint256(accountId), 0);
 
+        // exactly minDeposit is enough
         vm.roll(1005);
         vm.expectEmit(true, true, true, true, address(rollup));
-        emit NewPriorityRequest(1, 1, 0, 0, 7, alice, 1105);
-        _depositETH(alice, alice, 7);
+        emit NewPriorityRequest(1, 1, 0, 0, MIN_DEPOSIT, alice, 1105);
+        _depositETH(alice, alice, MIN_DEPOSIT);
         assertEq(uint256(rollup.totalPriorityRequests()), 2);
     }
 
@@ -503,13 +543,37 @@ contract ZkRollupTest is ZkRollupEncoding {
         vm.expectRevert(_err(ZkRollup.ZeroAddress.selector));
         rollup.depositETH{value: 1}(address(0));
         // the rollup may never hold 2^128 wei or more (no L2 balance could overflow)
-        vm.deal(address(rollup), (uint256(1) << 128) - 2);
-        _depositETH(alice, bob, 1);
+        vm.deal(address(rollup), (uint256(1) << 128) - 1 - 2 * uint256(MIN_DEPOSIT));
+        _depositETH(alice, bob, MIN_DEPOSIT);
+        _depositETH(alice, bob, MIN_DEPOSIT); // holds 2^128 - 1
         vm.prank(alice);
         vm.expectRevert(
-            abi.encodeWithSelector(ZkRollup.DepositTooLarge.selector, uint256(1) << 128)
+            abi.encodeWithSelector(
+                ZkRollup.DepositTooLarge.selector, (uint256(1) << 128) - 1 + MIN_DEPOSIT
+            )
         );
+        rollup.depositETH{value: MIN_DEPOSIT}(bob);
+    }
+
+    /// Dust ETH deposits are refused (each would be a priority request the operator must
+    /// serve in time); ERC-20 deposits and full-exit requests have no floor.
+    function test_RevertWhen_DepositETHBelowMinimum() public {
+        vm.startPrank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(ZkRollup.DepositTooSmall.selector, MIN_DEPOSIT - 1, MIN_DEPOSIT)
+        );
+        rollup.depositETH{value: MIN_DEPOSIT - 1}(bob);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.DepositTooSmall.selector, 1, MIN_DEPOSIT));
         rollup.depositETH{value: 1}(bob);
+        // zero is still ZeroAmount
+        vm.expectRevert(_err(ZkRollup.ZeroAmount.selector));
+        rollup.depositETH(bob);
+        assertEq(uint256(rollup.totalPriorityRequests()), 0);
+        assertEq(address(rollup).balance, 0);
+        rollup.depositERC20(address(token), 1, bob);
+        rollup.requestFullExit(1, 0);
+        vm.stopPrank();
+        assertEq(uint256(rollup.totalPriorityRequests()), 2);
     }
 
     function test_DepositERC20() public {
@@ -586,6 +650,50 @@ contract ZkRollupTest is ZkRollupEncoding {
         assertEq(uint256(accountId), 77);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.UnknownTokenId.selector, 2));
         rollup.requestFullExit(77, 2);
+    }
+
+    /// Account ids must be below 2^accountDepth and token ids registered (so at most
+    /// maxTokenId): the circuit could never serve another request, which would only expire
+    /// and force exodus mode.
+    function test_RequestFullExitAccountRange() public {
+        uint24 limit = uint24(1) << ACCOUNT_DEPTH; // 256
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.AccountIdOutOfRange.selector, limit));
+        rollup.requestFullExit(limit, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(ZkRollup.AccountIdOutOfRange.selector, type(uint24).max)
+        );
+        rollup.requestFullExit(type(uint24).max, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(ZkRollup.AccountIdOutOfRange.selector, uint24(1) << 23)
+        );
+        rollup.requestFullExit(uint24(1) << 23, 1);
+        assertEq(uint256(rollup.totalPriorityRequests()), 0);
+        // the largest account id is fine
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit NewPriorityRequest(0, 5, limit - 1, 1, 0, alice, 1100);
+        rollup.requestFullExit(limit - 1, 1);
+        rollup.requestFullExit(0, 0);
+        // token ids above maxTokenId are refused (here: above tokenCount, which is less)
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.UnknownTokenId.selector, 8));
+        rollup.requestFullExit(1, 8);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.UnknownTokenId.selector, type(uint16).max));
+        rollup.requestFullExit(1, type(uint16).max);
+        vm.stopPrank();
+        assertEq(uint256(rollup.totalPriorityRequests()), 2);
+    }
+
+    /// With every token id registered, the largest one is accepted and the next refused.
+    function test_RequestFullExitTokenRange() public {
+        ZkRollup small = new ZkRollup(
+            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 1, 1, 8, 10, 0
+        );
+        vm.prank(governor);
+        small.addToken(address(token));
+        assertEq(uint256(small.tokenCount()), uint256(small.maxTokenId()));
+        small.requestFullExit(5, 1);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.UnknownTokenId.selector, 2));
+        small.requestFullExit(5, 2);
     }
 
     // ================================================================ commit
@@ -1163,7 +1271,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         rollup.executeBlock(2, "");
         vm.startPrank(alice);
         vm.expectRevert(_err(blocked));
-        rollup.depositETH{value: 1}(alice);
+        rollup.depositETH{value: MIN_DEPOSIT}(alice);
         vm.expectRevert(_err(blocked));
         rollup.depositERC20(address(token), 1, alice);
         vm.expectRevert(_err(blocked));
@@ -1202,6 +1310,18 @@ contract ZkRollupTest is ZkRollupEncoding {
         rollup.exit(1, 0, 0, bob, proof);
         vm.expectRevert(_err(ZkRollup.ZeroAddress.selector));
         rollup.exit(1, 0, 0.9 ether, address(0), proof);
+        // no account 2^accountDepth or above exists: refused before the verifier is asked
+        uint24 limit = uint24(1) << ACCOUNT_DEPTH;
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.AccountIdOutOfRange.selector, limit));
+        rollup.exit(limit, 0, 0.9 ether, bob, proof);
+        vm.expectRevert(
+            abi.encodeWithSelector(ZkRollup.AccountIdOutOfRange.selector, type(uint24).max)
+        );
+        rollup.exit(type(uint24).max, 0, 0.9 ether, bob, proof);
+        assertFalse(rollup.exited(limit, 0));
+        // the largest account id reaches the verifier (which refuses this proof for it)
+        vm.expectRevert(_err(ZkRollup.InvalidProof.selector));
+        rollup.exit(limit - 1, 0, 0.9 ether, bob, proof);
 
         vm.prank(alice); // anyone may submit it
         rollup.exit(1, 0, 0.9 ether, bob, proof);
@@ -1310,7 +1430,9 @@ contract ZkRollupGasTest is ZkRollupEncoding {
     }
 
     function _prepared(uint256 stage) internal returns (ZkRollup x) {
-        x = new ZkRollup(v, v, GENESIS, validator, governor, W, T, DEPTH, EXPIRY);
+        x = new ZkRollup(
+            v, v, GENESIS, validator, governor, W, T, DEPTH, ACCOUNT_DEPTH, EXPIRY, MIN_DEPOSIT
+        );
         vm.prank(governor);
         x.addToken(address(token));
         vm.startPrank(ALICE);
@@ -1330,7 +1452,9 @@ contract ZkRollupGasTest is ZkRollupEncoding {
     }
 
     function _sized(uint16 w, uint16 t) internal returns (ZkRollup x) {
-        x = new ZkRollup(v, v, GENESIS, validator, governor, w, t, DEPTH, EXPIRY);
+        x = new ZkRollup(
+            v, v, GENESIS, validator, governor, w, t, DEPTH, ACCOUNT_DEPTH, EXPIRY, MIN_DEPOSIT
+        );
         vm.prank(validator);
         x.submitBlock(1, _root(1), new bytes(64 * uint256(w) + 15 * uint256(t)), _ops(), proof);
     }

@@ -8,6 +8,7 @@
 //! - [`state`]: the accounts and balances, natively, with the paths the circuit takes;
 //! - [`ops`]: the operations, their signed messages, public data and checks;
 //! - [`block`]: the operator's blocks: lanes, fee payout, the witnesses of every slot;
+//! - [`replay`]: the state rebuilt from L1's public data alone (for exits without the operator);
 //! - [`eddsa`]: EdDSA over BabyJubjub with Poseidon, the L2 keys' signatures;
 //! - [`rules`]: the state-transition rules, written once over field elements or constraints;
 //! - [`circuit`]: the block circuit (the rules as R1CS, the public input);
@@ -26,6 +27,7 @@ pub mod exit;
 pub mod groth16;
 pub mod ops;
 pub mod poseidon;
+pub mod replay;
 pub mod rules;
 pub mod solidity;
 pub mod state;

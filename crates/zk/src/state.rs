@@ -44,6 +44,9 @@ pub enum StateError {
     /// The account tree is full.
     #[error("the account tree is full")]
     TreeFull,
+    /// The slot holds an account already.
+    #[error("account slot {0} is taken")]
+    SlotTaken(u64),
     /// A token id past the balance tree.
     #[error("unknown token {0}")]
     UnknownToken(u64),
@@ -262,6 +265,41 @@ impl State {
     /// Whether there are no accounts.
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty()
+    }
+
+    /// Opens an account for `address` at `index`, which must be empty (a state rebuilt from
+    /// public data opens accounts where the operator did).
+    pub fn create_account_at(&mut self, index: u64, address: Address) -> Result<(), StateError> {
+        if address == [0u8; 20] {
+            return Err(StateError::ZeroAddress);
+        }
+        if let Some(i) = self.index_of(&address) {
+            return Err(StateError::AccountExists(address, i));
+        }
+        if self.accounts.contains_key(&index) {
+            return Err(StateError::SlotTaken(index));
+        }
+        let account = Account {
+            address,
+            pubkey: None,
+            key_hash: Fr::zero(),
+            nonce: 0,
+            balances: SparseTree::new(self.params.balance_depth),
+        };
+        self.tree.set(index, account.leaf())?;
+        self.accounts.insert(index, account);
+        self.by_address.insert(address, index);
+        Ok(())
+    }
+
+    /// Sets account `index`'s key hash where only the hash is known (a state rebuilt from
+    /// public data).
+    pub fn set_key_hash(&mut self, index: u64, key_hash: Fr) -> Result<(), StateError> {
+        self.update(index, |a| {
+            a.pubkey = None;
+            a.key_hash = key_hash;
+            Ok(())
+        })
     }
 
     /// Opens an account for `address` at the next free index.

@@ -101,6 +101,12 @@ fn the_circuit_accepts_the_operators_blocks_and_nothing_else() {
     assert_eq!(state.balance(1, 0), 1_000_000 - 10 - 5_010 - 401 - 2_002 + 3_000);
     assert_eq!(state.balance(2, 0), 500_000 + 5_000 - 703 + 2_000 - 3_000);
     assert_eq!(state.balance(3, 0), 700);
+    // the public data alone rebuilds the state, block by block
+    let mut rebuilt = genesis();
+    for b in [&one, &two] {
+        loft_zk::replay::apply_block(&mut rebuilt, SHAPE, 0, &b.pubdata).expect("replay");
+        assert_eq!(rebuilt.root(), b.new_root, "the public data says everything the block changed");
+    }
     assert_eq!(two.pubdata[2 * 64], 5, "the stranger's full exit is served");
     assert_eq!(&two.pubdata[2 * 64 + 5..2 * 64 + 21], &[0u8; 16], "and moves nothing");
     for b in [&one, &two] {

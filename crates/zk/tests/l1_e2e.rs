@@ -4,12 +4,15 @@
 //! transfers between users and to a new address; a withdrawal is paid on L1. Blocks with a
 //! wrong new root, altered public data, or a proof made from a forged signature are refused by
 //! L1. Then the operator ignores a full-exit request: anyone activates exodus after its
-//! deadline, every user exits with an exit proof against the last executed root and is paid
-//! exactly their L2 balance on L1, once.
+//! deadline, the users rebuild the state from the public data in L1's calldata alone, and
+//! every user exits with an exit proof against the last executed root and is paid exactly
+//! their L2 balance on L1, once.
 
 use alloy::{
+    consensus::Transaction as _,
     providers::Provider,
     signers::{Signer, local::PrivateKeySigner},
+    sol_types::SolCall,
 };
 use alloy_primitives::{Address as EthAddress, B256, Bytes, U256, aliases::U24};
 use ark_bn254::Fr;
@@ -23,6 +26,7 @@ use loft_zk::{
     exit::{Exit, ExitCircuit},
     groth16,
     ops::{ChangeKey, Deposit, FullExit, Transfer, Withdraw, key_hash},
+    replay::apply_block,
     solidity::{ProofWords, compile, verifier_source},
     state::{Address, Params, State},
 };
@@ -187,11 +191,18 @@ async fn scenario(url: &str) {
         SHAPE.wide as u16,
         SHAPE.transfers as u16,
         PARAMS.balance_depth as u8,
+        PARAMS.account_depth as u8,
         EXPIRATION,
+        10u128.pow(15),
     )
     .await
     .expect("deploy rollup");
-    let mut op = Operator { rollup: &rollup, keys: &keys, state: genesis, number: 0, seen_requests: 0 };
+    let mut op =
+        Operator { rollup: &rollup, keys: &keys, state: genesis.clone(), number: 0, seen_requests: 0 };
+    assert!(
+        rollup.depositETH(users[0].address()).value(U256::from(10u64.pow(14))).call().await.is_err(),
+        "dust is refused"
+    );
 
     // deposits on L1 become priority requests; block 1 serves them and opens accounts 1 and 2
     let eth = 10u128.pow(18);
@@ -309,8 +320,19 @@ async fn scenario(url: &str) {
     send!(rollup.activateExodusMode());
     assert!(rollup.exodusMode().call().await.expect("mode"));
 
+    // the operator is gone: a user rebuilds the state from the public data in L1's calldata
+    let mut last = genesis;
+    for (e, log) in rollup.BlockCommitted_filter().from_block(0).query().await.expect("logs") {
+        let hash = log.transaction_hash.expect("mined");
+        let tx = provider.get_transaction_by_hash(hash).await.expect("rpc").expect("the block's transaction");
+        let call = ZkRollup::submitBlockCall::abi_decode(tx.input()).expect("a submitBlock call");
+        apply_block(&mut last, SHAPE, 0, &call.pubdata).expect("replay");
+        assert_eq!(b256(&last.root()), e.newRoot, "block {} rebuilt", e.blockNumber);
+    }
+    assert_eq!(b256(&last.root()), rollup.stateRoot().call().await.expect("root"));
+    assert_eq!(last.root(), op.state.root());
+
     // every account exits with its balance at the last executed root, paid once on L1
-    let last = op.state.clone();
     let accounts: Vec<(u64, EthAddress)> = vec![
         (0, operator_l1.address()),
         (u1, users[0].address()),
