@@ -245,6 +245,15 @@ fn is_wide(state: &State, op: &Op) -> bool {
     }
 }
 
+/// The lane an operation went into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// The wide lane.
+    Wide,
+    /// The transfer lane.
+    Transfer,
+}
+
 /// Builds one block.
 #[derive(Clone, Debug)]
 pub struct BlockBuilder {
@@ -303,8 +312,8 @@ impl BlockBuilder {
         Ok(Replayed { state, applied, fees })
     }
 
-    /// Takes `op` into the block, or says why not (nothing changes then).
-    pub fn push(&mut self, op: Op) -> Result<(), BlockError> {
+    /// Takes `op` into the block, or says why not (nothing changes then). Returns its lane.
+    pub fn push(&mut self, op: Op) -> Result<Lane, BlockError> {
         if is_wide(&self.state, &op) {
             if self.wides.len() == self.shape.wide {
                 return Err(BlockError::Full("wide"));
@@ -320,6 +329,7 @@ impl BlockBuilder {
                 self.state = self.replay(&wides, &self.transfers).map_err(|_| BlockError::LaneOrder)?.state;
             }
             self.wides = wides;
+            Ok(Lane::Wide)
         } else {
             if self.transfers.len() == self.shape.transfers {
                 return Err(BlockError::Full("transfer"));
@@ -328,8 +338,8 @@ impl BlockBuilder {
             apply(&mut state, &op)?;
             self.state = state;
             self.transfers.push(op);
+            Ok(Lane::Transfer)
         }
-        Ok(())
     }
 
     /// Seals the block: replays it in lane order recording every slot's witness, pays the

@@ -46,3 +46,48 @@ pub fn prove<C: ConstraintSynthesizer<Fr>>(
 pub fn verify(keys: &Keys, inputs: &[Fr], proof: &Proof<Bn254>) -> bool {
     Groth16::<Bn254>::verify_with_processed_vk(&keys.prepared, inputs, proof).unwrap_or(false)
 }
+
+/// Why keys could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The file is not a proving key.
+    #[error("{0}: not a Groth16 (BN254) proving key: {1}")]
+    Format(String, ark_serialize::SerializationError),
+}
+
+impl Keys {
+    /// The keys of a proving key (it holds the verifying key).
+    pub fn from_proving(proving: ProvingKey<Bn254>) -> Self {
+        let verifying = proving.vk.clone();
+        let prepared = prepare_verifying_key(&verifying);
+        Self { proving, verifying, prepared }
+    }
+
+    /// Writes the proving key (arkworks' uncompressed canonical encoding), atomically: to a
+    /// temporary file, then renamed.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), KeyFileError> {
+        use ark_serialize::CanonicalSerialize;
+        let name = path.display().to_string();
+        let tmp = path.with_extension("tmp");
+        let io = |e| KeyFileError::Io(name.clone(), e);
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        self.proving.serialize_uncompressed(&mut file).map_err(|e| KeyFileError::Format(name.clone(), e))?;
+        std::io::Write::flush(&mut file).map_err(io)?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads a proving key written by [`Keys::save`] (or an MPC ceremony's output in the same
+    /// encoding). Points are checked on the curve and in the subgroup.
+    pub fn load(path: &std::path::Path) -> Result<Self, KeyFileError> {
+        use ark_serialize::CanonicalDeserialize;
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| KeyFileError::Io(name.clone(), e))?;
+        let proving = ProvingKey::<Bn254>::deserialize_uncompressed(std::io::BufReader::new(file))
+            .map_err(|e| KeyFileError::Format(name, e))?;
+        Ok(Self::from_proving(proving))
+    }
+}

@@ -61,6 +61,20 @@ fn g2_consts(out: &mut String, name: &str, p: &G2Affine) {
     }
 }
 
+/// The constructor argument of the committed `Groth16Verifier` contract
+/// (`contracts/src/zk/Groth16Verifier.sol`) for `vk`: α, β, γ, δ, IC0, IC1 as 18 big-endian
+/// words (G2 coordinates imaginary part first). `None` unless `vk` has one public input.
+pub fn verifier_key_words(vk: &VerifyingKey<Bn254>) -> Option<[[u8; 32]; 18]> {
+    let [ic0, ic1] = vk.gamma_abc_g1.as_slice() else { return None };
+    let mut out = Vec::with_capacity(18);
+    out.extend([word(&vk.alpha_g1.x), word(&vk.alpha_g1.y)]);
+    for g2 in [&vk.beta_g2, &vk.gamma_g2, &vk.delta_g2] {
+        out.extend(g2_words(g2));
+    }
+    out.extend([word(&ic0.x), word(&ic0.y), word(&ic1.x), word(&ic1.y)]);
+    out.try_into().ok()
+}
+
 /// The Solidity source of a verifier for `vk`, as contract `name`.
 pub fn verifier_source(vk: &VerifyingKey<Bn254>, name: &str) -> String {
     let inputs = vk.gamma_abc_g1.len().saturating_sub(1);

@@ -99,7 +99,7 @@ fn run(specs: Vec<Spec>) -> Result<Vec<Block>, TestCaseError> {
         let o = op(builder.state(), s);
         let before = builder.state().root();
         match builder.push(o.clone()) {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(loft_zk::block::BlockError::Op(_)) => {
                 prop_assert_eq!(builder.state().root(), before, "a refused operation changes nothing");
             }

@@ -1,0 +1,249 @@
+//! The ZK rollup's operator end to end on the embedded L1, through its JSON-RPC API: users
+//! deposit on L1, register L2 keys derived from their Ethereum keys, transfer (to an existing
+//! account and to a new address) and withdraw; the operator proves and submits every block and
+//! the withdrawal is paid on L1. Bad input through the API (a forged signature, a replay, a
+//! future nonce, an overdraft, the zero address, malformed bytes, a key change someone else
+//! authorised, a deposit sent to the operator) is refused with a clear error and changes
+//! nothing. The operator restarts from its record and goes on. Then it stops for good while a
+//! full exit waits: exodus, and every user rebuilds the state from L1 alone and exits with
+//! exactly their balance.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::providers::Provider;
+use alloy_primitives::{Address, U256, aliases::U24};
+use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_rpc::MiningMode;
+use loft_zk_node::{
+    api::{ClientError, OperatorClient, REFUSED, serve},
+    contracts::{Deployment, RollupConfig, ZkRollup, deploy},
+    keys::RollupKeys,
+    operator::{Operator, OperatorConfig},
+    store::Store,
+    wallet,
+    wire::WireOp,
+};
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn config() -> RollupConfig {
+    RollupConfig {
+        account_depth: 8,
+        balance_depth: 2,
+        wide_slots: 2,
+        transfer_slots: 2,
+        fee_account: 0,
+        priority_expiration_blocks: 40,
+        min_deposit: 1_000_000_000_000,
+    }
+}
+
+struct Running {
+    op: std::sync::Weak<Operator>,
+    task: tokio::task::JoinHandle<()>,
+    server: jsonrpsee::server::ServerHandle,
+    client: OperatorClient,
+}
+
+async fn start(d: &Deployment, l1: &L1Client, keys: Arc<RollupKeys>, db: &std::path::Path) -> Running {
+    let config =
+        OperatorConfig { deployment: d.clone(), block_time: Duration::from_millis(300), l1_confirmations: 0 };
+    let op =
+        Operator::open(config, l1.clone(), keys, Store::open(db).expect("store")).await.expect("operator");
+    let (addr, server) = serve(op.clone(), "127.0.0.1:0".parse().expect("addr")).await.expect("api");
+    let weak = Arc::downgrade(&op);
+    let task = tokio::spawn(async move {
+        if let Err(e) = op.run().await {
+            panic!("operator failed: {e}");
+        }
+    });
+    Running { op: weak, task, server, client: OperatorClient::new(&format!("http://{addr}")) }
+}
+
+/// Stops the operator and its API, and waits until both let go of it (and of its store).
+async fn stop(r: Running) {
+    r.task.abort();
+    let _ = r.server.stop();
+    r.server.stopped().await;
+    let _ = r.task.await;
+    for _ in 0..100 {
+        if r.op.strong_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the operator is still held {} times", r.op.strong_count());
+}
+
+/// Waits until `check` holds, or fails after a while (blocks are proven on 2 cores, in a
+/// debug build, beside other tests).
+async fn until<F: AsyncFn() -> bool>(what: &str, check: F) {
+    for _ in 0..6_000 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn refused(r: Result<loft_zk_node::api::Accepted, ClientError>) -> String {
+    match r {
+        Err(ClientError::Refused { code, message }) => {
+            assert_eq!(code, REFUSED as i64, "{message}");
+            message
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_on_the_devnet() {
+    let devnet = Devnet::start(DevnetConfig {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        mining: MiningMode::Instant,
+        ..Default::default()
+    })
+    .await
+    .expect("devnet");
+    let url = devnet.url();
+    let signers = loft_l1::dev_signers(5).expect("keys");
+    let operator_l1 = L1Client::connect(&url, signers[0].clone()).await.expect("l1");
+    let mut users = Vec::new();
+    for s in &signers[1..5] {
+        users.push(L1Client::connect(&url, s.clone()).await.expect("l1"));
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let keys = Arc::new(RollupKeys::devnet(&dir.path().join("keys"), &config()).expect("keys"));
+    let d = deploy(&operator_l1, &config(), &keys).await.expect("deploy");
+    let db = dir.path().join("operator.redb");
+    let running = start(&d, &operator_l1, keys.clone(), &db).await;
+    let api = running.client.clone();
+
+    // deposits on L1 reach L2 through the priority queue
+    for (i, amount) in [(0usize, ETH), (1, ETH / 2)] {
+        let r = ZkRollup::new(d.rollup, users[i].provider().clone());
+        let receipt = r.depositETH(users[i].address()).value(U256::from(amount)).send().await.expect("send");
+        assert!(receipt.get_receipt().await.expect("receipt").status());
+    }
+    let (a, b) = (users[0].address(), users[1].address());
+    until("both deposits", async || {
+        api.account(b).await.ok().flatten().is_some_and(|x| x.balances[0].to::<u128>() == ETH / 2)
+    })
+    .await;
+    let ia = api.account(a).await.expect("api").expect("account").index;
+    let ib = api.account(b).await.expect("api").expect("account").index;
+
+    // keys derived from Ethereum signatures, registered with change-key
+    let ka = wallet::derive_l2_key(&signers[1], &d).await.expect("key");
+    let kb = wallet::derive_l2_key(&signers[2], &d).await.expect("key");
+    assert_eq!(ka, wallet::derive_l2_key(&signers[1], &d).await.expect("key"), "the same key every time");
+    // authorised by someone else: refused
+    let stolen = wallet::change_key(&signers[3], &d, ia, &ka, 0, 0, 0).await.expect("sign");
+    assert!(refused(api.submit(&stolen).await).contains("not authorised"));
+    for (signer, index, key) in [(&signers[1], ia, &ka), (&signers[2], ib, &kb)] {
+        let op = wallet::change_key(signer, &d, index, key, 0, 0, 0).await.expect("sign");
+        api.submit(&op).await.expect("change key accepted");
+    }
+    let fee = 1_000_000_000_000u128;
+    api.submit(&wallet::transfer(&ka, ia, b, 0, ETH / 10, fee, 1)).await.expect("transfer");
+    let c = users[2].address();
+    api.submit(&wallet::transfer(&kb, ib, c, 0, ETH / 100, fee, 1)).await.expect("to a new address");
+
+    // bad input: refused with a clear error, nothing changes
+    let before = api.status().await.expect("status").latest_root;
+    let forged = wallet::transfer(&kb, ia, b, 0, 1_000, 0, 2);
+    assert!(refused(api.submit(&forged).await).contains("invalid signature"));
+    assert!(
+        refused(api.submit(&wallet::transfer(&ka, ia, b, 0, 1_000, 0, 1)).await).contains("nonce mismatch")
+    );
+    assert!(
+        refused(api.submit(&wallet::transfer(&ka, ia, b, 0, 1_000, 0, 9)).await).contains("nonce mismatch")
+    );
+    assert!(
+        refused(api.submit(&wallet::transfer(&ka, ia, b, 0, 10 * ETH, 0, 2)).await).contains("insufficient")
+    );
+    assert!(
+        refused(api.submit(&wallet::transfer(&ka, ia, Address::ZERO, 0, 1_000, 0, 2)).await)
+            .contains("zero address")
+    );
+    assert!(
+        refused(api.submit(&wallet::transfer(&ka, ia, b, 0, 1_234_567_891_234_567_891, 0, 2)).await)
+            .contains("packable")
+    );
+    let mut garbage = wallet::transfer(&ka, ia, b, 0, 1_000, 0, 2);
+    if let WireOp::Transfer { signature, .. } = &mut garbage {
+        *signature = vec![0xff; 64].into();
+    }
+    assert!(refused(api.submit(&garbage).await).contains("malformed signature"));
+    let deposit =
+        WireOp::Deposit { priority_id: 0, to: a, token: 0, amount: alloy_primitives::U128::from(5u64) };
+    assert!(refused(api.submit(&deposit).await).contains("requested on L1"));
+    assert_eq!(api.status().await.expect("status").latest_root, before, "refusals change nothing");
+
+    // a withdrawal, proven, submitted and paid on L1
+    api.submit(&wallet::withdraw(&ka, ia, 0, ETH / 5, fee, 2, a)).await.expect("withdraw");
+    until("the withdrawal executed on L1", async || {
+        let s = api.status().await.expect("status");
+        s.open_ops == 0 && s.last_submitted == s.last_sealed && s.state_root == s.latest_root
+    })
+    .await;
+    let rollup = ZkRollup::new(d.rollup, users[3].provider().clone());
+    let before = operator_l1.balance(a).await.expect("balance");
+    let r = rollup.withdrawPending(a, 0, ETH / 5).send().await.expect("send");
+    assert!(r.get_receipt().await.expect("receipt").status());
+    assert_eq!(operator_l1.balance(a).await.expect("balance") - before, U256::from(ETH / 5));
+
+    // a restart from the record: same state, and it goes on
+    let status = api.status().await.expect("status");
+    stop(running).await;
+    let running = start(&d, &operator_l1, keys.clone(), &db).await;
+    let api = running.client.clone();
+    assert_eq!(
+        api.status().await.expect("status").latest_root,
+        status.latest_root,
+        "restarted where it stopped"
+    );
+    api.submit(&wallet::transfer(&kb, ib, a, 0, ETH / 50, fee, 2)).await.expect("transfer after restart");
+    until("the block after the restart", async || {
+        let s = api.status().await.expect("status");
+        s.last_submitted > status.last_submitted && s.state_root == s.latest_root
+    })
+    .await;
+
+    // the operator stops for good while a full exit waits
+    let r = ZkRollup::new(d.rollup, users[1].provider().clone());
+    assert!(
+        r.requestFullExit(U24::from(ib), 0)
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("r")
+            .status()
+    );
+    stop(running).await;
+    for _ in 0..config().priority_expiration_blocks {
+        let _: serde_json::Value =
+            operator_l1.provider().raw_request("evm_mine".into(), ()).await.expect("mine");
+    }
+    assert!(rollup.activateExodusMode().send().await.expect("send").get_receipt().await.expect("r").status());
+
+    // every user rebuilds the state from L1 alone and exits with exactly their balance, once
+    let state = wallet::rebuild_state(&users[3], &d).await.expect("rebuilt from L1");
+    for owner in [d.operator, a, b, c] {
+        let index = state.index_of(&owner.into_array()).expect("an account");
+        let (exit, proof) = wallet::exit_proof(&keys.exit, &state, index, 0).expect("exit proof");
+        let id = U24::from(index);
+        let r = rollup.exit(id, 0, exit.amount, owner, proof).send().await.expect("send");
+        assert!(r.get_receipt().await.expect("receipt").status());
+        assert!(rollup.exit(id, 0, exit.amount, owner, proof).call().await.is_err(), "once");
+        let before = operator_l1.balance(owner).await.expect("balance");
+        let r = rollup.withdrawPending(owner, 0, exit.amount).send().await.expect("send");
+        assert!(r.get_receipt().await.expect("receipt").status());
+        assert_eq!(operator_l1.balance(owner).await.expect("balance") - before, U256::from(exit.amount));
+    }
+    assert_eq!(operator_l1.balance(d.rollup).await.expect("balance"), U256::ZERO, "everything paid out");
+    devnet.stop().await;
+}
