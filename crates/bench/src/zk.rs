@@ -3,8 +3,10 @@
 //! generated Solidity verifier's gas on the embedded L1, and the public data per transfer.
 //!
 //! Blocks are of shape (`--wide` wide slots, `--slots` transfer slots), all transfer slots
-//! used. Not yet here: L1 gas per transfer amortised over a block
-//! (`zk.l1_gas_per_tx.transfer`), which needs the rollup contract (issue 4 is in progress).
+//! used. Each proven block is then submitted to a `ZkRollup` on the embedded L1 (with the
+//! committed `Groth16Verifier` holding the block circuit's key): L1 gas per transfer is that
+//! transaction's gas (21,000, calldata, the proof check, the state update) over the block's
+//! transfers.
 
 use std::time::Instant;
 
@@ -16,13 +18,13 @@ use clap::Args;
 use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_rpc::MiningMode;
 use loft_zk::{
-    block::{BlockBuilder, BlockShape, Op},
+    block::{Block, BlockBuilder, BlockShape, Op},
     circuit::BlockCircuit,
     eddsa::SecretKey,
     groth16,
     ops::Transfer,
     rules::TRANSFER_BYTES,
-    solidity::{ProofWords, compile, input_word, verifier_source},
+    solidity::{ProofWords, input_word, verifier_key_words},
     state::{Params, State},
 };
 
@@ -31,22 +33,17 @@ use crate::{
     report::{Better, Report},
 };
 
-alloy::sol! {
-    #[sol(rpc)]
-    interface IBlockVerifier {
-        function verifyProof(uint256[8] proof, uint256[1] input) external view returns (bool);
-    }
-}
+use loft_zk_node::contracts::{Groth16Verifier, ZkRollup, fr_word};
 
 /// Options of `loft bench zk`.
 #[derive(Args, Debug, Clone)]
 pub struct ZkArgs {
     /// Block sizes (transfer slots) to prove, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "2,8")]
+    #[arg(long, value_delimiter = ',', default_value = "4,16")]
     pub slots: Vec<usize>,
     /// Wide slots (deposits, withdrawals, exits, change-key, transfers to new accounts) per
     /// block.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 1)]
     pub wide: usize,
     /// Depth of the account tree.
     #[arg(long, default_value_t = 24)]
@@ -54,13 +51,10 @@ pub struct ZkArgs {
     /// Depth of each balance tree.
     #[arg(long, default_value_t = 3)]
     pub balance_depth: usize,
-    /// The solc used to compile the verifier (default: .tools/bin/solc).
-    #[arg(long)]
-    pub solc: Option<std::path::PathBuf>,
 }
 
 /// A block of `shape` whose transfer slots are all used, among a few accounts.
-fn full_block(params: Params, shape: BlockShape) -> anyhow::Result<BlockCircuit> {
+fn full_block(params: Params, shape: BlockShape) -> anyhow::Result<(Block, BlockCircuit)> {
     let mut state = State::new(params);
     state.create_account([0xf0; 20])?;
     let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_bytes(&[i; 32])).collect();
@@ -90,7 +84,8 @@ fn full_block(params: Params, shape: BlockShape) -> anyhow::Result<BlockCircuit>
     }
     let (block, _) = builder.seal()?;
     block.check_rules()?;
-    Ok(BlockCircuit::new(&block))
+    let circuit = BlockCircuit::new(&block);
+    Ok((block, circuit))
 }
 
 /// Runs the ZK benchmark and writes `target/loft-bench/zk.json`.
@@ -106,7 +101,7 @@ pub async fn run(args: ZkArgs) -> anyhow::Result<Report> {
         let n = slots as u64;
         let pb = spinner(format!("{slots} transfer slots: building the block"));
         let shape = BlockShape { wide: args.wide, transfers: slots };
-        let block = full_block(params, shape)?;
+        let (sealed, block) = full_block(params, shape)?;
         let commitment = block.commitment;
         let cs = ConstraintSystem::<Fr>::new_ref();
         block.clone().generate_constraints(cs.clone())?;
@@ -125,11 +120,18 @@ pub async fn run(args: ZkArgs) -> anyhow::Result<Report> {
         if !groth16::verify(&keys, &[commitment], &proof) {
             bail!("the proof does not verify");
         }
-        if verify_gas.is_none() {
-            pb.set_message("the generated verifier on the embedded L1".to_string());
-            verify_gas = Some(evm_verify_gas(&args, &keys, &proof, commitment).await?);
-        }
+        pb.set_message(format!("{slots} transfer slots: submitting the block on the embedded L1"));
+        let (verify, submit) = evm_gas(&keys, &proof, &sealed).await?;
+        verify_gas.get_or_insert(verify);
         pb.finish_and_clear();
+        report.push(&format!("zk.l1_gas.block_{slots}"), submit as f64, "gas", Better::Lower, 1);
+        report.push(
+            &format!("zk.l1_gas_per_tx.transfer.block_{slots}"),
+            submit as f64 / n as f64,
+            "gas",
+            Better::Lower,
+            n,
+        );
         report.push(
             &format!("zk.constraints.block_{slots}"),
             constraints as f64,
@@ -149,6 +151,7 @@ pub async fn run(args: ZkArgs) -> anyhow::Result<Report> {
                 n,
             );
             report.push("zk.prove_s_per_transfer", prove_s / n as f64, "s", Better::Lower, n);
+            report.push("zk.l1_gas_per_tx.transfer", submit as f64 / n as f64, "gas", Better::Lower, n);
         }
     }
     report.push("zk.verify_gas", verify_gas.unwrap_or_default() as f64, "gas", Better::Lower, 1);
@@ -157,17 +160,13 @@ pub async fn run(args: ZkArgs) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Gas of `verifyProof` (the call alone, without the 21,000 of a transaction) on the
-/// embedded L1.
-async fn evm_verify_gas(
-    args: &ZkArgs,
+/// On a fresh embedded L1: the gas of `verifyProof` (the call alone, without the 21,000 of a
+/// transaction) and of `submitBlock` for `block` (the whole transaction).
+async fn evm_gas(
     keys: &groth16::Keys,
     proof: &ark_groth16::Proof<ark_bn254::Bn254>,
-    commitment: Fr,
-) -> anyhow::Result<u64> {
-    let solc = args.solc.clone().unwrap_or_else(|| std::path::PathBuf::from(".tools/bin/solc"));
-    let bytecode = compile(&solc, &verifier_source(&keys.verifying, "BlockVerifier"), "BlockVerifier")
-        .context("compiling the generated verifier (run scripts/install-tools.sh, or pass --solc)")?;
+    block: &Block,
+) -> anyhow::Result<(u64, u64)> {
     let devnet = Devnet::start(DevnetConfig {
         addr: "127.0.0.1:0".parse()?,
         mining: MiningMode::Instant,
@@ -175,13 +174,43 @@ async fn evm_verify_gas(
     })
     .await?;
     let l1 = L1Client::connect(&devnet.url(), loft_l1::dev_signers(1)?.remove(0)).await?;
-    let verifier = IBlockVerifier::new(l1.deploy(bytecode.into()).await?, l1.provider().clone());
+    let vk =
+        verifier_key_words(&keys.verifying).context("a key with one public input")?.map(U256::from_be_bytes);
+    let code = Groth16Verifier::deploy_builder(l1.provider().clone(), vk).calldata().clone();
+    let verifier = Groth16Verifier::new(l1.deploy(code).await?, l1.provider().clone());
     let words = ProofWords::new(proof).0.map(U256::from_be_bytes);
-    let input = [U256::from_be_bytes(input_word(&commitment))];
+    let input = [U256::from_be_bytes(input_word(&block.commitment()))];
     if !verifier.verifyProof(words, input).call().await? {
         bail!("the EVM refused a valid proof");
     }
-    let gas = verifier.verifyProof(words, input).estimate_gas().await?;
+    let verify = verifier.verifyProof(words, input).estimate_gas().await?.saturating_sub(21_000);
+    // the rollup starts at the block's old root (the bench's accounts are its genesis)
+    let code = ZkRollup::deploy_builder(
+        l1.provider().clone(),
+        *verifier.address(),
+        *verifier.address(),
+        fr_word(&block.old_root),
+        l1.address(),
+        l1.address(),
+        block.shape.wide as u16,
+        block.shape.transfers as u16,
+        3,
+        24,
+        600,
+        0,
+    )
+    .calldata()
+    .clone();
+    let rollup = ZkRollup::new(l1.deploy(code).await?, l1.provider().clone());
+    let receipt = rollup
+        .submitBlock(1, fr_word(&block.new_root), block.pubdata.clone().into(), vec![], words)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    if !receipt.status() {
+        bail!("L1 refused the block");
+    }
     devnet.stop().await;
-    Ok(gas.saturating_sub(21_000))
+    Ok((verify, receipt.gas_used))
 }

@@ -56,6 +56,13 @@ pub struct DevnetArgs {
     /// Post rollup batches as calldata rather than blobs.
     #[arg(long)]
     calldata: bool,
+    /// Do not start the ZK rollup (its circuits' keys are set up on first use, which takes a
+    /// while in a debug build).
+    #[arg(long)]
+    no_zk: bool,
+    /// Port of the ZK rollup operator's JSON-RPC.
+    #[arg(long, default_value_t = 7545)]
+    zk_port: u16,
     /// L1 blocks on top of an L1 block before the sequencer takes it as an L1 origin (a
     /// shallower L1 reorg then never takes an origin away).
     #[arg(long, default_value_t = 2)]
@@ -139,10 +146,42 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
         Some(rollup)
     };
+    let zk = if args.no_zk {
+        None
+    } else {
+        println!();
+        let dev = loft_l1::dev_signers(crate::zk_cmd::DEVNET_OPERATOR_KEY + 1)?;
+        let key = &dev[crate::zk_cmd::DEVNET_OPERATOR_KEY as usize];
+        let zk_args = crate::zk_cmd::OperatorArgs {
+            l1_rpc: url.clone(),
+            private_key: Some(alloy_primitives::hex::encode(key.to_bytes())),
+            data_dir: args.data_dir.clone().unwrap_or_else(|| PathBuf::from("target/loft-devnet")).join("zk"),
+            listen: SocketAddr::new(args.host, args.zk_port),
+            block_time: 1.0,
+            l1_confirmations: 0,
+            block_keys: None,
+            exit_keys: None,
+            wide: 2,
+            transfers: 4,
+            account_depth: 24,
+            priority_expiration: 600,
+        };
+        let running = crate::zk_cmd::start_operator(&zk_args).await.context("starting the ZK rollup")?;
+        // for `loft zk ...` (its default --deployment path)
+        running.deployment.save(&PathBuf::from(crate::zk_cmd::DEFAULT_DIR).join("zk.json"))?;
+        if !args.no_demo {
+            crate::zk_cmd::demo(&url, &running).await.context("ZK rollup demo")?;
+        }
+        Some(running)
+    };
     if !args.exit_after_deploy {
         println!("\nready; Ctrl-C to stop");
         tokio::signal::ctrl_c().await?;
         println!("stopping");
+    }
+    if let Some(z) = zk {
+        z.task.abort();
+        let _ = z.server.stop();
     }
     if let Some(r) = rollup {
         r.stop().await;

@@ -3,6 +3,7 @@
 mod devnet;
 mod rollup;
 mod rollup_cmd;
+mod zk_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,12 @@ enum Command {
         #[command(subcommand)]
         command: rollup_cmd::RollupCommand,
     },
+    /// Use the ZK rollup: run the operator; deposit, register, transfer, withdraw, status;
+    /// exit through exodus mode from L1 alone.
+    Zk {
+        #[command(subcommand)]
+        command: zk_cmd::ZkCommand,
+    },
     /// Run a benchmark and write target/loft-bench/NAME.json.
     Bench {
         #[command(subcommand)]
@@ -44,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Rollup { command } => rollup_cmd::run(command).await,
+        Command::Zk { command } => zk_cmd::run(command).await,
         Command::Bench { bench } => loft_bench::run(bench).await,
     }
 }

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 fn spawn(data_dir: &Path, port: u16, extra: &[&str]) -> Process {
     let child = Command::new(env!("CARGO_BIN_EXE_loft"))
-        .args(["devnet", "--no-rollup", "--port", &port.to_string(), "--data-dir"])
+        .args(["devnet", "--no-zk", "--no-rollup", "--port", &port.to_string(), "--data-dir"])
         .arg(data_dir)
         .args(extra)
         .stdout(Stdio::null())

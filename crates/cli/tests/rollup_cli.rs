@@ -55,7 +55,7 @@ async fn deposit_withdraw_prove_finalize_and_a_second_replica() {
         (common::free_port(), common::free_port(), common::free_port(), common::free_port());
     let _devnet = Process(
         loft(dir.path())
-            .args(["devnet", "--no-demo", "--port", &l1_port.to_string()])
+            .args(["devnet", "--no-zk", "--no-demo", "--port", &l1_port.to_string()])
             .args(["--l2-port", &l2_port.to_string(), "--replica-port", &replica_port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -35,6 +35,7 @@ fn spawn(data_dir: &Path, ports: &Ports) -> Process {
     let child = Command::new(env!("CARGO_BIN_EXE_loft"))
         .args([
             "devnet",
+            "--no-zk",
             "--no-demo",
             "--calldata",
             "--port",

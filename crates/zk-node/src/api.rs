@@ -10,17 +10,15 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use alloy_primitives::Address;
-use jsonrpsee::{
-    RpcModule,
-    server::{Server, ServerHandle},
-    types::ErrorObjectOwned,
-};
+use jsonrpsee::{RpcModule, server::Server, types::ErrorObjectOwned};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     operator::{Operator, SubmitError},
     wire::WireOp,
 };
+
+pub use jsonrpsee::server::ServerHandle;
 
 /// The error code of a refused operation.
 pub const REFUSED: i32 = -32000;

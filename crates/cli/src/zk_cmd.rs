@@ -1,0 +1,489 @@
+//! `loft zk ...`: the ZK rollup. `operator` runs the operator (deploying the rollup on first
+//! start); `deposit`, `register`, `transfer`, `withdraw`, `status` are a person's side of it;
+//! `exit` takes a user's funds out through exodus mode, from L1 alone, when the operator has
+//! stopped serving the priority queue.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::signers::local::PrivateKeySigner;
+use alloy_primitives::{Address, U256, aliases::U24, utils::format_ether, utils::parse_ether};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use loft_l1::L1Client;
+use loft_zk::amount::{AMOUNT, FEE};
+use loft_zk_node::{
+    api::{OperatorClient, serve},
+    contracts::{Deployment, RollupConfig, ZkRollup, deploy},
+    keys::RollupKeys,
+    operator::{Operator, OperatorConfig},
+    store::Store,
+    wallet,
+};
+
+/// Where the operator keeps its record, keys and deployment by default.
+pub const DEFAULT_DIR: &str = "target/loft-zk";
+
+/// How a person reaches the rollup.
+#[derive(Args, Debug, Clone)]
+pub struct Endpoints {
+    /// The operator's JSON-RPC.
+    #[arg(long, env = "LOFT_ZK_OPERATOR", default_value = "http://127.0.0.1:7545")]
+    operator: String,
+    /// The L1's JSON-RPC.
+    #[arg(long, env = "LOFT_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    l1_rpc: String,
+    /// The deployment record (read when the operator does not answer, as in exodus).
+    #[arg(long, default_value = "target/loft-zk/zk.json")]
+    deployment: PathBuf,
+    /// The signing key (default: dev account 1).
+    #[arg(long, env = "LOFT_PRIVATE_KEY")]
+    private_key: Option<String>,
+}
+
+/// Options of `loft zk operator`.
+#[derive(Args, Debug, Clone)]
+pub struct OperatorArgs {
+    /// The L1's JSON-RPC.
+    #[arg(long, env = "LOFT_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    pub l1_rpc: String,
+    /// The operator's key (default: dev account 0).
+    #[arg(long, env = "LOFT_PRIVATE_KEY")]
+    pub private_key: Option<String>,
+    /// Record, keys and deployment live here.
+    #[arg(long, default_value = DEFAULT_DIR)]
+    pub data_dir: PathBuf,
+    /// Address of the JSON-RPC API.
+    #[arg(long, default_value = "127.0.0.1:7545")]
+    pub listen: SocketAddr,
+    /// Seal a block at the latest this long after its first operation (seconds).
+    #[arg(long, default_value_t = 2.0)]
+    pub block_time: f64,
+    /// L1 confirmations before a priority request is taken.
+    #[arg(long, default_value_t = 0)]
+    pub l1_confirmations: u64,
+    /// The block circuit's proving key (an MPC ceremony's output); default: the devnet's
+    /// deterministic setup, cached in the data directory.
+    #[arg(long, requires = "exit_keys")]
+    pub block_keys: Option<PathBuf>,
+    /// The exit circuit's proving key.
+    #[arg(long, requires = "block_keys")]
+    pub exit_keys: Option<PathBuf>,
+    /// Wide slots per block (deposits, withdrawals, exits, key changes, transfers to new).
+    #[arg(long, default_value_t = 2)]
+    pub wide: usize,
+    /// Transfer slots per block.
+    #[arg(long, default_value_t = 4)]
+    pub transfers: usize,
+    /// Account tree depth.
+    #[arg(long, default_value_t = 24)]
+    pub account_depth: usize,
+    /// L1 blocks a priority request may wait before anyone can freeze the rollup.
+    #[arg(long, default_value_t = 600)]
+    pub priority_expiration: u64,
+}
+
+/// `loft zk` commands.
+#[derive(Subcommand, Debug)]
+pub enum ZkCommand {
+    /// Runs the operator (deploys the rollup on first start).
+    Operator(OperatorArgs),
+    /// Deposits ETH from L1 (a priority request the operator must serve).
+    Deposit {
+        #[command(flatten)]
+        at: Endpoints,
+        /// Amount in ETH.
+        amount: String,
+        /// L2 owner (default: the signer).
+        #[arg(long)]
+        to: Option<Address>,
+    },
+    /// Registers the L2 key derived from the signer's Ethereum key (change-key).
+    Register {
+        #[command(flatten)]
+        at: Endpoints,
+    },
+    /// Transfers ETH on L2.
+    Transfer {
+        #[command(flatten)]
+        at: Endpoints,
+        /// Amount in ETH (rounded down to what the public data can carry).
+        amount: String,
+        /// Recipient address (its account is opened if it has none).
+        #[arg(long)]
+        to: Address,
+        /// Fee in ETH (rounded up).
+        #[arg(long, default_value = "0.00001")]
+        fee: String,
+    },
+    /// Withdraws ETH to L1: waits until L1 executed the block, then pays it out.
+    Withdraw {
+        #[command(flatten)]
+        at: Endpoints,
+        /// Amount in ETH.
+        amount: String,
+        /// L1 recipient (default: the signer).
+        #[arg(long)]
+        to: Option<Address>,
+        /// Fee in ETH (rounded up).
+        #[arg(long, default_value = "0.00001")]
+        fee: String,
+    },
+    /// The operator's blocks and the signer's account.
+    Status {
+        #[command(flatten)]
+        at: Endpoints,
+    },
+    /// Exodus: freezes the rollup if a priority request is overdue, rebuilds the state from
+    /// L1 alone, proves the signer's balance and takes it out on L1.
+    Exit {
+        #[command(flatten)]
+        at: Endpoints,
+        /// Where the exit circuit's proving key is cached (or --exit-keys).
+        #[arg(long, default_value = DEFAULT_DIR)]
+        data_dir: PathBuf,
+        /// The exit circuit's proving key file.
+        #[arg(long)]
+        exit_keys: Option<PathBuf>,
+    },
+}
+
+fn signer(key: &Option<String>, default: u32) -> anyhow::Result<PrivateKeySigner> {
+    match key {
+        Some(k) => k.parse().context("--private-key is not a valid secp256k1 key"),
+        None => Ok(loft_l1::dev_signers(default + 1)?.remove(default as usize)),
+    }
+}
+
+fn wei(text: &str) -> anyhow::Result<u128> {
+    let v: U256 = parse_ether(text).with_context(|| format!("{text:?} is not an amount (e.g. 1.5)"))?;
+    u128::try_from(v).context("amount too large")
+}
+
+fn eth(v: u128) -> String {
+    format_ether(U256::from(v))
+}
+
+struct Session {
+    signer: PrivateKeySigner,
+    l1: L1Client,
+    api: OperatorClient,
+    deployment: Deployment,
+}
+
+async fn connect(at: &Endpoints) -> anyhow::Result<Session> {
+    let signer = signer(&at.private_key, 1)?;
+    let l1 = L1Client::connect(&at.l1_rpc, signer.clone()).await?;
+    let api = OperatorClient::new(&at.operator);
+    let deployment = match api.deployment().await {
+        Ok(d) => d,
+        Err(e) => Deployment::load(&at.deployment).with_context(|| {
+            format!("the operator ({e}) nor {} tell where the rollup is", at.deployment.display())
+        })?,
+    };
+    Ok(Session { signer, l1, api, deployment })
+}
+
+/// Runs one `loft zk` command.
+pub async fn run(command: ZkCommand) -> anyhow::Result<()> {
+    match command {
+        ZkCommand::Operator(args) => {
+            let running = start_operator(&args).await?;
+            println!("ready; Ctrl-C to stop");
+            tokio::select! {
+                r = running.task => r??,
+                _ = tokio::signal::ctrl_c() => println!("stopping"),
+            }
+            Ok(())
+        }
+        ZkCommand::Deposit { at, amount, to } => {
+            let s = connect(&at).await?;
+            let to = to.unwrap_or(s.signer.address());
+            let value = wei(&amount)?;
+            let rollup = ZkRollup::new(s.deployment.rollup, s.l1.provider().clone());
+            let receipt = rollup.depositETH(to).value(U256::from(value)).send().await?.get_receipt().await?;
+            if !receipt.status() {
+                bail!("the deposit reverted");
+            }
+            println!("deposited {} ETH for {to} (L1 tx {})", eth(value), receipt.transaction_hash);
+            println!("the operator credits it in its next block");
+            Ok(())
+        }
+        ZkCommand::Register { at } => {
+            let s = connect(&at).await?;
+            let account =
+                s.api.account(s.signer.address()).await?.context("no L2 account yet: deposit first")?;
+            let key = wallet::derive_l2_key(&s.signer, &s.deployment).await?;
+            let op = wallet::change_key(&s.signer, &s.deployment, account.index, &key, account.nonce, 0, 0)
+                .await?;
+            let accepted = s.api.submit(&op).await?;
+            println!(
+                "L2 key {} registered for account {} (operation {})",
+                alloy_primitives::hex::encode(loft_zk_node::wire::encode_key(&key.public())),
+                account.index,
+                accepted.seq
+            );
+            Ok(())
+        }
+        ZkCommand::Transfer { at, amount, to, fee } => {
+            let s = connect(&at).await?;
+            let account = s.api.account(s.signer.address()).await?.context("no L2 account: deposit first")?;
+            let key = wallet::derive_l2_key(&s.signer, &s.deployment).await?;
+            let amount = AMOUNT.round_down(wei(&amount)?);
+            let fee = FEE.round_up(wei(&fee)?).context("fee too large")?;
+            let op = wallet::transfer(&key, account.index, to, 0, amount, fee, account.nonce);
+            let accepted = s.api.submit(&op).await?;
+            println!("sent {} ETH to {to}, fee {} ETH (operation {})", eth(amount), eth(fee), accepted.seq);
+            Ok(())
+        }
+        ZkCommand::Withdraw { at, amount, to, fee } => {
+            let s = connect(&at).await?;
+            let account = s.api.account(s.signer.address()).await?.context("no L2 account: deposit first")?;
+            let key = wallet::derive_l2_key(&s.signer, &s.deployment).await?;
+            let to = to.unwrap_or(s.signer.address());
+            let amount = wei(&amount)?;
+            let fee = FEE.round_up(wei(&fee)?).context("fee too large")?;
+            let op = wallet::withdraw(&key, account.index, 0, amount, fee, account.nonce, to);
+            s.api.submit(&op).await?;
+            println!("withdrawing {} ETH to {to}: waiting for L1 to execute the block", eth(amount));
+            let rollup = ZkRollup::new(s.deployment.rollup, s.l1.provider().clone());
+            loop {
+                let pending = rollup.pendingBalances(to, 0).call().await?;
+                if pending >= U256::from(amount) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            let receipt = rollup.withdrawPending(to, 0, amount).send().await?.get_receipt().await?;
+            if !receipt.status() {
+                bail!("the payout reverted");
+            }
+            println!("paid {} ETH to {to} on L1 (tx {})", eth(amount), receipt.transaction_hash);
+            Ok(())
+        }
+        ZkCommand::Status { at } => status(&at).await,
+        ZkCommand::Exit { at, data_dir, exit_keys } => exit(&at, &data_dir, exit_keys).await,
+    }
+}
+
+async fn status(at: &Endpoints) -> anyhow::Result<()> {
+    let s = connect(at).await?;
+    let rollup = ZkRollup::new(s.deployment.rollup, s.l1.provider().clone());
+    println!("rollup        {} (chain {})", s.deployment.rollup, s.deployment.chain_id);
+    println!("L1 executed   block {}", rollup.lastExecutedBlock().call().await?);
+    println!("exodus mode   {}", rollup.exodusMode().call().await?);
+    match s.api.status().await {
+        Ok(st) => {
+            println!(
+                "operator      sealed {}, executed {}, {} operations open",
+                st.last_sealed, st.last_submitted, st.open_ops
+            );
+            println!("state root    {} (executed), {} (latest)", st.state_root, st.latest_root);
+        }
+        Err(e) => println!("operator      not answering ({e})"),
+    }
+    let me = s.signer.address();
+    match s.api.account(me).await {
+        Ok(Some(a)) => println!(
+            "account       {} of {me}: {} ETH, nonce {}, {}",
+            a.index,
+            eth(a.balances[0].to()),
+            a.nonce,
+            if a.has_key { "key registered" } else { "no key yet (loft zk register)" }
+        ),
+        Ok(None) => println!("account       none for {me}"),
+        Err(_) => {}
+    }
+    println!("withdrawable  {} ETH on L1", format_ether(rollup.pendingBalances(me, 0).call().await?));
+    Ok(())
+}
+
+async fn exit(at: &Endpoints, data_dir: &std::path::Path, exit_keys: Option<PathBuf>) -> anyhow::Result<()> {
+    let signer = signer(&at.private_key, 1)?;
+    let l1 = L1Client::connect(&at.l1_rpc, signer.clone()).await?;
+    let d =
+        Deployment::load(&at.deployment).with_context(|| format!("reading {}", at.deployment.display()))?;
+    let rollup = ZkRollup::new(d.rollup, l1.provider().clone());
+    if !rollup.exodusMode().call().await? {
+        let receipt = rollup.activateExodusMode().send().await.context(
+            "the rollup is not frozen, and no priority request is overdue (exits only work in exodus mode)",
+        )?;
+        receipt.get_receipt().await?;
+        println!("exodus mode activated: a priority request missed its deadline");
+    }
+    println!("rebuilding the state from L1's calldata");
+    let state = wallet::rebuild_state(&l1, &d).await?;
+    let index = state.index_of(&signer.address().into_array()).context("the signer has no L2 account")?;
+    let keys = match exit_keys {
+        Some(path) => loft_zk::groth16::Keys::load(&path)?,
+        None => RollupKeys::devnet(&data_dir.join("keys"), &d.config)?.exit,
+    };
+    let (exit, proof) = wallet::exit_proof(&keys, &state, index, 0)?;
+    if exit.amount == 0 {
+        bail!("account {index} holds no ETH at the last executed root");
+    }
+    let owner = signer.address();
+    let receipt =
+        rollup.exit(U24::from(index), 0, exit.amount, owner, proof).send().await?.get_receipt().await?;
+    if !receipt.status() {
+        bail!("the exit reverted (already exited?)");
+    }
+    let receipt = rollup.withdrawPending(owner, 0, exit.amount).send().await?.get_receipt().await?;
+    if !receipt.status() {
+        bail!("the payout reverted");
+    }
+    println!("exited account {index}: {} ETH paid to {owner} on L1", eth(exit.amount));
+    Ok(())
+}
+
+/// A running operator: its API address, its task.
+pub struct RunningOperator {
+    /// Where its API listens.
+    pub api: SocketAddr,
+    /// The deployment.
+    pub deployment: Deployment,
+    /// The operator's loop.
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The API server.
+    pub server: loft_zk_node::api::ServerHandle,
+}
+
+/// Starts the operator: keys (cached or from files), deployment (recorded, or made now), the
+/// record, the API and the loop.
+pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperator> {
+    let signer = signer(&args.private_key, 0)?;
+    let l1 = L1Client::connect(&args.l1_rpc, signer).await?;
+    let config = RollupConfig {
+        account_depth: args.account_depth,
+        wide_slots: args.wide,
+        transfer_slots: args.transfers,
+        priority_expiration_blocks: args.priority_expiration,
+        ..RollupConfig::devnet()
+    };
+    let record = args.data_dir.join("zk.json");
+    let existing = match Deployment::load(&record) {
+        Ok(d) if d.chain_id == l1.chain_id().await? && has_code(&l1, d.rollup).await => Some(d),
+        _ => None,
+    };
+    let config = existing.as_ref().map(|d| d.config.clone()).unwrap_or(config);
+    println!("zk keys      {} (setting up the circuits on first use)", args.data_dir.join("keys").display());
+    let keys = Arc::new(match (&args.block_keys, &args.exit_keys) {
+        (Some(b), Some(e)) => RollupKeys::from_files(b, e)?,
+        _ => {
+            let dir = args.data_dir.join("keys");
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || RollupKeys::devnet(&dir, &config)).await??
+        }
+    });
+    let deployment = match existing {
+        Some(d) => {
+            println!("zk rollup    {} (from {})", d.rollup, record.display());
+            d
+        }
+        None => {
+            let d = deploy(&l1, &config, &keys).await.context("deploying the ZK rollup")?;
+            d.save(&record)?;
+            println!("zk rollup    {} deployed (record {})", d.rollup, record.display());
+            d
+        }
+    };
+    let op_config = OperatorConfig {
+        deployment: deployment.clone(),
+        block_time: Duration::from_secs_f64(args.block_time.max(0.05)),
+        l1_confirmations: args.l1_confirmations,
+    };
+    let store = Store::open(&args.data_dir.join("operator.redb"))?;
+    let operator = Operator::open(op_config, l1, keys, store).await?;
+    let (api, server) = serve(operator.clone(), args.listen).await?;
+    println!(
+        "zk operator  http://{api} ({} wide + {} transfer slots, account depth {})",
+        config.wide_slots, config.transfer_slots, config.account_depth
+    );
+    let task = tokio::spawn(async move { operator.run().await.map_err(anyhow::Error::from) });
+    Ok(RunningOperator { api, deployment, task, server })
+}
+
+async fn has_code(l1: &L1Client, at: Address) -> bool {
+    use alloy::providers::Provider;
+    l1.provider().get_code_at(at).await.map(|c| !c.is_empty()).unwrap_or(false)
+}
+
+/// The dev account the devnet's ZK operator uses (the optimistic rollup's roles use 0-3).
+pub const DEVNET_OPERATOR_KEY: u32 = 5;
+
+/// `loft devnet`'s ZK rollup demo: two users deposit, register their L2 keys, one pays the
+/// other, who withdraws to L1; balances are printed at each step.
+pub async fn demo(l1_rpc: &str, running: &RunningOperator) -> anyhow::Result<()> {
+    let keys = loft_l1::dev_signers(8)?;
+    let (alice, bob) = (keys[6].clone(), keys[7].clone());
+    let d = &running.deployment;
+    let api = OperatorClient::new(&format!("http://{}", running.api));
+    let wait = |what: &'static str| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        what
+    };
+    println!("\nZK rollup demo (every block proven with Groth16 and verified on L1):");
+    for (who, signer, amount) in [("alice", &alice, "1"), ("bob", &bob, "0.5")] {
+        let l1 = L1Client::connect(l1_rpc, signer.clone()).await?;
+        let rollup = ZkRollup::new(d.rollup, l1.provider().clone());
+        let receipt = rollup
+            .depositETH(signer.address())
+            .value(U256::from(wei(amount)?))
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        if !receipt.status() {
+            bail!("{who}'s deposit reverted");
+        }
+        println!("  {who} deposits {amount} ETH on L1 ({})", signer.address());
+    }
+    let account = async |who: Address| -> anyhow::Result<loft_zk_node::operator::AccountInfo> {
+        loop {
+            if let Some(a) = api.account(who).await? {
+                return Ok(a);
+            }
+            wait("deposit").await;
+        }
+    };
+    let (a, b) = (account(alice.address()).await?, account(bob.address()).await?);
+    for (who, signer, acc) in [("alice", &alice, &a), ("bob", &bob, &b)] {
+        let key = wallet::derive_l2_key(signer, d).await?;
+        api.submit(&wallet::change_key(signer, d, acc.index, &key, acc.nonce, 0, 0).await?).await?;
+        println!("  {who} registers the L2 key derived from their Ethereum key (account {})", acc.index);
+    }
+    let ka = wallet::derive_l2_key(&alice, d).await?;
+    let amount = wei("0.1")?;
+    let fee = wei("0.0001")?;
+    api.submit(&wallet::transfer(&ka, a.index, bob.address(), 0, amount, fee, a.nonce + 1)).await?;
+    println!("  alice pays bob 0.1 ETH on L2 (fee 0.0001 ETH)");
+    let kb = wallet::derive_l2_key(&bob, d).await?;
+    let out = wei("0.2")?;
+    api.submit(&wallet::withdraw(&kb, b.index, 0, out, fee, b.nonce + 1, bob.address())).await?;
+    println!("  bob withdraws 0.2 ETH to L1; waiting for the operator to prove and submit the blocks");
+    let l1 = L1Client::connect(l1_rpc, bob.clone()).await?;
+    let rollup = ZkRollup::new(d.rollup, l1.provider().clone());
+    let start = std::time::Instant::now();
+    while rollup.pendingBalances(bob.address(), 0).call().await? < U256::from(out) {
+        wait("withdrawal").await;
+    }
+    let before = l1.balance(bob.address()).await?;
+    let receipt = rollup.withdrawPending(bob.address(), 0, out).send().await?.get_receipt().await?;
+    if !receipt.status() {
+        bail!("the payout reverted");
+    }
+    let gas = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+    let paid = l1.balance(bob.address()).await? + gas - before;
+    let status = api.status().await?;
+    println!(
+        "  L1 executed {} blocks ({:.1} s after the withdrawal was sent); bob is paid {} ETH on L1",
+        status.last_submitted,
+        start.elapsed().as_secs_f64(),
+        format_ether(paid)
+    );
+    for (who, addr) in [("alice", alice.address()), ("bob", bob.address())] {
+        if let Some(acc) = api.account(addr).await? {
+            println!("  {who} holds {} ETH on L2", eth(acc.balances[0].to()));
+        }
+    }
+    Ok(())
+}
