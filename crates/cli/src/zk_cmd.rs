@@ -391,7 +391,8 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
         block_time: Duration::from_secs_f64(args.block_time.max(0.05)),
         l1_confirmations: args.l1_confirmations,
     };
-    let store = Store::open(&args.data_dir.join("operator.redb"))?;
+    // one record per deployment: a fresh rollup (a new devnet) never meets an old record
+    let store = Store::open(&args.data_dir.join(format!("operator-{}.redb", deployment.rollup)))?;
     let operator = Operator::open(op_config, l1, keys, store).await?;
     let (api, server) = serve(operator.clone(), args.listen).await?;
     println!(
