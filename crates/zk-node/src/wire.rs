@@ -198,3 +198,53 @@ impl WireOp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loft_zk::eddsa::SecretKey;
+
+    fn transfer_json() -> serde_json::Value {
+        let key = SecretKey::from_bytes(&[3; 32]);
+        let op = crate::wallet::transfer(&key, 1, Address::repeat_byte(0xbb), 0, 1_000, 10, 0);
+        serde_json::to_value(&op).expect("json")
+    }
+
+    #[test]
+    fn a_signed_transfer_round_trips_and_malformed_ones_are_refused() {
+        let json = transfer_json();
+        assert_eq!(json["type"], "transfer");
+        let op: WireOp = serde_json::from_value(json.clone()).expect("parses");
+        let Op::Transfer(t) = op.to_op().expect("well-formed") else { panic!("a transfer") };
+        assert!(SecretKey::from_bytes(&[3; 32]).public().verify(t.message(), &t.signature));
+
+        // a malformed address, amount or type never parses (the API answers "invalid params")
+        for (field, value) in [
+            ("to", serde_json::json!("0x1234")),
+            ("to", serde_json::json!("not an address")),
+            ("amount", serde_json::json!("-1")),
+            ("amount", serde_json::json!("0x1000000000000000000000000000000000")),
+            ("type", serde_json::json!("mint")),
+        ] {
+            let mut bad = json.clone();
+            bad[field] = value;
+            assert!(serde_json::from_value::<WireOp>(bad).is_err(), "{field} refused");
+        }
+        // malformed signatures parse but are refused with a clear error
+        for sig in ["0x", "0x00", &format!("0x{}", "ff".repeat(64))] {
+            let mut bad = json.clone();
+            bad["signature"] = serde_json::json!(sig);
+            let op: WireOp = serde_json::from_value(bad).expect("bytes parse");
+            assert!(matches!(op.to_op(), Err(WireError::Signature(_))), "{sig}");
+        }
+        let key = WireOp::ChangeKey {
+            account: 1,
+            key: vec![0xff; 32].into(),
+            nonce: 0,
+            fee_token: 0,
+            fee: U128::ZERO,
+            eth_signature: vec![1; 64].into(),
+        };
+        assert_eq!(key.to_op(), Err(WireError::EthSignature(64)));
+    }
+}
