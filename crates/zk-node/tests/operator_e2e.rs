@@ -48,8 +48,17 @@ struct Running {
 async fn start(d: &Deployment, l1: &L1Client, keys: Arc<RollupKeys>, db: &std::path::Path) -> Running {
     let config =
         OperatorConfig { deployment: d.clone(), block_time: Duration::from_millis(300), l1_confirmations: 0 };
-    let op =
-        Operator::open(config, l1.clone(), keys, Store::open(db).expect("store")).await.expect("operator");
+    // the previous operator's store may still be closing on another thread (its last Arc is
+    // gone, its redb file not yet released): retry for a while
+    let mut store = Store::open(db);
+    for _ in 0..200 {
+        if store.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        store = Store::open(db);
+    }
+    let op = Operator::open(config, l1.clone(), keys, store.expect("store")).await.expect("operator");
     let (addr, server) = serve(op.clone(), "127.0.0.1:0".parse().expect("addr")).await.expect("api");
     let weak = Arc::downgrade(&op);
     let task = tokio::spawn(async move {
