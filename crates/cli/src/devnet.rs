@@ -165,12 +165,15 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             transfers: 4,
             account_depth: 24,
             priority_expiration: 600,
+            tokens: vec![deployments.loft_token],
         };
         let running = crate::zk_cmd::start_operator(&zk_args).await.context("starting the ZK rollup")?;
         // for `loft zk ...` (its default --deployment path)
         running.deployment.save(&PathBuf::from(crate::zk_cmd::DEFAULT_DIR).join("zk.json"))?;
         if !args.no_demo {
-            crate::zk_cmd::demo(&url, &running).await.context("ZK rollup demo")?;
+            crate::zk_cmd::demo(&url, &running, &client, deployments.loft_token)
+                .await
+                .context("ZK rollup demo")?;
         }
         Some(running)
     };

@@ -6,14 +6,18 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::signers::local::PrivateKeySigner;
-use alloy_primitives::{Address, U256, aliases::U24, utils::format_ether, utils::parse_ether};
+use alloy_primitives::{
+    Address, U256,
+    aliases::U24,
+    utils::{format_ether, format_units, parse_ether, parse_units},
+};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use loft_l1::L1Client;
+use loft_l1::{L1Client, contracts::LoftToken};
 use loft_zk::amount::{AMOUNT, FEE};
 use loft_zk_node::{
     api::{OperatorClient, serve},
-    contracts::{Deployment, RollupConfig, ZkRollup, deploy},
+    contracts::{Deployment, RollupConfig, ZkRollup, add_token, deploy},
     keys::RollupKeys,
     operator::{Operator, OperatorConfig},
     store::Store,
@@ -80,6 +84,10 @@ pub struct OperatorArgs {
     /// L1 blocks a priority request may wait before anyone can freeze the rollup.
     #[arg(long, default_value_t = 600)]
     pub priority_expiration: u64,
+    /// An ERC-20 token to register in the rollup (the operator is its governor); repeat for
+    /// more. Tokens registered before are kept.
+    #[arg(long = "token")]
+    pub tokens: Vec<Address>,
 }
 
 /// `loft zk` commands.
@@ -87,12 +95,16 @@ pub struct OperatorArgs {
 pub enum ZkCommand {
     /// Runs the operator (deploys the rollup on first start).
     Operator(OperatorArgs),
-    /// Deposits ETH from L1 (a priority request the operator must serve).
+    /// Deposits ETH or a registered ERC-20 from L1 (a priority request the operator must
+    /// serve).
     Deposit {
         #[command(flatten)]
         at: Endpoints,
-        /// Amount in ETH.
+        /// Amount in ETH (or in the token's units, e.g. 2.5).
         amount: String,
+        /// The ERC-20 token (default: ETH); approved for the amount, then pulled.
+        #[arg(long)]
+        token: Option<Address>,
         /// L2 owner (default: the signer).
         #[arg(long)]
         to: Option<Address>,
@@ -102,29 +114,36 @@ pub enum ZkCommand {
         #[command(flatten)]
         at: Endpoints,
     },
-    /// Transfers ETH on L2.
+    /// Transfers ETH or a registered ERC-20 on L2.
     Transfer {
         #[command(flatten)]
         at: Endpoints,
-        /// Amount in ETH (rounded down to what the public data can carry).
+        /// Amount (rounded down to what the public data can carry).
         amount: String,
         /// Recipient address (its account is opened if it has none).
         #[arg(long)]
         to: Address,
-        /// Fee in ETH (rounded up).
+        /// The ERC-20 token (default: ETH).
+        #[arg(long)]
+        token: Option<Address>,
+        /// Fee, in the transferred asset (rounded up).
         #[arg(long, default_value = "0.00001")]
         fee: String,
     },
-    /// Withdraws ETH to L1: waits until L1 executed the block, then pays it out.
+    /// Withdraws ETH or a registered ERC-20 to L1: waits until L1 executed the block, then
+    /// pays it out.
     Withdraw {
         #[command(flatten)]
         at: Endpoints,
-        /// Amount in ETH.
+        /// Amount.
         amount: String,
+        /// The ERC-20 token (default: ETH).
+        #[arg(long)]
+        token: Option<Address>,
         /// L1 recipient (default: the signer).
         #[arg(long)]
         to: Option<Address>,
-        /// Fee in ETH (rounded up).
+        /// Fee, in the withdrawn asset (rounded up).
         #[arg(long, default_value = "0.00001")]
         fee: String,
     },
@@ -133,8 +152,9 @@ pub enum ZkCommand {
         #[command(flatten)]
         at: Endpoints,
     },
-    /// Exodus: freezes the rollup if a priority request is overdue, rebuilds the state from
-    /// L1 alone, proves the signer's balance and takes it out on L1.
+    /// Exodus: freezes the rollup if a priority request is overdue, refunds the deposits
+    /// L1 never executed, rebuilds the state from L1 alone, proves the signer's balance of
+    /// every asset it holds and takes it all out on L1.
     Exit {
         #[command(flatten)]
         at: Endpoints,
@@ -161,6 +181,61 @@ fn wei(text: &str) -> anyhow::Result<u128> {
 
 fn eth(v: u128) -> String {
     format_ether(U256::from(v))
+}
+
+/// What an amount is counted in: ETH (token id 0) or a registered ERC-20.
+struct Asset {
+    id: u64,
+    token: Option<Address>,
+    decimals: u8,
+    symbol: String,
+}
+
+impl Asset {
+    fn eth() -> Self {
+        Self { id: 0, token: None, decimals: 18, symbol: "ETH".into() }
+    }
+
+    /// The asset `token` (ETH when `None`), checked to be registered in the rollup.
+    async fn of(l1: &L1Client, d: &Deployment, token: Option<Address>) -> anyhow::Result<Self> {
+        let Some(token) = token else { return Ok(Self::eth()) };
+        let id = wallet::token_id(l1, d, token).await?.with_context(|| {
+            format!("{token} is not registered in the rollup (the operator registers tokens: --token)")
+        })?;
+        Self::registered(l1, id, token).await
+    }
+
+    /// The registered token `token` of id `id`.
+    async fn registered(l1: &L1Client, id: u64, token: Address) -> anyhow::Result<Self> {
+        let erc20 = LoftToken::new(token, l1.provider().clone());
+        let decimals = erc20.decimals().call().await.with_context(|| format!("{token} is not an ERC-20"))?;
+        let symbol = erc20.symbol().call().await.unwrap_or_else(|_| format!("token{id}"));
+        Ok(Self { id, token: Some(token), decimals, symbol })
+    }
+
+    /// Every asset of the rollup: ETH, then the registered tokens.
+    async fn all(l1: &L1Client, d: &Deployment) -> anyhow::Result<Vec<Self>> {
+        let rollup = ZkRollup::new(d.rollup, l1.provider().clone());
+        let mut all = vec![Self::eth()];
+        for id in 1..=rollup.tokenCount().call().await? {
+            let token = rollup.tokenAddresses(id).call().await?;
+            all.push(Self::registered(l1, u64::from(id), token).await?);
+        }
+        Ok(all)
+    }
+
+    /// `text` (e.g. "2.5") in the asset's smallest unit.
+    fn parse(&self, text: &str) -> anyhow::Result<u128> {
+        let v = parse_units(text, self.decimals)
+            .with_context(|| format!("{text:?} is not an amount of {} (e.g. 1.5)", self.symbol))?;
+        u128::try_from(v.get_absolute()).context("amount too large")
+    }
+
+    /// `v` smallest units, with the symbol.
+    fn show(&self, v: u128) -> String {
+        let units = format_units(U256::from(v), self.decimals).unwrap_or_else(|_| v.to_string());
+        format!("{units} {}", self.symbol)
+    }
 }
 
 struct Session {
@@ -195,16 +270,24 @@ pub async fn run(command: ZkCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ZkCommand::Deposit { at, amount, to } => {
+        ZkCommand::Deposit { at, amount, token, to } => {
             let s = connect(&at).await?;
+            let asset = Asset::of(&s.l1, &s.deployment, token).await?;
             let to = to.unwrap_or(s.signer.address());
-            let value = wei(&amount)?;
-            let rollup = ZkRollup::new(s.deployment.rollup, s.l1.provider().clone());
-            let receipt = rollup.depositETH(to).value(U256::from(value)).send().await?.get_receipt().await?;
-            if !receipt.status() {
-                bail!("the deposit reverted");
-            }
-            println!("deposited {} ETH for {to} (L1 tx {})", eth(value), receipt.transaction_hash);
+            let value = asset.parse(&amount)?;
+            let tx = match asset.token {
+                None => {
+                    let rollup = ZkRollup::new(s.deployment.rollup, s.l1.provider().clone());
+                    let receipt =
+                        rollup.depositETH(to).value(U256::from(value)).send().await?.get_receipt().await?;
+                    if !receipt.status() {
+                        bail!("the deposit reverted");
+                    }
+                    receipt.transaction_hash
+                }
+                Some(token) => wallet::deposit_erc20(&s.l1, &s.deployment, token, value, to).await?,
+            };
+            println!("deposited {} for {to} (L1 tx {tx})", asset.show(value));
             println!("the operator credits it in its next block");
             Ok(())
         }
@@ -224,40 +307,48 @@ pub async fn run(command: ZkCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        ZkCommand::Transfer { at, amount, to, fee } => {
+        ZkCommand::Transfer { at, amount, to, token, fee } => {
             let s = connect(&at).await?;
+            let asset = Asset::of(&s.l1, &s.deployment, token).await?;
             let account = s.api.account(s.signer.address()).await?.context("no L2 account: deposit first")?;
             let key = wallet::derive_l2_key(&s.signer, &s.deployment).await?;
-            let amount = AMOUNT.round_down(wei(&amount)?);
-            let fee = FEE.round_up(wei(&fee)?).context("fee too large")?;
-            let op = wallet::transfer(&key, account.index, to, 0, amount, fee, account.nonce);
+            let amount = AMOUNT.round_down(asset.parse(&amount)?);
+            let fee = FEE.round_up(asset.parse(&fee)?).context("fee too large")?;
+            let op = wallet::transfer(&key, account.index, to, asset.id, amount, fee, account.nonce);
             let accepted = s.api.submit(&op).await?;
-            println!("sent {} ETH to {to}, fee {} ETH (operation {})", eth(amount), eth(fee), accepted.seq);
+            println!(
+                "sent {} to {to}, fee {} (operation {})",
+                asset.show(amount),
+                asset.show(fee),
+                accepted.seq
+            );
             Ok(())
         }
-        ZkCommand::Withdraw { at, amount, to, fee } => {
+        ZkCommand::Withdraw { at, amount, token, to, fee } => {
             let s = connect(&at).await?;
+            let asset = Asset::of(&s.l1, &s.deployment, token).await?;
             let account = s.api.account(s.signer.address()).await?.context("no L2 account: deposit first")?;
             let key = wallet::derive_l2_key(&s.signer, &s.deployment).await?;
             let to = to.unwrap_or(s.signer.address());
-            let amount = wei(&amount)?;
-            let fee = FEE.round_up(wei(&fee)?).context("fee too large")?;
-            let op = wallet::withdraw(&key, account.index, 0, amount, fee, account.nonce, to);
+            let amount = asset.parse(&amount)?;
+            let fee = FEE.round_up(asset.parse(&fee)?).context("fee too large")?;
+            let op = wallet::withdraw(&key, account.index, asset.id, amount, fee, account.nonce, to);
             s.api.submit(&op).await?;
-            println!("withdrawing {} ETH to {to}: waiting for L1 to execute the block", eth(amount));
+            println!("withdrawing {} to {to}: waiting for L1 to execute the block", asset.show(amount));
             let rollup = ZkRollup::new(s.deployment.rollup, s.l1.provider().clone());
+            let id = asset.id as u16; // token ids are below 2^8
             loop {
-                let pending = rollup.pendingBalances(to, 0).call().await?;
+                let pending = rollup.pendingBalances(to, id).call().await?;
                 if pending >= U256::from(amount) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            let receipt = rollup.withdrawPending(to, 0, amount).send().await?.get_receipt().await?;
+            let receipt = rollup.withdrawPending(to, id, amount).send().await?.get_receipt().await?;
             if !receipt.status() {
                 bail!("the payout reverted");
             }
-            println!("paid {} ETH to {to} on L1 (tx {})", eth(amount), receipt.transaction_hash);
+            println!("paid {} to {to} on L1 (tx {})", asset.show(amount), receipt.transaction_hash);
             Ok(())
         }
         ZkCommand::Status { at } => status(&at).await,
@@ -282,23 +373,43 @@ async fn status(at: &Endpoints) -> anyhow::Result<()> {
         Err(e) => println!("operator      not answering ({e})"),
     }
     let me = s.signer.address();
+    let assets = Asset::all(&s.l1, &s.deployment).await?;
     match s.api.account(me).await {
-        Ok(Some(a)) => println!(
-            "account       {} of {me}: {} ETH, nonce {}, {}",
-            a.index,
-            eth(a.balances[0].to()),
-            a.nonce,
-            if a.has_key { "key registered" } else { "no key yet (loft zk register)" }
-        ),
+        Ok(Some(a)) => {
+            let held: Vec<String> = assets
+                .iter()
+                .filter_map(|x| {
+                    let v: u128 = a.balances.get(x.id as usize)?.to();
+                    (x.id == 0 || v > 0).then(|| x.show(v))
+                })
+                .collect();
+            println!(
+                "account       {} of {me}: {}, nonce {}, {}",
+                a.index,
+                held.join(", "),
+                a.nonce,
+                if a.has_key { "key registered" } else { "no key yet (loft zk register)" }
+            );
+        }
         Ok(None) => println!("account       none for {me}"),
         Err(_) => {}
     }
-    println!("withdrawable  {} ETH on L1", format_ether(rollup.pendingBalances(me, 0).call().await?));
+    let rollup = ZkRollup::new(s.deployment.rollup, s.l1.provider().clone());
+    for x in &assets {
+        let v: u128 = rollup.pendingBalances(me, x.id as u16).call().await?.to();
+        if x.id == 0 || v > 0 {
+            println!("withdrawable  {} on L1", x.show(v));
+        }
+    }
+    for x in assets.iter().skip(1) {
+        println!("token         {} = {} (id {})", x.symbol, x.token.unwrap_or_default(), x.id);
+    }
     Ok(())
 }
 
 async fn exit(at: &Endpoints, data_dir: &std::path::Path, exit_keys: Option<PathBuf>) -> anyhow::Result<()> {
     let signer = signer(&at.private_key, 1)?;
+    let owner = signer.address();
     let l1 = L1Client::connect(&at.l1_rpc, signer.clone()).await?;
     let d =
         Deployment::load(&at.deployment).with_context(|| format!("reading {}", at.deployment.display()))?;
@@ -310,28 +421,62 @@ async fn exit(at: &Endpoints, data_dir: &std::path::Path, exit_keys: Option<Path
         receipt.get_receipt().await?;
         println!("exodus mode activated: a priority request missed its deadline");
     }
+    // deposits L1 never executed are refunded (anyone's: the queue is settled in order)
+    while rollup.firstPriorityRequestId().call().await? < rollup.totalPriorityRequests().call().await? {
+        let receipt = rollup.cancelOutstandingDeposits(64).send().await?.get_receipt().await?;
+        if !receipt.status() {
+            bail!("refunding the outstanding deposits reverted");
+        }
+        println!("refunded the deposits L1 had not executed (tx {})", receipt.transaction_hash);
+    }
+    let assets = Asset::all(&l1, &d).await?;
     println!("rebuilding the state from L1's calldata");
     let state = wallet::rebuild_state(&l1, &d).await?;
-    let index = state.index_of(&signer.address().into_array()).context("the signer has no L2 account")?;
     let keys = match exit_keys {
         Some(path) => loft_zk::groth16::Keys::load(&path)?,
         None => RollupKeys::devnet(&data_dir.join("keys"), &d.config)?.exit,
     };
-    let (exit, proof) = wallet::exit_proof(&keys, &state, index, 0)?;
-    if exit.amount == 0 {
-        bail!("account {index} holds no ETH at the last executed root");
+    if let Some(index) = state.index_of(&owner.into_array()) {
+        for x in &assets {
+            let id = x.id as u16;
+            if rollup.exited(U24::from(index), id).call().await? {
+                println!("account {index} has exited its {} already", x.symbol);
+                continue;
+            }
+            let (exit, proof) = wallet::exit_proof(&keys, &state, index, x.id)?;
+            if exit.amount == 0 {
+                continue;
+            }
+            let receipt = rollup
+                .exit(U24::from(index), id, exit.amount, owner, proof)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            if !receipt.status() {
+                bail!("the exit of {} reverted", x.symbol);
+            }
+            println!("exited {} from account {index}", x.show(exit.amount));
+        }
+    } else {
+        println!("{owner} has no account at the last executed root");
     }
-    let owner = signer.address();
-    let receipt =
-        rollup.exit(U24::from(index), 0, exit.amount, owner, proof).send().await?.get_receipt().await?;
-    if !receipt.status() {
-        bail!("the exit reverted (already exited?)");
+    let mut paid = 0;
+    for x in &assets {
+        let pending: u128 = rollup.pendingBalances(owner, x.id as u16).call().await?.to();
+        if pending == 0 {
+            continue;
+        }
+        let receipt = rollup.withdrawPending(owner, x.id as u16, pending).send().await?.get_receipt().await?;
+        if !receipt.status() {
+            bail!("the payout of {} reverted", x.symbol);
+        }
+        println!("paid {} to {owner} on L1", x.show(pending));
+        paid += 1;
     }
-    let receipt = rollup.withdrawPending(owner, 0, exit.amount).send().await?.get_receipt().await?;
-    if !receipt.status() {
-        bail!("the payout reverted");
+    if paid == 0 {
+        bail!("nothing to take out for {owner}");
     }
-    println!("exited account {index}: {} ETH paid to {owner} on L1", eth(exit.amount));
     Ok(())
 }
 
@@ -386,6 +531,12 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
             d
         }
     };
+    for token in &args.tokens {
+        let id = add_token(&l1, &deployment, *token)
+            .await
+            .with_context(|| format!("registering token {token}"))?;
+        println!("zk token     {token} (id {id})");
+    }
     let op_config = OperatorConfig {
         deployment: deployment.clone(),
         block_time: Duration::from_secs_f64(args.block_time.max(0.05)),
@@ -411,9 +562,15 @@ async fn has_code(l1: &L1Client, at: Address) -> bool {
 /// The dev account the devnet's ZK operator uses (the optimistic rollup's roles use 0-3).
 pub const DEVNET_OPERATOR_KEY: u32 = 5;
 
-/// `loft devnet`'s ZK rollup demo: two users deposit, register their L2 keys, one pays the
-/// other, who withdraws to L1; balances are printed at each step.
-pub async fn demo(l1_rpc: &str, running: &RunningOperator) -> anyhow::Result<()> {
+/// `loft devnet`'s ZK rollup demo: two users deposit (ETH, and LOFT, an ERC-20 that
+/// `treasury` holds), register their L2 keys, one pays the other in both, who withdraws ETH
+/// to L1; balances are printed at each step.
+pub async fn demo(
+    l1_rpc: &str,
+    running: &RunningOperator,
+    treasury: &L1Client,
+    loft_token: Address,
+) -> anyhow::Result<()> {
     let keys = loft_l1::dev_signers(8)?;
     let (alice, bob) = (keys[6].clone(), keys[7].clone());
     let d = &running.deployment;
@@ -438,6 +595,20 @@ pub async fn demo(l1_rpc: &str, running: &RunningOperator) -> anyhow::Result<()>
         }
         println!("  {who} deposits {amount} ETH on L1 ({})", signer.address());
     }
+    let lofts = wei("100")?;
+    let funding = LoftToken::new(loft_token, treasury.provider().clone())
+        .transfer(alice.address(), U256::from(lofts))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    if !funding.status() {
+        bail!("funding alice with LOFT reverted");
+    }
+    let alice_l1 = L1Client::connect(l1_rpc, alice.clone()).await?;
+    wallet::deposit_erc20(&alice_l1, d, loft_token, lofts, alice.address()).await?;
+    let loft_id = wallet::token_id(&alice_l1, d, loft_token).await?.context("LOFT is not registered")?;
+    println!("  alice deposits 100 LOFT (ERC-20 {loft_token}, token {loft_id})");
     let account = async |who: Address| -> anyhow::Result<loft_zk_node::operator::AccountInfo> {
         loop {
             if let Some(a) = api.account(who).await? {
@@ -457,6 +628,17 @@ pub async fn demo(l1_rpc: &str, running: &RunningOperator) -> anyhow::Result<()>
     let fee = wei("0.0001")?;
     api.submit(&wallet::transfer(&ka, a.index, bob.address(), 0, amount, fee, a.nonce + 1)).await?;
     println!("  alice pays bob 0.1 ETH on L2 (fee 0.0001 ETH)");
+    let loft_fee = wei("0.01")?;
+    while api
+        .account(alice.address())
+        .await?
+        .is_none_or(|x| x.balances[loft_id as usize].to::<u128>() < lofts)
+    {
+        wait("LOFT deposit").await;
+    }
+    api.submit(&wallet::transfer(&ka, a.index, bob.address(), loft_id, wei("25")?, loft_fee, a.nonce + 2))
+        .await?;
+    println!("  alice pays bob 25 LOFT on L2 (fee 0.01 LOFT)");
     let kb = wallet::derive_l2_key(&bob, d).await?;
     let out = wei("0.2")?;
     api.submit(&wallet::withdraw(&kb, b.index, 0, out, fee, b.nonce + 1, bob.address())).await?;
@@ -483,7 +665,9 @@ pub async fn demo(l1_rpc: &str, running: &RunningOperator) -> anyhow::Result<()>
     );
     for (who, addr) in [("alice", alice.address()), ("bob", bob.address())] {
         if let Some(acc) = api.account(addr).await? {
-            println!("  {who} holds {} ETH on L2", eth(acc.balances[0].to()));
+            let lofts =
+                format_units(U256::from(acc.balances[loft_id as usize].to::<u128>()), 18).unwrap_or_default();
+            println!("  {who} holds {} ETH and {lofts} LOFT on L2", eth(acc.balances[0].to()));
         }
     }
     Ok(())

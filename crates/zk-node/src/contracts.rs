@@ -178,6 +178,22 @@ pub async fn deploy(
     })
 }
 
+/// Registers the ERC-20 `token` in the rollup with `l1`'s account (which must be the
+/// governor), unless it is registered already; returns its token id either way.
+pub async fn add_token(l1: &L1Client, d: &Deployment, token: Address) -> Result<u64, DeployError> {
+    let rollup = ZkRollup::new(d.rollup, l1.provider().clone());
+    let known = rollup.tokenIds(token).call().await?;
+    if known != 0 {
+        return Ok(u64::from(known));
+    }
+    let receipt =
+        rollup.addToken(token).send().await?.get_receipt().await.map_err(alloy::contract::Error::from)?;
+    if !receipt.status() {
+        return Err(DeployError::Config(format!("registering token {token} reverted")));
+    }
+    Ok(u64::from(rollup.tokenIds(token).call().await?))
+}
+
 impl Deployment {
     /// Writes the record as JSON.
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {

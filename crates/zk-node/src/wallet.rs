@@ -143,6 +143,38 @@ pub async fn change_key<S: Signer + Sync>(
     })
 }
 
+/// The rollup's id of the ERC-20 `token`; `None` when the governor has not registered it.
+pub async fn token_id(l1: &L1Client, d: &Deployment, token: Address) -> Result<Option<u64>, WalletError> {
+    let rollup = ZkRollup::new(d.rollup, l1.provider().clone());
+    let id = rollup.tokenIds(token).call().await.map_err(|e| WalletError::L1(e.to_string()))?;
+    Ok((id != 0).then_some(u64::from(id)))
+}
+
+/// Deposits `amount` of the registered ERC-20 `token` from `l1`'s account to the L2 address
+/// `to`: approves the rollup for `amount`, then calls `depositERC20` (a priority request).
+/// Returns the deposit's transaction.
+pub async fn deposit_erc20(
+    l1: &L1Client,
+    d: &Deployment,
+    token: Address,
+    amount: u128,
+    to: Address,
+) -> Result<alloy_primitives::TxHash, WalletError> {
+    let l1e = |e: &dyn std::fmt::Display| WalletError::L1(e.to_string());
+    let erc20 = loft_l1::contracts::LoftToken::new(token, l1.provider().clone());
+    let approval = erc20.approve(d.rollup, U256::from(amount)).send().await.map_err(|e| l1e(&e))?;
+    if !approval.get_receipt().await.map_err(|e| l1e(&e))?.status() {
+        return Err(WalletError::L1(format!("the approval of {token} reverted")));
+    }
+    let rollup = ZkRollup::new(d.rollup, l1.provider().clone());
+    let sent = rollup.depositERC20(token, amount, to).send().await.map_err(|e| l1e(&e))?;
+    let receipt = sent.get_receipt().await.map_err(|e| l1e(&e))?;
+    if !receipt.status() {
+        return Err(WalletError::L1(format!("the deposit of {token} reverted")));
+    }
+    Ok(receipt.transaction_hash)
+}
+
 /// The state after every block L1 executed, rebuilt from the blocks' public data in L1's
 /// calldata alone (each block's root checked against the one L1 recorded).
 pub async fn rebuild_state(l1: &L1Client, d: &Deployment) -> Result<State, WalletError> {

@@ -1,22 +1,22 @@
 //! The ZK rollup's operator end to end on the embedded L1, through its JSON-RPC API: users
-//! deposit on L1, register L2 keys derived from their Ethereum keys, transfer (to an existing
+//! deposit ETH and an ERC-20 on L1, register L2 keys derived from their Ethereum keys, transfer (to an existing
 //! account and to a new address) and withdraw; the operator proves and submits every block and
 //! the withdrawal is paid on L1. Bad input through the API (a forged signature, a replay, a
 //! future nonce, an overdraft, the zero address, malformed bytes, a key change someone else
 //! authorised, a deposit sent to the operator) is refused with a clear error and changes
 //! nothing. The operator restarts from its record and goes on. Then it stops for good while a
 //! full exit waits: exodus, and every user rebuilds the state from L1 alone and exits with
-//! exactly their balance.
+//! exactly their balance of ETH and of the token.
 
 use std::{sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256, aliases::U24};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_l1::{Devnet, DevnetConfig, L1Client, contracts::LoftToken};
 use loft_rpc::MiningMode;
 use loft_zk_node::{
     api::{ClientError, OperatorClient, REFUSED, serve},
-    contracts::{Deployment, RollupConfig, ZkRollup, deploy},
+    contracts::{Deployment, RollupConfig, ZkRollup, add_token, deploy},
     keys::RollupKeys,
     operator::{Operator, OperatorConfig},
     store::Store,
@@ -108,6 +108,11 @@ fn refused(r: Result<loft_zk_node::api::Accepted, ClientError>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_on_the_devnet() {
+    // the operator's log (RUST_LOG=info) says what it proves and submits
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let devnet = Devnet::start(DevnetConfig {
         addr: "127.0.0.1:0".parse().expect("addr"),
         mining: MiningMode::Instant,
@@ -126,6 +131,22 @@ async fn operator_on_the_devnet() {
     let keys = Arc::new(RollupKeys::devnet(&dir.path().join("keys"), &config()).expect("keys"));
     let d = deploy(&operator_l1, &config(), &keys).await.expect("deploy");
     let db = dir.path().join("operator.redb");
+
+    // an ERC-20, registered by the governor (once: a second registration changes nothing)
+    let supply = U256::from(1_000u64) * U256::from(ETH);
+    let code =
+        loft_l1::contracts::loft_token_creation_code("Loft Token", "LOFT", supply, operator_l1.address());
+    let token_address = operator_l1.deploy(code).await.expect("token");
+    assert_eq!(add_token(&operator_l1, &d, token_address).await.expect("add token"), 1);
+    assert_eq!(add_token(&operator_l1, &d, token_address).await.expect("add token again"), 1);
+    let token = LoftToken::new(token_address, operator_l1.provider().clone());
+    let token_balance =
+        async |who: Address| -> u128 { token.balanceOf(who).call().await.expect("balanceOf").to::<u128>() };
+    for user in &users[..2] {
+        let r = token.transfer(user.address(), U256::from(100 * ETH)).send().await.expect("send");
+        assert!(r.get_receipt().await.expect("receipt").status());
+    }
+
     let running = start(&d, &operator_l1, keys.clone(), &db).await;
     let api = running.client.clone();
 
@@ -136,8 +157,19 @@ async fn operator_on_the_devnet() {
         assert!(receipt.get_receipt().await.expect("receipt").status());
     }
     let (a, b) = (users[0].address(), users[1].address());
+    for (i, amount) in [(0usize, 100 * ETH), (1, 50 * ETH)] {
+        wallet::deposit_erc20(&users[i], &d, token_address, amount, users[i].address())
+            .await
+            .expect("deposit");
+    }
+    assert_eq!(wallet::token_id(&users[0], &d, token_address).await.expect("id"), Some(1));
+    assert_eq!(token_balance(d.rollup).await, 150 * ETH, "the rollup holds the deposited tokens");
     until("both deposits", async || {
-        api.account(b).await.ok().flatten().is_some_and(|x| x.balances[0].to::<u128>() == ETH / 2)
+        api.account(b)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|x| x.balances[0].to::<u128>() == ETH / 2 && x.balances[1].to::<u128>() == 50 * ETH)
     })
     .await;
     let ia = api.account(a).await.expect("api").expect("account").index;
@@ -214,11 +246,28 @@ async fn operator_on_the_devnet() {
         "restarted where it stopped"
     );
     api.submit(&wallet::transfer(&kb, ib, a, 0, ETH / 50, fee, 2)).await.expect("transfer after restart");
-    until("the block after the restart", async || {
+    // the token: a transfer and a withdrawal, each paying its fee in the token
+    api.submit(&wallet::transfer(&kb, ib, a, 1, 5 * ETH, fee, 3)).await.expect("token transfer");
+    assert!(
+        refused(api.submit(&wallet::transfer(&kb, ib, a, 1, 50 * ETH, fee, 4)).await)
+            .contains("insufficient"),
+        "b holds 45 tokens less the fee"
+    );
+    api.submit(&wallet::withdraw(&ka, ia, 1, 20 * ETH, fee, 3, a)).await.expect("token withdrawal");
+    until("the blocks after the restart", async || {
         let s = api.status().await.expect("status");
-        s.last_submitted > status.last_submitted && s.state_root == s.latest_root
+        s.open_ops == 0 && s.last_submitted == s.last_sealed && s.state_root == s.latest_root
     })
     .await;
+    let held =
+        async |who: Address| api.account(who).await.expect("api").expect("account").balances[1].to::<u128>();
+    assert_eq!(held(a).await, 85 * ETH - fee);
+    assert_eq!(held(b).await, 45 * ETH - fee);
+    assert_eq!(held(d.operator).await, 2 * fee, "the operator's token fees");
+    let before = token_balance(a).await;
+    let r = rollup.withdrawPending(a, 1, 20 * ETH).send().await.expect("send");
+    assert!(r.get_receipt().await.expect("receipt").status());
+    assert_eq!(token_balance(a).await - before, 20 * ETH, "the token withdrawal paid on L1");
 
     // the operator stops for good while a full exit waits
     let r = ZkRollup::new(d.rollup, users[1].provider().clone());
@@ -243,16 +292,30 @@ async fn operator_on_the_devnet() {
     let state = wallet::rebuild_state(&users[3], &d).await.expect("rebuilt from L1");
     for owner in [d.operator, a, b, c] {
         let index = state.index_of(&owner.into_array()).expect("an account");
-        let (exit, proof) = wallet::exit_proof(&keys.exit, &state, index, 0).expect("exit proof");
-        let id = U24::from(index);
-        let r = rollup.exit(id, 0, exit.amount, owner, proof).send().await.expect("send");
-        assert!(r.get_receipt().await.expect("receipt").status());
-        assert!(rollup.exit(id, 0, exit.amount, owner, proof).call().await.is_err(), "once");
-        let before = operator_l1.balance(owner).await.expect("balance");
-        let r = rollup.withdrawPending(owner, 0, exit.amount).send().await.expect("send");
-        assert!(r.get_receipt().await.expect("receipt").status());
-        assert_eq!(operator_l1.balance(owner).await.expect("balance") - before, U256::from(exit.amount));
+        for token_id in [0u16, 1] {
+            let (exit, proof) =
+                wallet::exit_proof(&keys.exit, &state, index, token_id.into()).expect("exit proof");
+            if exit.amount == 0 {
+                continue;
+            }
+            let id = U24::from(index);
+            let r = rollup.exit(id, token_id, exit.amount, owner, proof).send().await.expect("send");
+            assert!(r.get_receipt().await.expect("receipt").status());
+            assert!(rollup.exit(id, token_id, exit.amount, owner, proof).call().await.is_err(), "once");
+            let paid = async || {
+                if token_id == 0 {
+                    operator_l1.balance(owner).await.expect("balance").to::<u128>()
+                } else {
+                    token_balance(owner).await
+                }
+            };
+            let before = paid().await;
+            let r = rollup.withdrawPending(owner, token_id, exit.amount).send().await.expect("send");
+            assert!(r.get_receipt().await.expect("receipt").status());
+            assert_eq!(paid().await - before, exit.amount);
+        }
     }
-    assert_eq!(operator_l1.balance(d.rollup).await.expect("balance"), U256::ZERO, "everything paid out");
+    assert_eq!(operator_l1.balance(d.rollup).await.expect("balance"), U256::ZERO, "every wei paid out");
+    assert_eq!(token_balance(d.rollup).await, 0, "every token paid out");
     devnet.stop().await;
 }

@@ -7,7 +7,7 @@
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey, prepare_verifying_key};
-use ark_relations::gr1cs::{ConstraintSynthesizer, SynthesisError};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use ark_snark::SNARK;
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 
@@ -21,11 +21,31 @@ pub struct Keys {
     pub prepared: PreparedVerifyingKey<Bn254>,
 }
 
+/// A circuit behind a trait object, so that arkworks' generic setup and prover are
+/// instantiated once, here, rather than in every crate that proves: this crate is built
+/// optimised in tests too (see the workspace's profiles), its dependents are not, and an
+/// unoptimised prover is some ten times slower.
+struct ErasedCircuit<'a>(Box<dyn FnOnce(ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> + 'a>);
+
+impl ConstraintSynthesizer<Fr> for ErasedCircuit<'_> {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        (self.0)(cs)
+    }
+}
+
+fn erase<'a, C: ConstraintSynthesizer<Fr> + 'a>(circuit: C) -> ErasedCircuit<'a> {
+    ErasedCircuit(Box::new(move |cs| circuit.generate_constraints(cs)))
+}
+
 /// Keys for `circuit`'s shape from a seed (devnets and tests only: see the module doc).
 pub fn deterministic_setup<C: ConstraintSynthesizer<Fr>>(
     circuit: C,
     seed: [u8; 32],
 ) -> Result<Keys, SynthesisError> {
+    setup_erased(erase(circuit), seed)
+}
+
+fn setup_erased(circuit: ErasedCircuit<'_>, seed: [u8; 32]) -> Result<Keys, SynthesisError> {
     let mut rng = ChaCha20Rng::from_seed(seed);
     let (proving, verifying) = Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng)?;
     let prepared = prepare_verifying_key(&verifying);
@@ -36,6 +56,14 @@ pub fn deterministic_setup<C: ConstraintSynthesizer<Fr>>(
 pub fn prove<C: ConstraintSynthesizer<Fr>>(
     keys: &Keys,
     circuit: C,
+    seed: [u8; 32],
+) -> Result<Proof<Bn254>, SynthesisError> {
+    prove_erased(keys, erase(circuit), seed)
+}
+
+fn prove_erased(
+    keys: &Keys,
+    circuit: ErasedCircuit<'_>,
     seed: [u8; 32],
 ) -> Result<Proof<Bn254>, SynthesisError> {
     let mut rng = ChaCha20Rng::from_seed(seed);
