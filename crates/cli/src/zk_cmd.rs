@@ -434,7 +434,7 @@ async fn exit(at: &Endpoints, data_dir: &std::path::Path, exit_keys: Option<Path
     let state = wallet::rebuild_state(&l1, &d).await?;
     let keys = match exit_keys {
         Some(path) => loft_zk::groth16::Keys::load(&path)?,
-        None => RollupKeys::devnet(&data_dir.join("keys"), &d.config)?.exit,
+        None => RollupKeys::devnet_exit(&data_dir.join("keys"), &d.config)?,
     };
     if let Some(index) = state.index_of(&owner.into_array()) {
         for x in &assets {

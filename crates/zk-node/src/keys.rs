@@ -65,7 +65,7 @@ impl RollupKeys {
     /// so every machine gets the same keys) and written there.
     pub fn devnet(dir: &Path, config: &RollupConfig) -> Result<Self, KeysError> {
         std::fs::create_dir_all(dir).map_err(|e| KeysError::Dir(dir.display().to_string(), e))?;
-        let (block_path, exit_path) = cache_paths(dir, config);
+        let (block_path, _) = cache_paths(dir, config);
         let block = if block_path.exists() {
             Keys::load(&block_path)?
         } else {
@@ -75,15 +75,22 @@ impl RollupKeys {
             keys.save(&block_path)?;
             keys
         };
-        let exit = if exit_path.exists() {
-            Keys::load(&exit_path)?
-        } else {
-            let blank = ExitCircuit::blank(config.params()).map_err(setup)?;
-            let keys = groth16::deterministic_setup(blank, EXIT_SEED).map_err(setup)?;
-            keys.save(&exit_path)?;
-            keys
-        };
+        let exit = Self::devnet_exit(dir, config)?;
         Ok(Self { block, exit })
+    }
+
+    /// The exit circuit's devnet keys alone (what a user needs in exodus mode), cached in
+    /// `dir` like [`RollupKeys::devnet`]'s.
+    pub fn devnet_exit(dir: &Path, config: &RollupConfig) -> Result<Keys, KeysError> {
+        std::fs::create_dir_all(dir).map_err(|e| KeysError::Dir(dir.display().to_string(), e))?;
+        let (_, exit_path) = cache_paths(dir, config);
+        if exit_path.exists() {
+            return Ok(Keys::load(&exit_path)?);
+        }
+        let blank = ExitCircuit::blank(config.params()).map_err(setup)?;
+        let keys = groth16::deterministic_setup(blank, EXIT_SEED).map_err(setup)?;
+        keys.save(&exit_path)?;
+        Ok(keys)
     }
 
     /// Keys from files (an MPC ceremony's output).

@@ -357,20 +357,31 @@ impl Operator {
         inner.opened = None;
         inner.unsubmitted.push_back((block, record));
         tracing::info!(block = number, "sealed");
-        // the next block starts with the priority requests still waiting
-        while let Some(w) = inner.priority.front().cloned() {
-            let op = w.to_op()?;
-            match inner.builder.push(op) {
-                Ok(lane) => {
-                    inner.priority.pop_front();
-                    inner.taken.push(Taken { seq: None, wire: w, lane });
-                    inner.opened.get_or_insert_with(Instant::now);
-                }
-                Err(_) => break,
-            }
+        // the next block starts with the priority requests still waiting (one that does not
+        // fit waits for the block after)
+        if let Err(e) = Self::drain_priority_locked(inner) {
+            tracing::warn!(error = %e, "a priority request waits");
         }
         self.wake.notify_one();
         Ok(())
+    }
+
+    /// Moves the waiting priority requests, in L1's order, into the open block while they
+    /// fit. Returns whether the queue is empty now (`false`: the block is full for the next
+    /// one); an error when the next one can not be applied at all.
+    fn drain_priority_locked(inner: &mut Inner) -> Result<bool, SubmitError> {
+        while let Some(w) = inner.priority.front().cloned() {
+            let lane = match inner.builder.push(w.to_op()?) {
+                Ok(lane) => lane,
+                Err(BlockError::Full(_)) | Err(BlockError::LaneOrder) => return Ok(false),
+                Err(BlockError::Op(e)) => return Err(e.into()),
+                Err(e) => return Err(SubmitError::Internal(e.to_string())),
+            };
+            inner.priority.pop_front();
+            inner.taken.push(Taken { seq: None, wire: w, lane });
+            inner.opened.get_or_insert_with(Instant::now);
+        }
+        Ok(true)
     }
 
     /// Reads L1's new priority requests and puts them in the open block in order (the rest
@@ -408,20 +419,29 @@ impl Operator {
                 _ => WireOp::FullExit { priority_id: e.id, account, token: e.tokenId as u64, owner: e.owner },
             });
         }
-        while let Some(w) = inner.priority.front().cloned() {
-            let Ok(op) = w.to_op() else { break };
-            drop(inner);
-            let taken = self.take(None, w, op, false);
-            inner = self.inner.lock();
-            match taken {
-                Ok(()) => {
-                    inner.priority.pop_front();
+        // in order, sealing full blocks on the way; a request that can not be applied waits
+        // (and, unserved, lets anyone freeze the rollup at its deadline)
+        loop {
+            match Self::drain_priority_locked(&mut inner) {
+                Ok(true) => break,
+                Ok(false) if !inner.builder.is_empty() => {
+                    if let Err(e) = self.seal_locked(&mut inner) {
+                        tracing::error!(error = %e, "sealing");
+                        break;
+                    }
+                }
+                Ok(false) => {
+                    tracing::error!("a priority request does not fit an empty block");
+                    break;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "a priority request waits");
                     break;
                 }
             }
+        }
+        if inner.builder.is_full() {
+            self.wake.notify_one();
         }
         Ok(())
     }
