@@ -43,15 +43,20 @@ struct Cli {
 }
 
 impl Cli {
-    /// Runs `loft zk ARGS` as `who`; returns its stdout (it must succeed).
-    fn run(&self, who: &PrivateKeySigner, args: &[&str]) -> String {
-        let out = loft(&self.dir)
+    /// Runs `loft zk ARGS` as `who` and returns what it printed and how it ended.
+    fn output(&self, who: &PrivateKeySigner, args: &[&str]) -> std::process::Output {
+        loft(&self.dir)
             .arg("zk")
             .args(args)
             .args(&self.endpoints)
             .env("LOFT_PRIVATE_KEY", key_hex(who))
             .output()
-            .expect("loft runs");
+            .expect("loft runs")
+    }
+
+    /// Runs `loft zk ARGS` as `who`; returns its stdout (it must succeed).
+    fn run(&self, who: &PrivateKeySigner, args: &[&str]) -> String {
+        let out = self.output(who, args);
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let stderr = String::from_utf8_lossy(&out.stderr);
         println!("$ loft zk {}\n{stdout}", args.join(" "));
@@ -61,16 +66,9 @@ impl Cli {
 
     /// Runs `loft zk ARGS` as `who`, which must fail; returns its stderr.
     fn fails(&self, who: &PrivateKeySigner, args: &[&str]) -> String {
-        let out = loft(&self.dir)
-            .arg("zk")
-            .args(args)
-            .args(&self.endpoints)
-            .env("LOFT_PRIVATE_KEY", key_hex(who))
-            .output()
-            .expect("loft runs");
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let out = self.output(who, args);
         assert!(!out.status.success(), "loft zk {args:?} should fail");
-        stderr
+        String::from_utf8_lossy(&out.stderr).to_string()
     }
 }
 
