@@ -1,5 +1,7 @@
 //! loft's state-channel node (docs/channels.md): the I/O around the `loft-channels` protocol.
 //!
+//! - [`contracts`]: bindings to the channel contracts, deployment, L1 operations;
 //! - [`transport`]: Noise XX over TCP, with identity proofs binding Noise keys to addresses.
 
+pub mod contracts;
 pub mod transport;

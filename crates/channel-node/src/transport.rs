@@ -124,7 +124,11 @@ impl NoiseIdentity {
     }
 
     /// Checks the peer's identity proof against the static key Noise authenticated.
-    fn check_identity(&self, payload: &[u8], remote_static: Option<&[u8]>) -> Result<Address, TransportError> {
+    fn check_identity(
+        &self,
+        payload: &[u8],
+        remote_static: Option<&[u8]>,
+    ) -> Result<Address, TransportError> {
         if payload.len() != IDENTITY_LEN {
             return Err(TransportError::BadIdentity("wrong length"));
         }
@@ -408,6 +412,9 @@ mod tests {
         let (mut client, mut server) = (client.unwrap(), server.unwrap());
         client.writer.send_encoded(&[0x7f, 1, 2, 3]).await.unwrap();
         client.writer.flush().await.unwrap();
-        assert!(matches!(server.reader.recv().await, Err(TransportError::Wire(WireError::UnknownType(0x7f)))));
+        assert!(matches!(
+            server.reader.recv().await,
+            Err(TransportError::Wire(WireError::UnknownType(0x7f)))
+        ));
     }
 }
