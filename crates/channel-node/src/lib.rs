@@ -1,7 +1,11 @@
 //! loft's state-channel node (docs/channels.md): the I/O around the `loft-channels` protocol.
 //!
 //! - [`contracts`]: bindings to the channel contracts, deployment, L1 operations;
+//! - [`node`]: the core loop, peers, reliable delivery, the L1 watcher, the handle;
+//! - [`store`]: redb persistence with group commit;
 //! - [`transport`]: Noise XX over TCP, with identity proofs binding Noise keys to addresses.
 
 pub mod contracts;
+pub mod node;
+pub mod store;
 pub mod transport;

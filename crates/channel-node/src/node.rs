@@ -1,0 +1,1070 @@
+//! The node: one core task owning every channel and peer, fed by events (peer messages,
+//! store commits, L1 logs, API calls), around the `loft-channels` state machines.
+//!
+//! - Peers: one reader and one writer task per Noise connection. Readers decode and recover
+//!   balance-proof signers (the expensive part) before the core sees a message, so the core
+//!   only compares addresses.
+//! - Reliable delivery (docs/channels.md §3.5): per peer, reliable messages are numbered and
+//!   kept in the outbox (on disk) until a cumulative `Ack`; on every connection both sides
+//!   send `Hello{nextExpectedSeq}` and the outbox is resent from there, so delivery is
+//!   exactly-once and in order across crashes, and a proof is never re-signed.
+//! - Persistence: each core step's writes go to the store thread as a batch; the messages the
+//!   step produced (proofs sent, `Ack`s) are released only after their batch is committed.
+//! - L1: a watcher polls the `ChannelManager`'s logs and reports openings, deposits, closes
+//!   and settlements that involve us.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, mpsc as std_mpsc},
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    providers::{Provider, ProviderBuilder},
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use alloy_primitives::{Address, B256};
+use loft_channels::{
+    Channel, ChannelDomain, ChannelError, ChannelStatus, SignatureError, SigningKey, VerifiedBalanceProof,
+    wire::{DirectTransfer, Hello, Message, PROTOCOL_VERSION, Reliable, direct_message_hash},
+};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{mpsc, oneshot},
+};
+
+use crate::{
+    contracts::{ChannelDeployment, ChannelManager},
+    store::{Batch, Committed, Side, Store, StoreError, Write, encode_channel},
+    transport::{self, Connection, NoiseIdentity, NoiseReader, NoiseWriter, TransportError},
+};
+
+/// Unacknowledged reliable messages allowed per peer (pipelining window).
+pub const WINDOW: u64 = 1024;
+/// Error codes of `Message::Error`.
+pub mod error_code {
+    /// A balance proof or message was refused.
+    pub const REFUSED: u16 = 1;
+    /// A reliable message out of sequence.
+    pub const SEQUENCE: u16 = 2;
+    /// Wrong chain, manager or version in `Hello`.
+    pub const WRONG_DEPLOYMENT: u16 = 3;
+}
+
+/// How to run a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The node's key (its address and signing key).
+    pub key: SigningKey,
+    /// The channel contracts.
+    pub deployment: ChannelDeployment,
+    /// Where its store lives.
+    pub data_dir: PathBuf,
+    /// Where it accepts peers.
+    pub listen: SocketAddr,
+    /// The L1 JSON-RPC URL.
+    pub l1_url: String,
+    /// How often the L1 watcher polls.
+    pub l1_poll: Duration,
+}
+
+/// Why a node call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The store failed; the node stopped.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A transport failure.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// An I/O failure (binding the listener).
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// No open channel with this partner.
+    #[error("no open channel with {0}")]
+    NoChannel(Address),
+    /// The channel refused the payment.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// The L1 node failed.
+    #[error("l1: {0}")]
+    L1(String),
+    /// The node stopped.
+    #[error("node stopped")]
+    Stopped,
+}
+
+/// A channel as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    /// The channel.
+    pub channel: Channel,
+    /// Reliable messages to the partner not yet acknowledged.
+    pub unacked: u64,
+}
+
+/// What a finished batch of payments reports.
+#[derive(Debug, Clone, Copy)]
+pub struct PayManyReport {
+    /// Payments made.
+    pub count: u64,
+    /// From the first payment to the `Ack` of the last.
+    pub elapsed: Duration,
+}
+
+/// Statistics of the store, for benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    /// Commits so far.
+    pub commits: u64,
+    /// Batches committed.
+    pub batches: u64,
+    /// Commit durations in microseconds (the most recent 100,000).
+    pub commit_us: Vec<u64>,
+}
+
+enum Api {
+    Connect {
+        peer: Address,
+        addr: SocketAddr,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    Pay {
+        to: Address,
+        amount: u128,
+        reply: oneshot::Sender<Result<(), NodeError>>,
+    },
+    PayMany {
+        to: Address,
+        amount: u128,
+        count: u64,
+        reply: oneshot::Sender<Result<PayManyReport, NodeError>>,
+    },
+    Channels {
+        reply: oneshot::Sender<Vec<ChannelInfo>>,
+    },
+    Stats {
+        reply: oneshot::Sender<StoreStats>,
+    },
+}
+
+/// An L1 fact about a channel of ours.
+#[derive(Debug, Clone)]
+enum L1Event {
+    Opened { id: u64, partner: Address, token: Address, settle_timeout: u64 },
+    Deposit { id: u64, participant: Address, total: u128 },
+    Closed { id: u64, closer: Address, block: u64 },
+    Settled { id: u64 },
+    Cursor(u64),
+}
+
+// Peer messages dominate the traffic; boxing them would cost an allocation per payment.
+#[allow(clippy::large_enum_variant)]
+enum Event {
+    Connected(Box<Connection>, Option<oneshot::Sender<Result<(), NodeError>>>),
+    Message {
+        peer: Address,
+        conn: u64,
+        msg: Message,
+        verified: Option<Result<VerifiedBalanceProof, SignatureError>>,
+    },
+    Disconnected {
+        peer: Address,
+        conn: u64,
+    },
+    Committed(Result<Committed, StoreError>),
+    L1(L1Event),
+    Api(Api),
+}
+
+/// A handle to a running node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    address: Address,
+    listen: SocketAddr,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl NodeHandle {
+    /// The node's address.
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    /// Where it accepts peers.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Api) -> Result<T, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.events.send(Event::Api(make(tx))).map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Dials `peer` at `addr` (returns once the Noise handshake is done).
+    pub async fn connect(&self, peer: Address, addr: SocketAddr) -> Result<(), NodeError> {
+        self.call(|reply| Api::Connect { peer, addr, reply }).await?
+    }
+
+    /// Pays `amount` directly to the partner `to`; returns once the partner has it on disk.
+    pub async fn pay(&self, to: Address, amount: u128) -> Result<(), NodeError> {
+        self.call(|reply| Api::Pay { to, amount, reply }).await?
+    }
+
+    /// Makes `count` direct payments of `amount` to `to`, pipelined; returns after the last
+    /// is acknowledged.
+    pub async fn pay_many(&self, to: Address, amount: u128, count: u64) -> Result<PayManyReport, NodeError> {
+        self.call(|reply| Api::PayMany { to, amount, count, reply }).await?
+    }
+
+    /// Every channel of ours.
+    pub async fn channels(&self) -> Result<Vec<ChannelInfo>, NodeError> {
+        self.call(|reply| Api::Channels { reply }).await
+    }
+
+    /// Store statistics.
+    pub async fn store_stats(&self) -> Result<StoreStats, NodeError> {
+        self.call(|reply| Api::Stats { reply }).await
+    }
+}
+
+/// A running node; dropping it does not stop it, [`Node::shutdown`] does.
+pub struct Node {
+    handle: NodeHandle,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    store_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Node {
+    /// Opens the store, loads it, and starts the listener, the L1 watcher and the core.
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let domain = config.deployment.domain();
+        let us = config.key.address();
+        let mut deployment_id = domain.chain_id().to_be_bytes().to_vec();
+        deployment_id.extend_from_slice(domain.manager().as_slice());
+        let store = Store::open(&config.data_dir.join("channels.redb"), us, &deployment_id)?;
+        let snapshot = store.load(us)?;
+        let l1_cursor = store_cursor(&store)?.unwrap_or(config.deployment.deploy_block);
+
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (committed_tx, mut committed_rx) = mpsc::unbounded_channel();
+        let (batches, store_thread) = store.spawn_writer(committed_tx);
+        let forward = events_tx.clone();
+        let committed_task = tokio::spawn(async move {
+            while let Some(c) = committed_rx.recv().await {
+                if forward.send(Event::Committed(c)).is_err() {
+                    return;
+                }
+            }
+        });
+
+        let identity = Arc::new(NoiseIdentity::new(&config.key, domain));
+        let listener = TcpListener::bind(config.listen).await?;
+        let listen = listener.local_addr()?;
+        let accept_task = tokio::spawn(accept_loop(listener, identity.clone(), events_tx.clone()));
+        let watcher = tokio::spawn(watch_l1(config.clone(), l1_cursor, events_tx.clone()));
+
+        let mut core = Core {
+            key: config.key.clone(),
+            domain,
+            identity,
+            events: events_tx.clone(),
+            batches,
+            next_token: 1,
+            writes: Vec::new(),
+            releases: Vec::new(),
+            pending: VecDeque::new(),
+            channels: BTreeMap::new(),
+            peers: HashMap::new(),
+            next_conn: 1,
+            stats: StoreStats::default(),
+            queued: VecDeque::new(),
+            stopped: false,
+        };
+        core.restore(snapshot);
+        let core_task = tokio::spawn(core.run(events_rx));
+        Ok(Node {
+            handle: NodeHandle { address: us, listen, events: events_tx },
+            tasks: vec![core_task, accept_task, watcher, committed_task],
+            store_thread: Some(store_thread),
+        })
+    }
+
+    /// A handle for calls.
+    pub fn handle(&self) -> NodeHandle {
+        self.handle.clone()
+    }
+
+    /// Stops every task as a crash would: what is committed stays, what is not is lost, and
+    /// nothing uncommitted was ever sent. Returns once the store file is closed, so a new node
+    /// can open it.
+    pub async fn shutdown(mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        if let Some(thread) = self.store_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+fn store_cursor(store: &Store) -> Result<Option<u64>, StoreError> {
+    store
+        .meta("l1Cursor")
+        .map(|v| v.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(u64::from_be_bytes))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    identity: Arc<NoiseIdentity>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    loop {
+        let Ok((stream, from)) = listener.accept().await else { continue };
+        let identity = identity.clone();
+        let events = events.clone();
+        // Handshakes run concurrently, each bounded by the transport's timeout.
+        tokio::spawn(async move {
+            match transport::accept(stream, &identity).await {
+                Ok(conn) => {
+                    let _ = events.send(Event::Connected(Box::new(conn), None));
+                }
+                Err(e) => tracing::debug!(%from, error = %e, "handshake refused"),
+            }
+        });
+    }
+}
+
+/// Per-peer state in the core.
+#[derive(Default)]
+struct Peer {
+    /// Next seq we assign.
+    next_out: u64,
+    /// Last incoming seq processed (in memory) and committed.
+    last_in: u64,
+    last_in_committed: u64,
+    /// Highest outgoing seq whose batch is committed (sendable).
+    out_committed: u64,
+    /// Highest outgoing seq the peer acknowledged.
+    acked: u64,
+    outbox: BTreeMap<u64, Vec<u8>>,
+    conn: Option<PeerConn>,
+    /// API calls waiting for the `Ack` of a seq.
+    waiting: BTreeMap<u64, Waiter>,
+}
+
+struct PeerConn {
+    id: u64,
+    writer: mpsc::UnboundedSender<Vec<u8>>,
+    /// The peer's `Hello` arrived: the outbox was resent and new messages go out.
+    ready: bool,
+    /// Highest seq written on this connection.
+    sent: u64,
+    /// The reader task ends with the connection (and with the core, as in a crash).
+    _reader: AbortOnDrop,
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+enum Waiter {
+    One(oneshot::Sender<Result<(), NodeError>>),
+    Many { started: Instant, count: u64, reply: oneshot::Sender<Result<PayManyReport, NodeError>> },
+}
+
+/// What happens once a batch is on disk.
+enum Release {
+    /// The outgoing message `seq` to `peer` may be sent.
+    Send(Address, u64),
+    /// Incoming messages of `peer` up to `seq` may be acknowledged.
+    Ack(Address, u64),
+}
+
+/// A pipelined `pay_many` in progress.
+struct PayJob {
+    to: Address,
+    amount: u128,
+    remaining: u64,
+    started: Instant,
+    count: u64,
+    reply: Option<oneshot::Sender<Result<PayManyReport, NodeError>>>,
+}
+
+struct Core {
+    key: SigningKey,
+    domain: ChannelDomain,
+    identity: Arc<NoiseIdentity>,
+    events: mpsc::UnboundedSender<Event>,
+    batches: std_mpsc::Sender<Batch>,
+    next_token: u64,
+    writes: Vec<Write>,
+    releases: Vec<Release>,
+    pending: VecDeque<(u64, Vec<Release>)>,
+    channels: BTreeMap<u64, Channel>,
+    peers: HashMap<Address, Peer>,
+    next_conn: u64,
+    stats: StoreStats,
+    queued: VecDeque<PayJob>,
+    stopped: bool,
+}
+
+impl Core {
+    fn restore(&mut self, snapshot: crate::store::Snapshot) {
+        for c in snapshot.channels {
+            self.channels.insert(c.id, c);
+        }
+        for (addr, (next_out, last_in)) in snapshot.peers {
+            let peer = self.peers.entry(addr).or_default();
+            peer.next_out = next_out;
+            peer.last_in = last_in;
+            peer.last_in_committed = last_in;
+            peer.out_committed = next_out.saturating_sub(1);
+        }
+        for (addr, entries) in snapshot.outbox {
+            let peer = self.peers.entry(addr).or_default();
+            if let Some((first, _)) = entries.first() {
+                peer.acked = first - 1;
+            }
+            peer.outbox.extend(entries);
+        }
+        for peer in self.peers.values_mut() {
+            if peer.outbox.is_empty() {
+                peer.acked = peer.next_out.saturating_sub(1);
+            }
+            peer.next_out = peer.next_out.max(1);
+        }
+    }
+
+    async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
+        while let Some(first) = events.recv().await {
+            self.handle(first);
+            // Everything already queued is handled before the batch is flushed, so one batch
+            // (and one commit) carries many payments under load.
+            let mut n = 0;
+            while n < 512 {
+                match events.try_recv() {
+                    Ok(ev) => self.handle(ev),
+                    Err(_) => break,
+                }
+                n += 1;
+            }
+            self.pump_jobs();
+            self.flush();
+            if self.stopped {
+                return;
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.writes.is_empty() && self.releases.is_empty() {
+            return;
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        let writes = std::mem::take(&mut self.writes);
+        self.pending.push_back((token, std::mem::take(&mut self.releases)));
+        if self.batches.send(Batch { token, writes }).is_err() {
+            tracing::error!("store thread gone; stopping");
+            self.stopped = true;
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Connected(conn, reply) => self.on_connected(conn, reply),
+            Event::Message { peer, conn, msg, verified } => self.on_message(peer, conn, msg, verified),
+            Event::Disconnected { peer, conn } => {
+                if let Some(p) = self.peers.get_mut(&peer)
+                    && p.conn.as_ref().is_some_and(|c| c.id == conn)
+                {
+                    p.conn = None;
+                }
+            }
+            Event::Committed(Ok(c)) => self.on_committed(c),
+            Event::Committed(Err(e)) => {
+                tracing::error!(error = %e, "store commit failed; stopping");
+                self.stopped = true;
+            }
+            Event::L1(e) => self.on_l1(e),
+            Event::Api(api) => self.on_api(api),
+        }
+    }
+
+    // ------------------------------------------------------------ connections
+
+    fn on_connected(&mut self, conn: Box<Connection>, reply: Option<oneshot::Sender<Result<(), NodeError>>>) {
+        let Connection { peer, reader, writer } = *conn;
+        // One connection per peer: the newest replaces the old one (its tasks end when their
+        // channel closes or the socket errors).
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        // The writer ends by itself once its queue is dropped (after writing what is queued,
+        // such as a final `Error`); the reader is aborted with the connection.
+        tokio::spawn(write_loop(writer, rx));
+        let reader_task = AbortOnDrop(
+            tokio::spawn(read_loop(reader, peer, id, self.domain, self.events.clone())).abort_handle(),
+        );
+        let p = self.peers.entry(peer).or_default();
+        p.next_out = p.next_out.max(1);
+        let hello = Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            chain_id: self.domain.chain_id(),
+            manager: self.domain.manager(),
+            next_expected_seq: p.last_in_committed + 1,
+            features: 0,
+        });
+        let _ = tx.send(hello.encode());
+        p.conn = Some(PeerConn { id, writer: tx, ready: false, sent: 0, _reader: reader_task });
+        if let Some(reply) = reply {
+            let _ = reply.send(Ok(()));
+        }
+    }
+
+    fn drop_peer_connection(&mut self, peer: Address, code: u16, text: String) {
+        tracing::warn!(%peer, code, %text, "refusing peer message; closing the connection");
+        if let Some(p) = self.peers.get_mut(&peer)
+            && let Some(conn) = p.conn.take()
+        {
+            let _ = conn.writer.send(Message::Error { code, text }.encode());
+        }
+    }
+
+    fn send_ready(&mut self, peer: Address) {
+        let Some(p) = self.peers.get_mut(&peer) else { return };
+        let Some(conn) = p.conn.as_mut() else { return };
+        if !conn.ready {
+            return;
+        }
+        let from = conn.sent.max(p.acked) + 1;
+        if from > p.out_committed {
+            return;
+        }
+        for (seq, bytes) in p.outbox.range(from..=p.out_committed) {
+            if conn.writer.send(bytes.clone()).is_err() {
+                break;
+            }
+            conn.sent = *seq;
+        }
+    }
+
+    // ------------------------------------------------------------ messages
+
+    fn on_message(
+        &mut self,
+        peer: Address,
+        conn: u64,
+        msg: Message,
+        verified: Option<Result<VerifiedBalanceProof, SignatureError>>,
+    ) {
+        if self.peers.get(&peer).and_then(|p| p.conn.as_ref()).is_none_or(|c| c.id != conn) {
+            return; // from a replaced connection
+        }
+        match msg {
+            Message::Hello(h) => {
+                if h.version != PROTOCOL_VERSION
+                    || h.chain_id != self.domain.chain_id()
+                    || h.manager != self.domain.manager()
+                {
+                    self.drop_peer_connection(peer, error_code::WRONG_DEPLOYMENT, "wrong deployment".into());
+                    return;
+                }
+                self.on_ack(peer, h.next_expected_seq.saturating_sub(1));
+                if let Some(c) = self.peers.get_mut(&peer).and_then(|p| p.conn.as_mut()) {
+                    c.ready = true;
+                    c.sent = 0;
+                }
+                self.send_ready(peer);
+            }
+            Message::Ack(seq) => self.on_ack(peer, seq),
+            Message::Ping(x) => {
+                if let Some(c) = self.peers.get(&peer).and_then(|p| p.conn.as_ref()) {
+                    let _ = c.writer.send(Message::Pong(x).encode());
+                }
+            }
+            Message::Pong(_) => {}
+            Message::Error { code, text } => {
+                tracing::warn!(%peer, code, %text, "peer reported an error");
+            }
+            Message::Reliable(seq, body) => self.on_reliable(peer, seq, body, verified),
+            // Gossip and watchtower messages are not served by this node yet.
+            other => tracing::debug!(%peer, ?other, "ignoring message"),
+        }
+    }
+
+    fn on_ack(&mut self, peer: Address, seq: u64) {
+        let Some(p) = self.peers.get_mut(&peer) else { return };
+        // An ack for something never sent is the peer's error; cap it.
+        let seq = seq.min(p.out_committed);
+        if seq <= p.acked {
+            return;
+        }
+        p.acked = seq;
+        let keep = p.outbox.split_off(&(seq + 1));
+        p.outbox = keep;
+        let later = p.waiting.split_off(&(seq + 1));
+        let done = std::mem::replace(&mut p.waiting, later);
+        self.writes.push(Write::OutboxAcked(peer, seq));
+        for (_, waiter) in done {
+            match waiter {
+                Waiter::One(reply) => {
+                    let _ = reply.send(Ok(()));
+                }
+                Waiter::Many { started, count, reply } => {
+                    let _ = reply.send(Ok(PayManyReport { count, elapsed: started.elapsed() }));
+                }
+            }
+        }
+    }
+
+    fn on_reliable(
+        &mut self,
+        peer: Address,
+        seq: u64,
+        body: Reliable,
+        verified: Option<Result<VerifiedBalanceProof, SignatureError>>,
+    ) {
+        let Some(p) = self.peers.get_mut(&peer) else { return };
+        if seq <= p.last_in {
+            // A resend of what we already have: acknowledge what is on disk.
+            if seq <= p.last_in_committed
+                && let Some(c) = p.conn.as_ref()
+            {
+                let _ = c.writer.send(Message::Ack(p.last_in_committed).encode());
+            }
+            return;
+        }
+        if seq != p.last_in + 1 {
+            let text = format!("expected seq {}, got {seq}", p.last_in + 1);
+            self.drop_peer_connection(peer, error_code::SEQUENCE, text);
+            return;
+        }
+        let result = match (&body, verified) {
+            (Reliable::Direct(m), Some(Ok(v))) => self.receive_direct(peer, m, &v),
+            (_, Some(Err(e))) => Err(format!("bad signature: {e}")),
+            (other, _) => Err(format!("unsupported message {:?}", std::mem::discriminant(other))),
+        };
+        match result {
+            Ok(()) => {
+                let p = self.peers.get_mut(&peer).expect("peer exists");
+                p.last_in = seq;
+                self.writes.push(Write::Peer(peer, p.next_out, seq));
+                self.releases.push(Release::Ack(peer, seq));
+            }
+            Err(text) => self.drop_peer_connection(peer, error_code::REFUSED, text),
+        }
+    }
+
+    fn receive_direct(
+        &mut self,
+        peer: Address,
+        m: &DirectTransfer,
+        v: &VerifiedBalanceProof,
+    ) -> Result<(), String> {
+        let id = m.proof.proof.channel_id;
+        let channel = self
+            .channels
+            .get_mut(&id)
+            .filter(|c| c.partner == peer)
+            .ok_or(format!("no channel {id} with us"))?;
+        channel.receive_direct(v, direct_message_hash(&m.pid)).map_err(|e| e.to_string())?;
+        self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
+        Ok(())
+    }
+
+    fn on_committed(&mut self, c: Committed) {
+        self.stats.commits += 1;
+        self.stats.batches += c.batches as u64;
+        if self.stats.commit_us.len() >= 100_000 {
+            self.stats.commit_us.drain(..50_000);
+        }
+        self.stats.commit_us.push(c.commit_time.as_micros() as u64);
+        let mut acks: HashMap<Address, u64> = HashMap::new();
+        let mut sends: Vec<Address> = Vec::new();
+        while self.pending.front().is_some_and(|(t, _)| *t <= c.token) {
+            let (_, releases) = self.pending.pop_front().expect("front exists");
+            for r in releases {
+                match r {
+                    Release::Send(peer, seq) => {
+                        if let Some(p) = self.peers.get_mut(&peer) {
+                            p.out_committed = p.out_committed.max(seq);
+                        }
+                        sends.push(peer);
+                    }
+                    Release::Ack(peer, seq) => {
+                        let e = acks.entry(peer).or_default();
+                        *e = (*e).max(seq);
+                    }
+                }
+            }
+        }
+        sends.sort();
+        sends.dedup();
+        for peer in sends {
+            self.send_ready(peer);
+        }
+        for (peer, seq) in acks {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.last_in_committed = p.last_in_committed.max(seq);
+                if let Some(c) = p.conn.as_ref() {
+                    let _ = c.writer.send(Message::Ack(p.last_in_committed).encode());
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ L1
+
+    fn on_l1(&mut self, e: L1Event) {
+        match e {
+            L1Event::Opened { id, partner, token, settle_timeout } => {
+                if !self.channels.contains_key(&id) {
+                    let c = Channel::new(id, token, self.key.address(), partner, settle_timeout);
+                    self.writes.push(Write::Channel(id, encode_channel(&c)));
+                    self.channels.insert(id, c);
+                    self.peers.entry(partner).or_default().next_out =
+                        self.peers.get(&partner).map_or(1, |p| p.next_out.max(1));
+                }
+            }
+            L1Event::Deposit { id, participant, total } => {
+                if let Some(c) = self.channels.get_mut(&id) {
+                    if participant == c.us {
+                        c.ours.deposit = c.ours.deposit.max(total);
+                    } else if participant == c.partner {
+                        c.theirs.deposit = c.theirs.deposit.max(total);
+                    }
+                    self.writes.push(Write::Channel(id, encode_channel(c)));
+                }
+            }
+            L1Event::Closed { id, closer, block } => {
+                if let Some(c) = self.channels.get_mut(&id) {
+                    c.status = ChannelStatus::Closed { closer, settle_block: block + c.settle_timeout };
+                    self.writes.push(Write::Channel(id, encode_channel(c)));
+                }
+            }
+            L1Event::Settled { id } => {
+                if let Some(c) = self.channels.get_mut(&id) {
+                    c.status = ChannelStatus::Settled;
+                    self.writes.push(Write::Channel(id, encode_channel(c)));
+                }
+            }
+            L1Event::Cursor(block) => self.writes.push(Write::Meta("l1Cursor", block.to_be_bytes().to_vec())),
+        }
+    }
+
+    // ------------------------------------------------------------ API
+
+    fn on_api(&mut self, api: Api) {
+        match api {
+            Api::Connect { peer, addr, reply } => {
+                let identity = self.identity.clone();
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let result = async {
+                        let stream = TcpStream::connect(addr).await?;
+                        Ok::<_, NodeError>(transport::connect(stream, &identity, Some(peer)).await?)
+                    }
+                    .await;
+                    match result {
+                        Ok(conn) => {
+                            let _ = events.send(Event::Connected(Box::new(conn), Some(reply)));
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
+                });
+            }
+            Api::Pay { to, amount, reply } => match self.pay_direct(to, amount) {
+                Ok(seq) => {
+                    if let Some(p) = self.peers.get_mut(&to) {
+                        p.waiting.insert(seq, Waiter::One(reply));
+                    }
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Api::PayMany { to, amount, count, reply } => {
+                self.queued.push_back(PayJob {
+                    to,
+                    amount,
+                    remaining: count,
+                    started: Instant::now(),
+                    count,
+                    reply: Some(reply),
+                });
+            }
+            Api::Channels { reply } => {
+                let list = self
+                    .channels
+                    .values()
+                    .map(|c| ChannelInfo {
+                        channel: c.clone(),
+                        unacked: self.peers.get(&c.partner).map_or(0, |p| p.outbox.len() as u64),
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
+            Api::Stats { reply } => {
+                let _ = reply.send(self.stats.clone());
+            }
+        }
+    }
+
+    /// Issues as many queued payments as the peers' windows allow.
+    fn pump_jobs(&mut self) {
+        let mut i = 0;
+        while i < self.queued.len() {
+            let job = &mut self.queued[i];
+            let (to, amount) = (job.to, job.amount);
+            let mut failed = None;
+            let mut last_seq = None;
+            while job.remaining > 0 {
+                let in_flight = self.peers.get(&to).map_or(0, |p| p.next_out.saturating_sub(1) - p.acked);
+                if in_flight >= WINDOW {
+                    break;
+                }
+                match pay_direct(
+                    &self.key,
+                    &self.domain,
+                    &mut self.channels,
+                    &mut self.peers,
+                    &mut self.writes,
+                    &mut self.releases,
+                    to,
+                    amount,
+                ) {
+                    Ok(seq) => {
+                        job.remaining -= 1;
+                        last_seq = Some(seq);
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let job = &mut self.queued[i];
+            if let Some(e) = failed {
+                if let Some(reply) = job.reply.take() {
+                    let _ = reply.send(Err(e));
+                }
+                self.queued.remove(i);
+                continue;
+            }
+            if job.remaining == 0 {
+                let job = self.queued.remove(i).expect("index in range");
+                if let (Some(seq), Some(reply)) = (last_seq, job.reply)
+                    && let Some(p) = self.peers.get_mut(&to)
+                {
+                    p.waiting.insert(seq, Waiter::Many { started: job.started, count: job.count, reply });
+                }
+                continue;
+            }
+            i += 1;
+        }
+    }
+
+    fn pay_direct(&mut self, to: Address, amount: u128) -> Result<u64, NodeError> {
+        pay_direct(
+            &self.key,
+            &self.domain,
+            &mut self.channels,
+            &mut self.peers,
+            &mut self.writes,
+            &mut self.releases,
+            to,
+            amount,
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pay_direct(
+    key: &SigningKey,
+    domain: &ChannelDomain,
+    channels: &mut BTreeMap<u64, Channel>,
+    peers: &mut HashMap<Address, Peer>,
+    writes: &mut Vec<Write>,
+    releases: &mut Vec<Release>,
+    to: Address,
+    amount: u128,
+) -> Result<u64, NodeError> {
+    let channel = channels
+        .values_mut()
+        .find(|c| c.partner == to && c.status == ChannelStatus::Opened)
+        .ok_or(NodeError::NoChannel(to))?;
+    let pid = B256::from(rand_bytes());
+    let proof = channel.send_direct(key, domain, amount, direct_message_hash(&pid))?;
+    let peer = peers.entry(to).or_default();
+    peer.next_out = peer.next_out.max(1);
+    let seq = peer.next_out;
+    peer.next_out += 1;
+    let bytes = Message::Reliable(seq, Reliable::Direct(DirectTransfer { pid, proof })).encode();
+    writes.push(Write::Proof(channel.id, Side::Ours, proof.encode()));
+    writes.push(Write::Outbox(to, seq, bytes.clone()));
+    writes.push(Write::Peer(to, peer.next_out, peer.last_in));
+    peer.outbox.insert(seq, bytes);
+    releases.push(Release::Send(to, seq));
+    Ok(seq)
+}
+
+fn rand_bytes() -> [u8; 32] {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    b
+}
+
+async fn write_loop(mut writer: NoiseWriter, mut rx: mpsc::UnboundedReceiver<Vec<u8>>) {
+    while let Some(first) = rx.recv().await {
+        if writer.send_encoded(&first).await.is_err() {
+            return;
+        }
+        // Whatever is queued goes out in the same flush.
+        while let Ok(next) = rx.try_recv() {
+            if writer.send_encoded(&next).await.is_err() {
+                return;
+            }
+        }
+        if writer.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn read_loop(
+    mut reader: NoiseReader,
+    peer: Address,
+    conn: u64,
+    domain: ChannelDomain,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    loop {
+        match reader.recv().await {
+            Ok(msg) => {
+                // Recover the signer here, off the core.
+                let verified = match &msg {
+                    Message::Reliable(_, Reliable::Direct(m)) => Some(m.proof.verify(&domain)),
+                    Message::Reliable(_, Reliable::Locked(m)) => Some(m.proof.verify(&domain)),
+                    Message::Reliable(_, Reliable::Unlock(m)) => Some(m.proof.verify(&domain)),
+                    Message::Reliable(_, Reliable::LockExpired(m)) => Some(m.proof.verify(&domain)),
+                    _ => None,
+                };
+                if events.send(Event::Message { peer, conn, msg, verified }).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "connection closed");
+                let _ = events.send(Event::Disconnected { peer, conn });
+                return;
+            }
+        }
+    }
+}
+
+/// Polls the `ChannelManager`'s logs from `cursor` and reports those about our channels.
+async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSender<Event>) {
+    let Ok(url) = config.l1_url.parse() else {
+        tracing::error!(url = %config.l1_url, "bad L1 URL");
+        return;
+    };
+    let provider = ProviderBuilder::new().connect_http(url);
+    let us = config.key.address();
+    loop {
+        let head = match provider.get_block_number().await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "L1 head");
+                tokio::time::sleep(config.l1_poll).await;
+                continue;
+            }
+        };
+        if head > cursor {
+            let filter = Filter::new()
+                .address(config.deployment.channel_manager)
+                .from_block(cursor + 1)
+                .to_block(head);
+            match provider.get_logs(&filter).await {
+                Ok(logs) => {
+                    for log in logs {
+                        let block = log.block_number.unwrap_or(head);
+                        let Some(topic) = log.topic0() else { continue };
+                        let ev = if *topic == ChannelManager::ChannelOpened::SIGNATURE_HASH {
+                            log.log_decode::<ChannelManager::ChannelOpened>().ok().and_then(|l| {
+                                let e = l.inner.data;
+                                let partner = if e.participant1 == us {
+                                    e.participant2
+                                } else if e.participant2 == us {
+                                    e.participant1
+                                } else {
+                                    return None;
+                                };
+                                Some(L1Event::Opened {
+                                    id: e.id,
+                                    partner,
+                                    token: e.token,
+                                    settle_timeout: e.settleTimeout,
+                                })
+                            })
+                        } else if *topic == ChannelManager::ChannelDeposit::SIGNATURE_HASH {
+                            log.log_decode::<ChannelManager::ChannelDeposit>().ok().and_then(|l| {
+                                let e = l.inner.data;
+                                Some(L1Event::Deposit {
+                                    id: e.id,
+                                    participant: e.participant,
+                                    total: u128::try_from(e.totalDeposit).ok()?,
+                                })
+                            })
+                        } else if *topic == ChannelManager::ChannelClosed::SIGNATURE_HASH {
+                            log.log_decode::<ChannelManager::ChannelClosed>().ok().map(|l| L1Event::Closed {
+                                id: l.inner.data.id,
+                                closer: l.inner.data.closer,
+                                block,
+                            })
+                        } else if *topic == ChannelManager::ChannelSettled::SIGNATURE_HASH {
+                            log.log_decode::<ChannelManager::ChannelSettled>()
+                                .ok()
+                                .map(|l| L1Event::Settled { id: l.inner.data.id })
+                        } else if *topic == ChannelManager::ChannelCooperativeSettled::SIGNATURE_HASH {
+                            log.log_decode::<ChannelManager::ChannelCooperativeSettled>()
+                                .ok()
+                                .map(|l| L1Event::Settled { id: l.inner.data.id })
+                        } else {
+                            None
+                        };
+                        // Events of channels that are not ours are dropped by the core (it
+                        // knows its channels, including those from before a restart).
+                        if let Some(ev) = ev
+                            && events.send(Event::L1(ev)).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    cursor = head;
+                    if events.send(Event::L1(L1Event::Cursor(cursor))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "L1 logs"),
+            }
+        }
+        tokio::time::sleep(config.l1_poll).await;
+    }
+}

@@ -1,0 +1,393 @@
+//! The node's persistent state in one redb file, written by one thread with group commit
+//! (docs/channels.md §5).
+//!
+//! The core keeps the authoritative state in memory and hands each step's writes to the store
+//! thread as a [`Batch`]. The thread takes the first batch, drains every batch queued
+//! meanwhile, applies them in one write transaction, commits it durably (one `fsync`) and only
+//! then reports the batches as committed, in order; the core releases the messages those
+//! batches produced only then. So nothing this node signed or received is sent on, or
+//! acknowledged, before it is on disk, and one `fsync` serves every payment that arrived during
+//! the previous one.
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    sync::{Arc, mpsc},
+    time::{Duration, Instant},
+};
+
+use alloy_primitives::{Address, B256};
+use loft_channels::{Channel, ChannelStatus, LockList, SignedBalanceProof, proof::SIGNED_PROOF_LEN};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("channels");
+/// (channel, side: 0 ours, 1 the partner's) => the newest signed proof of that side.
+const PROOFS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("proofs");
+/// (channel, side) => that side's pending locks, in order.
+const LOCKS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("locks");
+/// (peer, seq) => a reliable message not yet acknowledged.
+const OUTBOX: TableDefinition<([u8; 20], u64), &[u8]> = TableDefinition::new("outbox");
+/// peer => (next outgoing seq, last processed incoming seq).
+const PEERS: TableDefinition<[u8; 20], (u64, u64)> = TableDefinition::new("peers");
+/// payment id => the API's record of it.
+const PAYMENTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("payments");
+
+/// Record format version.
+const RECORD_VERSION: u8 = 1;
+
+/// A store failure: the node stops rather than go on without persistence.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed.
+    #[error("store: {0}")]
+    Db(String),
+    /// A record could not be decoded.
+    #[error("corrupt record in {0}")]
+    Corrupt(&'static str),
+    /// The store belongs to another node or deployment.
+    #[error("store belongs to {0}")]
+    Foreign(String),
+    /// The store thread is gone.
+    #[error("store thread stopped")]
+    Stopped,
+}
+
+fn db<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// Which side of a channel a proof or lock list belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// What we signed.
+    Ours = 0,
+    /// What the partner signed.
+    Theirs = 1,
+}
+
+/// One write.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// A channel's fixed data, deposits and status.
+    Channel(u64, Vec<u8>),
+    /// The newest proof of one side.
+    Proof(u64, Side, [u8; SIGNED_PROOF_LEN]),
+    /// The pending locks of one side.
+    Locks(u64, Side, Vec<u8>),
+    /// A reliable message waiting for its `Ack`.
+    Outbox(Address, u64, Vec<u8>),
+    /// Every outbox entry of `peer` up to `seq` is acknowledged.
+    OutboxAcked(Address, u64),
+    /// A peer's sequence numbers.
+    Peer(Address, u64, u64),
+    /// A payment record.
+    Payment(B256, Vec<u8>),
+    /// A metadata entry.
+    Meta(&'static str, Vec<u8>),
+}
+
+/// The writes of one core step; `token` identifies it in [`Committed`].
+#[derive(Debug)]
+pub struct Batch {
+    /// Increasing per batch.
+    pub token: u64,
+    /// The writes, applied in order.
+    pub writes: Vec<Write>,
+}
+
+/// Reported by the store thread after a durable commit.
+#[derive(Debug, Clone, Copy)]
+pub struct Committed {
+    /// Every batch up to this token is on disk.
+    pub token: u64,
+    /// How many batches the commit held.
+    pub batches: usize,
+    /// How long the commit took.
+    pub commit_time: Duration,
+}
+
+/// What a node finds in its store at start.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Every channel, with its proofs and locks.
+    pub channels: Vec<Channel>,
+    /// peer => (next outgoing seq, last processed incoming seq).
+    pub peers: BTreeMap<Address, (u64, u64)>,
+    /// peer => its unacknowledged messages in order.
+    pub outbox: BTreeMap<Address, Vec<(u64, Vec<u8>)>>,
+    /// Payment records.
+    pub payments: BTreeMap<B256, Vec<u8>>,
+}
+
+/// The open store.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+impl Store {
+    /// Opens (or creates) `path` for the node `us` on the deployment named by `deployment`
+    /// (chain id and manager); refuses a store written by another node or for another
+    /// deployment.
+    pub fn open(path: &Path, us: Address, deployment: &[u8]) -> Result<Self, StoreError> {
+        let database = Database::create(path).map_err(db)?;
+        let txn = database.begin_write().map_err(db)?;
+        {
+            let mut meta = txn.open_table(META).map_err(db)?;
+            for (key, value) in [("address", us.as_slice()), ("deployment", deployment)] {
+                let existing = meta.get(key).map_err(db)?.map(|v| v.value().to_vec());
+                match existing {
+                    Some(v) if v != value => {
+                        return Err(StoreError::Foreign(format!(
+                            "{key} 0x{}",
+                            alloy_primitives::hex::encode(v)
+                        )));
+                    }
+                    Some(_) => {}
+                    None => {
+                        meta.insert(key, value).map_err(db)?;
+                    }
+                }
+            }
+            txn.open_table(CHANNELS).map_err(db)?;
+            txn.open_table(PROOFS).map_err(db)?;
+            txn.open_table(LOCKS).map_err(db)?;
+            txn.open_table(OUTBOX).map_err(db)?;
+            txn.open_table(PEERS).map_err(db)?;
+            txn.open_table(PAYMENTS).map_err(db)?;
+        }
+        txn.commit().map_err(db)?;
+        Ok(Self { db: Arc::new(database) })
+    }
+
+    /// A metadata entry.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let meta = txn.open_table(META).map_err(db)?;
+        Ok(meta.get(key).map_err(db)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Everything on disk.
+    pub fn load(&self, us: Address) -> Result<Snapshot, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let channels_t = txn.open_table(CHANNELS).map_err(db)?;
+        let proofs = txn.open_table(PROOFS).map_err(db)?;
+        let locks = txn.open_table(LOCKS).map_err(db)?;
+        let mut snap = Snapshot::default();
+        for row in channels_t.iter().map_err(db)? {
+            let (id, record) = row.map_err(db)?;
+            let id = id.value();
+            let mut channel = decode_channel(id, us, record.value())?;
+            for (side, slot) in [(Side::Ours, &mut channel.ours), (Side::Theirs, &mut channel.theirs)] {
+                if let Some(p) = proofs.get((id, side as u8)).map_err(db)? {
+                    let bytes: &[u8; SIGNED_PROOF_LEN] =
+                        p.value().try_into().map_err(|_| StoreError::Corrupt("proofs"))?;
+                    slot.proof = Some(SignedBalanceProof::decode(bytes));
+                }
+                if let Some(l) = locks.get((id, side as u8)).map_err(db)? {
+                    slot.locks = LockList::decode(l.value()).map_err(|_| StoreError::Corrupt("locks"))?;
+                }
+            }
+            snap.channels.push(channel);
+        }
+        for row in txn.open_table(PEERS).map_err(db)?.iter().map_err(db)? {
+            let (peer, seqs) = row.map_err(db)?;
+            snap.peers.insert(Address::from(peer.value()), seqs.value());
+        }
+        for row in txn.open_table(OUTBOX).map_err(db)?.iter().map_err(db)? {
+            let (key, msg) = row.map_err(db)?;
+            let (peer, seq) = key.value();
+            snap.outbox.entry(Address::from(peer)).or_default().push((seq, msg.value().to_vec()));
+        }
+        for row in txn.open_table(PAYMENTS).map_err(db)?.iter().map_err(db)? {
+            let (pid, record) = row.map_err(db)?;
+            snap.payments.insert(B256::from(pid.value()), record.value().to_vec());
+        }
+        Ok(snap)
+    }
+
+    /// Applies batches in one durable transaction.
+    pub fn commit(&self, batches: &[Batch]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut channels = txn.open_table(CHANNELS).map_err(db)?;
+            let mut proofs = txn.open_table(PROOFS).map_err(db)?;
+            let mut locks = txn.open_table(LOCKS).map_err(db)?;
+            let mut outbox = txn.open_table(OUTBOX).map_err(db)?;
+            let mut peers = txn.open_table(PEERS).map_err(db)?;
+            let mut payments = txn.open_table(PAYMENTS).map_err(db)?;
+            let mut meta = txn.open_table(META).map_err(db)?;
+            for write in batches.iter().flat_map(|b| &b.writes) {
+                match write {
+                    Write::Channel(id, record) => {
+                        channels.insert(*id, record.as_slice()).map_err(db)?;
+                    }
+                    Write::Proof(id, side, bytes) => {
+                        proofs.insert((*id, *side as u8), bytes.as_slice()).map_err(db)?;
+                    }
+                    Write::Locks(id, side, bytes) => {
+                        locks.insert((*id, *side as u8), bytes.as_slice()).map_err(db)?;
+                    }
+                    Write::Outbox(peer, seq, msg) => {
+                        outbox.insert((peer.0.0, *seq), msg.as_slice()).map_err(db)?;
+                    }
+                    Write::OutboxAcked(peer, seq) => {
+                        outbox.retain_in((peer.0.0, 0)..=(peer.0.0, *seq), |_, _| false).map_err(db)?;
+                    }
+                    Write::Peer(peer, next_out, last_in) => {
+                        peers.insert(peer.0.0, (*next_out, *last_in)).map_err(db)?;
+                    }
+                    Write::Payment(pid, record) => {
+                        payments.insert(pid.0, record.as_slice()).map_err(db)?;
+                    }
+                    Write::Meta(key, value) => {
+                        meta.insert(*key, value.as_slice()).map_err(db)?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(db)
+    }
+
+    /// Starts the group-commit thread: batches sent to the returned sender are committed,
+    /// and each commit is reported to `committed`; the thread ends (closing the database)
+    /// when every sender is dropped. A store failure is reported as `Err` and
+    /// ends the thread (the node must stop: it can no longer persist).
+    pub fn spawn_writer(
+        self,
+        committed: tokio::sync::mpsc::UnboundedSender<Result<Committed, StoreError>>,
+    ) -> (mpsc::Sender<Batch>, std::thread::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel::<Batch>();
+        let thread = std::thread::Builder::new()
+            .name("channel-store".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batches = vec![first];
+                    let mut writes = batches[0].writes.len();
+                    // Everything queued meanwhile joins this commit (bounded, so one commit
+                    // does not grow without limit under load).
+                    while writes < 16_384 {
+                        match rx.try_recv() {
+                            Ok(b) => {
+                                writes += b.writes.len();
+                                batches.push(b);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let started = Instant::now();
+                    let result = self.commit(&batches);
+                    let report = result.map(|()| Committed {
+                        token: batches.last().map_or(0, |b| b.token),
+                        batches: batches.len(),
+                        commit_time: started.elapsed(),
+                    });
+                    let failed = report.is_err();
+                    if committed.send(report).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .expect("spawning the store thread");
+        (tx, thread)
+    }
+}
+
+/// A channel's record: fixed data, deposits and status (proofs and locks are separate).
+pub fn encode_channel(c: &Channel) -> Vec<u8> {
+    let mut out = Vec::with_capacity(100);
+    out.push(RECORD_VERSION);
+    out.extend_from_slice(c.token.as_slice());
+    out.extend_from_slice(c.partner.as_slice());
+    out.extend_from_slice(&c.settle_timeout.to_be_bytes());
+    out.extend_from_slice(&c.ours.deposit.to_be_bytes());
+    out.extend_from_slice(&c.theirs.deposit.to_be_bytes());
+    out.extend_from_slice(&c.lock_expiry_confirmations.to_be_bytes());
+    match c.status {
+        ChannelStatus::Opened => out.push(0),
+        ChannelStatus::Closing { expiration } => {
+            out.push(1);
+            out.extend_from_slice(&expiration.to_be_bytes());
+        }
+        ChannelStatus::Closed { closer, settle_block } => {
+            out.push(2);
+            out.extend_from_slice(closer.as_slice());
+            out.extend_from_slice(&settle_block.to_be_bytes());
+        }
+        ChannelStatus::Settled => out.push(3),
+    }
+    out
+}
+
+fn decode_channel(id: u64, us: Address, b: &[u8]) -> Result<Channel, StoreError> {
+    let bad = || StoreError::Corrupt("channels");
+    let take = |from: usize, len: usize| b.get(from..from + len).ok_or_else(bad);
+    if b.first() != Some(&RECORD_VERSION) {
+        return Err(bad());
+    }
+    let u64_at = |i: usize| -> Result<u64, StoreError> {
+        Ok(u64::from_be_bytes(take(i, 8)?.try_into().map_err(|_| bad())?))
+    };
+    let u128_at = |i: usize| -> Result<u128, StoreError> {
+        Ok(u128::from_be_bytes(take(i, 16)?.try_into().map_err(|_| bad())?))
+    };
+    let token = Address::from_slice(take(1, 20)?);
+    let partner = Address::from_slice(take(21, 20)?);
+    let mut c = Channel::new(id, token, us, partner, u64_at(41)?);
+    c.ours.deposit = u128_at(49)?;
+    c.theirs.deposit = u128_at(65)?;
+    c.lock_expiry_confirmations = u64_at(81)?;
+    c.status = match take(89, 1)?[0] {
+        0 => ChannelStatus::Opened,
+        1 => ChannelStatus::Closing { expiration: u64_at(90)? },
+        2 => ChannelStatus::Closed { closer: Address::from_slice(take(90, 20)?), settle_block: u64_at(110)? },
+        3 => ChannelStatus::Settled,
+        _ => return Err(bad()),
+    };
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loft_channels::{ChannelDomain, SigningKey};
+
+    #[test]
+    fn batches_round_trip_through_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.redb");
+        let key = SigningKey::from_bytes(&[1; 32]).unwrap();
+        let partner = Address::repeat_byte(2);
+        let store = Store::open(&path, key.address(), b"deployment").unwrap();
+        let mut c = Channel::new(4, Address::ZERO, key.address(), partner, 40);
+        c.ours.deposit = 100;
+        c.theirs.deposit = 7;
+        let domain = ChannelDomain::new(1, Address::ZERO);
+        let proof = c.send_direct(&key, &domain, 5, B256::ZERO).unwrap();
+        c.status = ChannelStatus::Closed { closer: partner, settle_block: 99 };
+        let batches = vec![
+            Batch {
+                token: 1,
+                writes: vec![
+                    Write::Channel(4, encode_channel(&c)),
+                    Write::Proof(4, Side::Ours, proof.encode()),
+                    Write::Outbox(partner, 1, vec![1]),
+                    Write::Outbox(partner, 2, vec![2]),
+                    Write::Outbox(partner, 3, vec![3]),
+                ],
+            },
+            Batch { token: 2, writes: vec![Write::OutboxAcked(partner, 2), Write::Peer(partner, 4, 9)] },
+        ];
+        store.commit(&batches).unwrap();
+        drop(store);
+        let store = Store::open(&path, key.address(), b"deployment").unwrap();
+        let snap = store.load(key.address()).unwrap();
+        assert_eq!(snap.channels, vec![c]);
+        assert_eq!(snap.outbox[&partner], vec![(3, vec![3])]);
+        assert_eq!(snap.peers[&partner], (4, 9));
+        drop(store);
+        assert!(matches!(Store::open(&path, partner, b"deployment"), Err(StoreError::Foreign(_))));
+        assert!(matches!(Store::open(&path, key.address(), b"other"), Err(StoreError::Foreign(_))));
+    }
+}
