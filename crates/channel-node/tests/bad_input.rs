@@ -1,0 +1,212 @@
+//! A node against a misbehaving peer ("Mallory", a raw client built from `loft-channels` and
+//! the transport): forged signatures, replayed and lower nonces, nonce gaps, payments above
+//! capacity, sequence gaps, undecodable and garbage frames. Every one is refused with a clear
+//! `Error`, the connection is closed, the channel is unchanged, and the node keeps serving:
+//! Mallory's honest payments before and after are all counted, exactly once.
+
+use std::time::Duration;
+
+use alloy_primitives::{Address, B256, U256};
+use loft_channel_node::{
+    contracts::{ChannelContracts, deploy},
+    node::{Node, NodeConfig, NodeHandle},
+    transport::{self, Connection, NoiseIdentity},
+};
+use loft_channels::{
+    BalanceProof, Channel, ChannelDomain, SigningKey,
+    wire::{DirectTransfer, Hello, Message, PROTOCOL_VERSION, Reliable, direct_message_hash},
+};
+use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_rpc::MiningMode;
+use tokio::{io::AsyncWriteExt, net::TcpStream};
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+struct Mallory {
+    key: SigningKey,
+    identity: NoiseIdentity,
+    domain: ChannelDomain,
+    channel: Channel,
+    node: NodeHandle,
+}
+
+impl Mallory {
+    /// Connects, exchanges `Hello`s; returns the connection and the seq the node expects.
+    async fn connect(&self) -> (Connection, u64) {
+        let stream = TcpStream::connect(self.node.listen_addr()).await.expect("tcp");
+        let mut conn =
+            transport::connect(stream, &self.identity, Some(self.node.address())).await.expect("noise");
+        let expected = match conn.reader.recv().await.expect("hello") {
+            Message::Hello(h) => h.next_expected_seq,
+            other => panic!("expected Hello, got {other:?}"),
+        };
+        let hello = Hello {
+            version: PROTOCOL_VERSION,
+            chain_id: self.domain.chain_id(),
+            manager: self.domain.manager(),
+            next_expected_seq: 1,
+            features: 0,
+        };
+        conn.writer.send(&Message::Hello(hello)).await.expect("send");
+        conn.writer.flush().await.expect("flush");
+        (conn, expected)
+    }
+
+    fn direct(&self, seq: u64, proof: loft_channels::SignedBalanceProof, pid: B256) -> Message {
+        Message::Reliable(seq, Reliable::Direct(DirectTransfer { pid, proof }))
+    }
+
+    /// Sends `msg` on a fresh connection and returns the node's answer (`Error` expected).
+    async fn send_bad(&self, msg: Message) -> String {
+        let (mut conn, _) = self.connect().await;
+        conn.writer.send(&msg).await.expect("send");
+        conn.writer.flush().await.expect("flush");
+        match tokio::time::timeout(Duration::from_secs(10), conn.reader.recv()).await.expect("answer") {
+            Ok(Message::Error { text, .. }) => {
+                // The node closes the connection after the error.
+                assert!(conn.reader.recv().await.is_err(), "connection closed after {text}");
+                text
+            }
+            other => panic!("expected an Error, got {other:?}"),
+        }
+    }
+
+    async fn partner_balance_at_node(&self) -> U256 {
+        self.node.channels().await.expect("channels")[0].channel.partner_balance()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
+    let devnet = Devnet::start(DevnetConfig {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        mining: MiningMode::Instant,
+        ..Default::default()
+    })
+    .await
+    .expect("devnet");
+    let url = devnet.url();
+    let signers = loft_l1::dev_signers(2).expect("keys");
+    let alice_l1 = L1Client::connect(&url, signers[0].clone()).await.expect("l1");
+    let mallory_l1 = L1Client::connect(&url, signers[1].clone()).await.expect("l1");
+    let d = deploy(&alice_l1, 10, 1000).await.expect("deploy");
+    let alice_key = SigningKey::from_bytes(&signers[0].to_bytes().0).expect("key");
+    let mallory_key = SigningKey::from_bytes(&signers[1].to_bytes().0).expect("key");
+    let dir = tempfile::tempdir().expect("dir");
+    let alice = Node::start(NodeConfig {
+        key: alice_key.clone(),
+        deployment: d,
+        data_dir: dir.path().join("alice"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        l1_url: url.clone(),
+        l1_poll: Duration::from_millis(50),
+    })
+    .await
+    .expect("alice");
+    let (id, _) = ChannelContracts::new(&mallory_l1, d)
+        .open_with_deposit(alice_key.address(), Address::ZERO, 40, U256::from(ETH))
+        .await
+        .expect("open");
+    let node = alice.handle();
+    for _ in 0..400 {
+        let list = node.channels().await.expect("channels");
+        if list.first().is_some_and(|c| c.channel.theirs.deposit == ETH) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let mut channel = Channel::new(id, Address::ZERO, mallory_key.address(), alice_key.address(), 40);
+    channel.ours.deposit = ETH;
+    let domain = d.domain();
+    let mut m = Mallory {
+        identity: NoiseIdentity::new(&mallory_key, domain),
+        key: mallory_key.clone(),
+        domain,
+        channel,
+        node: node.clone(),
+    };
+
+    // An honest payment first: seq 1, nonce 1.
+    let pid = B256::repeat_byte(1);
+    let good1 = m.channel.send_direct(&m.key, &domain, 100, direct_message_hash(&pid)).expect("proof");
+    let (mut conn, expected) = m.connect().await;
+    assert_eq!(expected, 1);
+    conn.writer.send(&m.direct(1, good1, pid)).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    assert_eq!(conn.reader.recv().await.expect("ack"), Message::Ack(1));
+    drop(conn);
+    assert_eq!(m.partner_balance_at_node().await, U256::from(ETH - 100));
+
+    // A forged proof: signed by a key that is not Mallory's.
+    let pid2 = B256::repeat_byte(2);
+    let forged =
+        BalanceProof { nonce: 2, transferred: 200, message_hash: direct_message_hash(&pid2), ..good1.proof }
+            .sign(&SigningKey::from_bytes(&[9; 32]).expect("key"), &domain);
+    let text = m.send_bad(m.direct(2, forged, pid2)).await;
+    assert!(text.contains("signed by"), "{text}");
+    // A proof with a malleable (high-s) signature.
+    let mut high_s =
+        BalanceProof { nonce: 2, transferred: 200, message_hash: direct_message_hash(&pid2), ..good1.proof }
+            .sign(&m.key, &domain);
+    high_s.signature.0[32] |= 0x80;
+    let text = m.send_bad(m.direct(2, high_s, pid2)).await;
+    assert!(text.contains("bad signature"), "{text}");
+    // A replay of the first proof, as a new message.
+    let text = m.send_bad(m.direct(2, good1, pid)).await;
+    assert!(text.contains("stale nonce"), "{text}");
+    // A nonce gap.
+    let gap =
+        BalanceProof { nonce: 5, transferred: 200, message_hash: direct_message_hash(&pid2), ..good1.proof }
+            .sign(&m.key, &domain);
+    let text = m.send_bad(m.direct(2, gap, pid2)).await;
+    assert!(text.contains("nonce gap"), "{text}");
+    // More than Mallory deposited.
+    let over = BalanceProof {
+        nonce: 2,
+        transferred: ETH + 1,
+        message_hash: direct_message_hash(&pid2),
+        ..good1.proof
+    }
+    .sign(&m.key, &domain);
+    let text = m.send_bad(m.direct(2, over, pid2)).await;
+    assert!(text.contains("above capacity"), "{text}");
+    // A proof bound to another message.
+    let unbound = BalanceProof { nonce: 2, transferred: 200, message_hash: B256::ZERO, ..good1.proof }
+        .sign(&m.key, &domain);
+    let text = m.send_bad(m.direct(2, unbound, pid2)).await;
+    assert!(text.contains("message hash"), "{text}");
+    // A sequence gap.
+    let fine =
+        BalanceProof { nonce: 2, transferred: 200, message_hash: direct_message_hash(&pid2), ..good1.proof }
+            .sign(&m.key, &domain);
+    let text = m.send_bad(m.direct(9, fine, pid2)).await;
+    assert!(text.contains("expected seq 2"), "{text}");
+    assert_eq!(m.partner_balance_at_node().await, U256::from(ETH - 100), "nothing changed");
+
+    // Garbage: an encrypted frame that is no message, then raw bytes, then a handshake cut short.
+    let (mut conn, _) = m.connect().await;
+    conn.writer.send_encoded(&[0x10, 0, 0]).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    assert!(conn.reader.recv().await.is_err(), "closed on an undecodable message");
+    let mut raw = TcpStream::connect(node.listen_addr()).await.expect("tcp");
+    let noise: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let _ = raw.write_all(&noise).await;
+    drop(raw);
+    let mut raw = TcpStream::connect(node.listen_addr()).await.expect("tcp");
+    raw.write_all(&[0x00]).await.expect("write");
+    drop(raw);
+
+    // The node still serves: Mallory's next honest payment (nonce 2, seq 2) is taken.
+    let good2 = fine;
+    let (mut conn, expected) = m.connect().await;
+    assert_eq!(expected, 2, "the refused messages did not consume a seq");
+    conn.writer.send(&m.direct(2, good2, pid2)).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    assert_eq!(conn.reader.recv().await.expect("ack"), Message::Ack(2));
+    // And a duplicate of it is acknowledged again, not counted twice.
+    conn.writer.send(&m.direct(2, good2, pid2)).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    assert_eq!(conn.reader.recv().await.expect("ack"), Message::Ack(2));
+    assert_eq!(m.partner_balance_at_node().await, U256::from(ETH - 200));
+    alice.shutdown().await;
+}
