@@ -151,15 +151,16 @@ fn sig_bytes(sig: &Signature65) -> Bytes {
 }
 
 /// The channel operations of one participant (the account of `l1`).
-pub struct ChannelContracts<'a> {
-    l1: &'a L1Client,
+#[derive(Clone)]
+pub struct ChannelContracts {
+    l1: L1Client,
     deployment: ChannelDeployment,
 }
 
-impl<'a> ChannelContracts<'a> {
+impl ChannelContracts {
     /// Operations on `deployment` with `l1`'s account.
-    pub fn new(l1: &'a L1Client, deployment: ChannelDeployment) -> Self {
-        Self { l1, deployment }
+    pub fn new(l1: &L1Client, deployment: ChannelDeployment) -> Self {
+        Self { l1: l1.clone(), deployment }
     }
 
     fn manager(&self) -> ChannelManager::ChannelManagerInstance<alloy::providers::DynProvider> {

@@ -21,23 +21,26 @@ use std::{
     time::{Duration, Instant},
 };
 
+use alloy::signers::local::PrivateKeySigner;
 use alloy::{
     providers::{Provider, ProviderBuilder},
     rpc::types::Filter,
     sol_types::SolEvent,
 };
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, U256};
 use loft_channels::{
-    Channel, ChannelDomain, ChannelError, ChannelStatus, SignatureError, SigningKey, VerifiedBalanceProof,
-    wire::{DirectTransfer, Hello, Message, PROTOCOL_VERSION, Reliable, direct_message_hash},
+    Channel, ChannelDomain, ChannelError, ChannelStatus, Signature65, SignatureError, SignedBalanceProof,
+    SigningKey, VerifiedBalanceProof,
+    wire::{CloseRequest, DirectTransfer, Hello, Message, PROTOCOL_VERSION, Reliable, direct_message_hash},
 };
+use loft_l1::L1Client;
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::{mpsc, oneshot},
 };
 
 use crate::{
-    contracts::{ChannelDeployment, ChannelManager},
+    contracts::{ChannelContracts, ChannelDeployment, ChannelManager},
     store::{Batch, Committed, Side, Store, StoreError, Write, encode_channel},
     transport::{self, Connection, NoiseIdentity, NoiseReader, NoiseWriter, TransportError},
 };
@@ -149,6 +152,84 @@ enum Api {
     Stats {
         reply: oneshot::Sender<StoreStats>,
     },
+    Close {
+        channel: u64,
+        reply: oneshot::Sender<Result<L1Receipt, NodeError>>,
+    },
+    CloseUnilateral {
+        channel: u64,
+        reply: oneshot::Sender<Result<L1Receipt, NodeError>>,
+    },
+}
+
+/// An L1 transaction the node sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L1Receipt {
+    /// Its hash.
+    pub tx: B256,
+    /// Its gas.
+    pub gas_used: u64,
+}
+
+/// The values of one side's proof as submitted on chain (all zero: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SideValues {
+    nonce: u64,
+    transferred: U256,
+    locked: U256,
+    locksroot: B256,
+}
+
+/// A closed channel's on-chain proofs, for the update and the settlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OnChain {
+    closer: Address,
+    settle_block: u64,
+    /// The non-closer's proof, submitted by the closer.
+    non_closer: SideValues,
+    /// The closer's proof, submitted by the non-closer (or its watchtower).
+    closer_side: SideValues,
+}
+
+impl OnChain {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(232);
+        out.extend_from_slice(self.closer.as_slice());
+        out.extend_from_slice(&self.settle_block.to_be_bytes());
+        for v in [&self.non_closer, &self.closer_side] {
+            out.extend_from_slice(&v.nonce.to_be_bytes());
+            out.extend_from_slice(&v.transferred.to_be_bytes::<32>());
+            out.extend_from_slice(&v.locked.to_be_bytes::<32>());
+            out.extend_from_slice(v.locksroot.as_slice());
+        }
+        out
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        if b.len() != 232 {
+            return None;
+        }
+        let side = |o: usize| SideValues {
+            nonce: u64::from_be_bytes(b[o..o + 8].try_into().expect("8 bytes")),
+            transferred: U256::from_be_slice(&b[o + 8..o + 40]),
+            locked: U256::from_be_slice(&b[o + 40..o + 72]),
+            locksroot: B256::from_slice(&b[o + 72..o + 104]),
+        };
+        Some(Self {
+            closer: Address::from_slice(&b[..20]),
+            settle_block: u64::from_be_bytes(b[20..28].try_into().expect("8 bytes")),
+            non_closer: side(28),
+            closer_side: side(132),
+        })
+    }
+}
+
+/// A cooperative close we asked for.
+struct PendingClose {
+    balance1: U256,
+    balance2: U256,
+    expiration: u64,
+    our_signature: Signature65,
 }
 
 /// An L1 fact about a channel of ours.
@@ -156,9 +237,11 @@ enum Api {
 enum L1Event {
     Opened { id: u64, partner: Address, token: Address, settle_timeout: u64 },
     Deposit { id: u64, participant: Address, total: u128 },
-    Closed { id: u64, closer: Address, block: u64 },
+    Closed { id: u64, closer: Address, block: u64, values: SideValues },
+    Updated { id: u64, values: SideValues },
     Settled { id: u64 },
     Cursor(u64),
+    Head(u64),
 }
 
 // Peer messages dominate the traffic; boxing them would cost an allocation per payment.
@@ -177,6 +260,11 @@ enum Event {
     },
     Committed(Result<Committed, StoreError>),
     L1(L1Event),
+    L1Done {
+        channel: u64,
+        what: &'static str,
+        result: Result<L1Receipt, String>,
+    },
     Api(Api),
 }
 
@@ -230,6 +318,17 @@ impl NodeHandle {
     pub async fn store_stats(&self) -> Result<StoreStats, NodeError> {
         self.call(|reply| Api::Stats { reply }).await
     }
+
+    /// Closes `channel` cooperatively: both sign the final balances, one L1 transaction pays
+    /// both. Refused while payments are in flight or locks pending.
+    pub async fn close(&self, channel: u64) -> Result<L1Receipt, NodeError> {
+        self.call(|reply| Api::Close { channel, reply }).await?
+    }
+
+    /// Closes `channel` alone with the partner's newest proof; the settle period starts.
+    pub async fn close_unilateral(&self, channel: u64) -> Result<L1Receipt, NodeError> {
+        self.call(|reply| Api::CloseUnilateral { channel, reply }).await?
+    }
 }
 
 /// A running node; dropping it does not stop it, [`Node::shutdown`] does.
@@ -263,6 +362,11 @@ impl Node {
             }
         });
 
+        let signer = PrivateKeySigner::from_bytes(&B256::from(config.key.secret_bytes()))
+            .map_err(|e| NodeError::L1(e.to_string()))?;
+        let l1 = Arc::new(
+            L1Client::connect(&config.l1_url, signer).await.map_err(|e| NodeError::L1(e.to_string()))?,
+        );
         let identity = Arc::new(NoiseIdentity::new(&config.key, domain));
         let listener = TcpListener::bind(config.listen).await?;
         let listen = listener.local_addr()?;
@@ -285,6 +389,13 @@ impl Node {
             stats: StoreStats::default(),
             queued: VecDeque::new(),
             stopped: false,
+            l1,
+            deployment: config.deployment,
+            head: 0,
+            onchain: HashMap::new(),
+            closes: HashMap::new(),
+            l1_busy: HashMap::new(),
+            l1_replies: HashMap::new(),
         };
         core.restore(snapshot);
         let core_task = tokio::spawn(core.run(events_rx));
@@ -419,12 +530,28 @@ struct Core {
     stats: StoreStats,
     queued: VecDeque<PayJob>,
     stopped: bool,
+    l1: Arc<L1Client>,
+    deployment: ChannelDeployment,
+    head: u64,
+    onchain: HashMap<u64, OnChain>,
+    closes: HashMap<u64, PendingClose>,
+    /// L1 transactions in flight per channel (`update`, `settle`), so each is sent once.
+    l1_busy: HashMap<(u64, &'static str), ()>,
+    /// API calls waiting for an L1 transaction.
+    l1_replies: HashMap<(u64, &'static str), oneshot::Sender<Result<L1Receipt, NodeError>>>,
 }
 
 impl Core {
     fn restore(&mut self, snapshot: crate::store::Snapshot) {
         for c in snapshot.channels {
             self.channels.insert(c.id, c);
+        }
+        for (key, value) in &snapshot.meta {
+            if let Some(id) = key.strip_prefix("onchain/").and_then(|id| id.parse::<u64>().ok())
+                && let Some(record) = OnChain::decode(value)
+            {
+                self.onchain.insert(id, record);
+            }
         }
         for (addr, (next_out, last_in)) in snapshot.peers {
             let peer = self.peers.entry(addr).or_default();
@@ -500,6 +627,7 @@ impl Core {
                 self.stopped = true;
             }
             Event::L1(e) => self.on_l1(e),
+            Event::L1Done { channel, what, result } => self.on_l1_done(channel, what, result),
             Event::Api(api) => self.on_api(api),
         }
     }
@@ -656,6 +784,13 @@ impl Core {
         let result = match (&body, verified) {
             (Reliable::Direct(m), Some(Ok(v))) => self.receive_direct(peer, m, &v),
             (_, Some(Err(e))) => Err(format!("bad signature: {e}")),
+            (Reliable::CloseRequest(m), None) => self.receive_close_request(peer, m),
+            (Reliable::CloseSigned { channel_id, signature }, None) => {
+                self.receive_close_signed(peer, *channel_id, signature)
+            }
+            (Reliable::CloseRefused { channel_id, reason }, None) => {
+                self.receive_close_refused(peer, *channel_id, *reason)
+            }
             (other, _) => Err(format!("unsupported message {:?}", std::mem::discriminant(other))),
         };
         match result {
@@ -684,6 +819,151 @@ impl Core {
         channel.receive_direct(v, direct_message_hash(&m.pid)).map_err(|e| e.to_string())?;
         self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
         Ok(())
+    }
+
+    /// Queues a reliable message to `peer`: on disk with the step's batch, sent after it.
+    fn enqueue(&mut self, peer: Address, body: Reliable) -> u64 {
+        let p = self.peers.entry(peer).or_default();
+        p.next_out = p.next_out.max(1);
+        let seq = p.next_out;
+        p.next_out += 1;
+        let bytes = Message::Reliable(seq, body).encode();
+        self.writes.push(Write::Outbox(peer, seq, bytes.clone()));
+        self.writes.push(Write::Peer(peer, p.next_out, p.last_in));
+        p.outbox.insert(seq, bytes);
+        self.releases.push(Release::Send(peer, seq));
+        seq
+    }
+
+    fn persist_channel(&mut self, id: u64) {
+        if let Some(c) = self.channels.get(&id) {
+            self.writes.push(Write::Channel(id, encode_channel(c)));
+        }
+    }
+
+    /// Whether `channel` can close cooperatively now: open, nothing in flight to the partner,
+    /// no pending locks either way.
+    fn quiet(&self, c: &Channel) -> bool {
+        c.status == ChannelStatus::Opened
+            && c.ours.locks.is_empty()
+            && c.theirs.locks.is_empty()
+            && self.peers.get(&c.partner).is_none_or(|p| p.outbox.is_empty())
+    }
+
+    fn close_digest(&self, c: &Channel, balance1: U256, balance2: U256, expiration: u64) -> B256 {
+        let (p1, p2) = if c.us < c.partner { (c.us, c.partner) } else { (c.partner, c.us) };
+        self.domain.cooperative_settle_digest(c.id, p1, balance1, p2, balance2, expiration)
+    }
+
+    fn receive_close_request(&mut self, peer: Address, m: &CloseRequest) -> Result<(), String> {
+        let c = self
+            .channels
+            .get(&m.channel_id)
+            .filter(|c| c.partner == peer)
+            .ok_or("no such channel with us")?;
+        let ((_, b1), (_, b2)) = c.cooperative_balances();
+        let refuse = if !self.quiet(c) {
+            Some(1)
+        } else if (b1, b2) != (U256::from(m.balance1), U256::from(m.balance2)) || m.expiration <= self.head {
+            Some(2)
+        } else {
+            None
+        };
+        if let Some(reason) = refuse {
+            self.enqueue(peer, Reliable::CloseRefused { channel_id: m.channel_id, reason });
+            return Ok(());
+        }
+        let digest = self.close_digest(c, b1, b2, m.expiration);
+        match m.signature.recover(&digest) {
+            Ok(signer) if signer == peer => {}
+            _ => return Err("close request not signed by the partner".into()),
+        }
+        let signature = self.key.sign_digest(&digest);
+        if let Some(c) = self.channels.get_mut(&m.channel_id) {
+            c.status = ChannelStatus::Closing { expiration: m.expiration };
+        }
+        self.persist_channel(m.channel_id);
+        self.enqueue(peer, Reliable::CloseSigned { channel_id: m.channel_id, signature });
+        Ok(())
+    }
+
+    fn receive_close_signed(
+        &mut self,
+        peer: Address,
+        id: u64,
+        signature: &Signature65,
+    ) -> Result<(), String> {
+        let Some(pending) = self.closes.get(&id) else { return Ok(()) };
+        let c = self.channels.get(&id).filter(|c| c.partner == peer).ok_or("no such channel with us")?;
+        let digest = self.close_digest(c, pending.balance1, pending.balance2, pending.expiration);
+        match signature.recover(&digest) {
+            Ok(signer) if signer == peer => {}
+            _ => return Err("close signature not the partner's".into()),
+        }
+        let (sig1, sig2) = if c.us < c.partner {
+            (pending.our_signature, *signature)
+        } else {
+            (*signature, pending.our_signature)
+        };
+        let (b1, b2, expiration) = (pending.balance1, pending.balance2, pending.expiration);
+        self.send_l1(id, "cooperativeSettle", move |l1| async move {
+            l1.cooperative_settle(id, b1, b2, expiration, &sig1, &sig2).await
+        });
+        Ok(())
+    }
+
+    fn receive_close_refused(&mut self, peer: Address, id: u64, reason: u16) -> Result<(), String> {
+        if self.closes.remove(&id).is_some() {
+            if let Some(c) = self.channels.get_mut(&id).filter(|c| c.partner == peer) {
+                c.status = ChannelStatus::Opened;
+            }
+            self.persist_channel(id);
+            if let Some(reply) = self.l1_replies.remove(&(id, "cooperativeSettle")) {
+                let why = if reason == 1 {
+                    "partner busy (payments in flight)"
+                } else {
+                    "partner disagrees on balances"
+                };
+                let _ = reply.send(Err(NodeError::L1(format!("cooperative close refused: {why}"))));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends an L1 transaction from a task; its outcome comes back as `L1Done`.
+    fn send_l1<F, Fut>(&mut self, channel: u64, what: &'static str, call: F)
+    where
+        F: FnOnce(ChannelContracts) -> Fut + Send + 'static,
+        Fut: std::future::Future<
+                Output = Result<alloy::rpc::types::TransactionReceipt, crate::contracts::ContractError>,
+            > + Send,
+    {
+        if self.l1_busy.insert((channel, what), ()).is_some() {
+            return;
+        }
+        let contracts = ChannelContracts::new(&self.l1, self.deployment);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let result = call(contracts)
+                .await
+                .map(|r| L1Receipt { tx: r.transaction_hash, gas_used: r.gas_used })
+                .map_err(|e| e.to_string());
+            let _ = events.send(Event::L1Done { channel, what, result });
+        });
+    }
+
+    fn on_l1_done(&mut self, channel: u64, what: &'static str, result: Result<L1Receipt, String>) {
+        self.l1_busy.remove(&(channel, what));
+        match &result {
+            Ok(r) => tracing::info!(channel, what, tx = %r.tx, gas = r.gas_used, "L1 transaction mined"),
+            Err(e) => tracing::warn!(channel, what, error = %e, "L1 transaction failed"),
+        }
+        if what == "cooperativeSettle" {
+            self.closes.remove(&channel);
+        }
+        if let Some(reply) = self.l1_replies.remove(&(channel, what)) {
+            let _ = reply.send(result.map_err(NodeError::L1));
+        }
     }
 
     fn on_committed(&mut self, c: Committed) {
@@ -750,10 +1030,27 @@ impl Core {
                     self.writes.push(Write::Channel(id, encode_channel(c)));
                 }
             }
-            L1Event::Closed { id, closer, block } => {
-                if let Some(c) = self.channels.get_mut(&id) {
-                    c.status = ChannelStatus::Closed { closer, settle_block: block + c.settle_timeout };
-                    self.writes.push(Write::Channel(id, encode_channel(c)));
+            L1Event::Closed { id, closer, block, values } => {
+                let Some(c) = self.channels.get_mut(&id) else { return };
+                let settle_block = block + c.settle_timeout;
+                c.status = ChannelStatus::Closed { closer, settle_block };
+                let record =
+                    OnChain { closer, settle_block, non_closer: values, closer_side: SideValues::default() };
+                self.writes.push(Write::Meta(format!("onchain/{id}"), record.encode()));
+                self.onchain.insert(id, record);
+                self.persist_channel(id);
+                self.closes.remove(&id);
+                if let Some(reply) = self.l1_replies.remove(&(id, "cooperativeSettle")) {
+                    let _ =
+                        reply.send(Err(NodeError::L1("the partner closed the channel unilaterally".into())));
+                }
+                self.maybe_update(id);
+            }
+            L1Event::Updated { id, values } => {
+                if let Some(record) = self.onchain.get_mut(&id) {
+                    record.closer_side = values;
+                    let bytes = record.encode();
+                    self.writes.push(Write::Meta(format!("onchain/{id}"), bytes));
                 }
             }
             L1Event::Settled { id } => {
@@ -761,8 +1058,77 @@ impl Core {
                     c.status = ChannelStatus::Settled;
                     self.writes.push(Write::Channel(id, encode_channel(c)));
                 }
+                self.closes.remove(&id);
             }
-            L1Event::Cursor(block) => self.writes.push(Write::Meta("l1Cursor", block.to_be_bytes().to_vec())),
+            L1Event::Head(head) => {
+                self.head = head;
+                self.on_head();
+            }
+            L1Event::Cursor(block) => {
+                self.writes.push(Write::Meta("l1Cursor".into(), block.to_be_bytes().to_vec()))
+            }
+        }
+    }
+
+    /// When the partner closed, submit its newest proof we hold if the chain has an older one
+    /// (the closer's own payments to us are only on chain through our update).
+    fn maybe_update(&mut self, id: u64) {
+        let (Some(c), Some(record)) = (self.channels.get(&id), self.onchain.get(&id)) else { return };
+        if record.closer != c.partner {
+            return;
+        }
+        let Some(proof) = c.theirs.proof.filter(|p| p.proof.nonce > record.closer_side.nonce) else { return };
+        let ChannelStatus::Closed { settle_block, .. } = c.status else { return };
+        if self.head > settle_block {
+            return;
+        }
+        let us = c.us;
+        self.send_l1(id, "updateNonClosingBalanceProof", move |l1| async move {
+            l1.update_non_closing(id, us, &proof, None).await
+        });
+    }
+
+    /// Timers on the L1 head: expired cooperative closes reopen; settle periods that ended are
+    /// settled (by whichever side is first; the other's transaction fails harmlessly).
+    fn on_head(&mut self) {
+        let head = self.head;
+        let expired: Vec<u64> = self
+            .channels
+            .values()
+            .filter(|c| matches!(c.status, ChannelStatus::Closing { expiration } if head > expiration))
+            .map(|c| c.id)
+            .collect();
+        for id in expired {
+            if let Some(c) = self.channels.get_mut(&id) {
+                c.status = ChannelStatus::Opened;
+            }
+            self.persist_channel(id);
+            self.closes.remove(&id);
+            if let Some(reply) = self.l1_replies.remove(&(id, "cooperativeSettle")) {
+                let _ = reply.send(Err(NodeError::L1("cooperative close expired unmined".into())));
+            }
+        }
+        let due: Vec<(u64, OnChain, Address, Address)> = self
+            .channels
+            .values()
+            .filter_map(|c| match c.status {
+                ChannelStatus::Closed { settle_block, .. } if head > settle_block => {
+                    self.onchain.get(&c.id).map(|r| (c.id, *r, c.us, c.partner))
+                }
+                _ => None,
+            })
+            .collect();
+        for (id, record, us, partner) in due {
+            let non_closer = if record.closer == us { partner } else { us };
+            let data = |who: Address, v: &SideValues| ChannelManager::SettleData {
+                participant: who,
+                transferredAmount: v.transferred,
+                lockedAmount: v.locked,
+                locksroot: v.locksroot,
+            };
+            let a = data(record.closer, &record.closer_side);
+            let b = data(non_closer, &record.non_closer);
+            self.send_l1(id, "settleChannel", move |l1| async move { l1.settle(id, a, b).await });
         }
     }
 
@@ -822,6 +1188,58 @@ impl Core {
             }
             Api::Stats { reply } => {
                 let _ = reply.send(self.stats.clone());
+            }
+            Api::Close { channel, reply } => {
+                let Some(c) = self.channels.get(&channel) else {
+                    let _ = reply.send(Err(NodeError::NoChannel(Address::ZERO)));
+                    return;
+                };
+                if !self.quiet(c) {
+                    let _ = reply.send(Err(NodeError::L1(
+                        "channel busy: payments in flight, locks pending or not open".into(),
+                    )));
+                    return;
+                }
+                let ((_, balance1), (_, balance2)) = c.cooperative_balances();
+                let (Ok(b1), Ok(b2)) = (u128::try_from(balance1), u128::try_from(balance2)) else {
+                    let _ = reply.send(Err(NodeError::Channel(ChannelError::AmountOverflow)));
+                    return;
+                };
+                let expiration = self.head + 20;
+                let digest = self.close_digest(c, balance1, balance2, expiration);
+                let our_signature = self.key.sign_digest(&digest);
+                let partner = c.partner;
+                if let Some(c) = self.channels.get_mut(&channel) {
+                    c.status = ChannelStatus::Closing { expiration };
+                }
+                self.persist_channel(channel);
+                self.closes.insert(channel, PendingClose { balance1, balance2, expiration, our_signature });
+                self.l1_replies.insert((channel, "cooperativeSettle"), reply);
+                self.enqueue(
+                    partner,
+                    Reliable::CloseRequest(CloseRequest {
+                        channel_id: channel,
+                        balance1: b1,
+                        balance2: b2,
+                        expiration,
+                        signature: our_signature,
+                    }),
+                );
+            }
+            Api::CloseUnilateral { channel, reply } => {
+                let Some(c) = self
+                    .channels
+                    .get(&channel)
+                    .filter(|c| matches!(c.status, ChannelStatus::Opened | ChannelStatus::Closing { .. }))
+                else {
+                    let _ = reply.send(Err(NodeError::NoChannel(Address::ZERO)));
+                    return;
+                };
+                let proof: Option<SignedBalanceProof> = c.theirs.proof;
+                self.l1_replies.insert((channel, "closeChannel"), reply);
+                self.send_l1(channel, "closeChannel", move |l1| async move {
+                    l1.close(channel, proof.as_ref()).await
+                });
             }
         }
     }
@@ -996,6 +1414,9 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
                 continue;
             }
         };
+        if events.send(Event::L1(L1Event::Head(head))).is_err() {
+            return;
+        }
         if head > cursor {
             let filter = Filter::new()
                 .address(config.deployment.channel_manager)
@@ -1033,10 +1454,32 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
                                 })
                             })
                         } else if *topic == ChannelManager::ChannelClosed::SIGNATURE_HASH {
-                            log.log_decode::<ChannelManager::ChannelClosed>().ok().map(|l| L1Event::Closed {
-                                id: l.inner.data.id,
-                                closer: l.inner.data.closer,
-                                block,
+                            log.log_decode::<ChannelManager::ChannelClosed>().ok().map(|l| {
+                                let e = l.inner.data;
+                                L1Event::Closed {
+                                    id: e.id,
+                                    closer: e.closer,
+                                    block,
+                                    values: SideValues {
+                                        nonce: e.nonce,
+                                        transferred: e.transferredAmount,
+                                        locked: e.lockedAmount,
+                                        locksroot: e.locksroot,
+                                    },
+                                }
+                            })
+                        } else if *topic == ChannelManager::BalanceProofUpdated::SIGNATURE_HASH {
+                            log.log_decode::<ChannelManager::BalanceProofUpdated>().ok().map(|l| {
+                                let e = l.inner.data;
+                                L1Event::Updated {
+                                    id: e.id,
+                                    values: SideValues {
+                                        nonce: e.nonce,
+                                        transferred: e.transferredAmount,
+                                        locked: e.lockedAmount,
+                                        locksroot: e.locksroot,
+                                    },
+                                }
                             })
                         } else if *topic == ChannelManager::ChannelSettled::SIGNATURE_HASH {
                             log.log_decode::<ChannelManager::ChannelSettled>()

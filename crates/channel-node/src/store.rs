@@ -84,7 +84,7 @@ pub enum Write {
     /// A payment record.
     Payment(B256, Vec<u8>),
     /// A metadata entry.
-    Meta(&'static str, Vec<u8>),
+    Meta(String, Vec<u8>),
 }
 
 /// The writes of one core step; `token` identifies it in [`Committed`].
@@ -118,6 +118,8 @@ pub struct Snapshot {
     pub outbox: BTreeMap<Address, Vec<(u64, Vec<u8>)>>,
     /// Payment records.
     pub payments: BTreeMap<B256, Vec<u8>>,
+    /// Metadata entries.
+    pub meta: BTreeMap<String, Vec<u8>>,
 }
 
 /// The open store.
@@ -200,6 +202,10 @@ impl Store {
             let (peer, seq) = key.value();
             snap.outbox.entry(Address::from(peer)).or_default().push((seq, msg.value().to_vec()));
         }
+        for row in txn.open_table(META).map_err(db)?.iter().map_err(db)? {
+            let (key, value) = row.map_err(db)?;
+            snap.meta.insert(key.value().to_owned(), value.value().to_vec());
+        }
         for row in txn.open_table(PAYMENTS).map_err(db)?.iter().map_err(db)? {
             let (pid, record) = row.map_err(db)?;
             snap.payments.insert(B256::from(pid.value()), record.value().to_vec());
@@ -242,7 +248,7 @@ impl Store {
                         payments.insert(pid.0, record.as_slice()).map_err(db)?;
                     }
                     Write::Meta(key, value) => {
-                        meta.insert(*key, value.as_slice()).map_err(db)?;
+                        meta.insert(key.as_str(), value.as_slice()).map_err(db)?;
                     }
                 }
             }
