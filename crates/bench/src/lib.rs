@@ -1,6 +1,7 @@
 //! loft's benchmarks. Each prints a table and writes `target/loft-bench/NAME.json` in the
 //! format of `shared/BENCH.md`; comparisons (anvil, L1-direct) are measured in the same run.
 
+pub mod channels;
 pub mod l1;
 pub mod report;
 pub mod rollup;
@@ -19,6 +20,9 @@ pub enum BenchCommand {
     /// ZK rollup: constraints per transfer, setup and proving time, verifier gas, public
     /// data per transfer.
     Zk(zk::ZkArgs),
+    /// Payment channels: persisted direct payments per second between two nodes over
+    /// loopback, L1 gas of a channel's life against L1 transfers.
+    Channels(channels::ChannelsArgs),
 }
 
 /// Runs a benchmark.
@@ -27,5 +31,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::L1(args) => l1::run(args).await.map(|_| ()),
         BenchCommand::Rollup(args) => rollup::run(args).await.map(|_| ()),
         BenchCommand::Zk(args) => zk::run(args).await.map(|_| ()),
+        BenchCommand::Channels(args) => channels::run(args).await.map(|_| ()),
     }
 }
