@@ -56,6 +56,7 @@ fn node_config(p: &Party, d: ChannelDeployment, dir: &std::path::Path, url: &str
         listen: "127.0.0.1:0".parse().expect("valid address"),
         l1_url: url.to_string(),
         l1_poll: Duration::from_millis(50),
+        mediation: Default::default(),
     }
 }
 

@@ -45,6 +45,10 @@ use crate::{
     transport::{self, Connection, NoiseIdentity, NoiseReader, NoiseWriter, TransportError},
 };
 
+mod mediated;
+
+pub use mediated::{MediationConfig, PaymentReport};
+
 /// Unacknowledged reliable messages allowed per peer (pipelining window).
 pub const WINDOW: u64 = 1024;
 /// Error codes of `Message::Error`.
@@ -72,6 +76,8 @@ pub struct NodeConfig {
     pub l1_url: String,
     /// How often the L1 watcher polls.
     pub l1_poll: Duration,
+    /// Fees, deltas and timeouts of mediated payments.
+    pub mediation: MediationConfig,
 }
 
 /// Why a node call failed.
@@ -95,6 +101,9 @@ pub enum NodeError {
     /// The L1 node failed.
     #[error("l1: {0}")]
     L1(String),
+    /// A mediated payment could not be planned or failed.
+    #[error("payment: {0}")]
+    Route(String),
     /// The node stopped.
     #[error("node stopped")]
     Stopped,
@@ -155,6 +164,11 @@ enum Api {
     Close {
         channel: u64,
         reply: oneshot::Sender<Result<L1Receipt, NodeError>>,
+    },
+    PayRoute {
+        route: Vec<loft_channels::route::RouteHop>,
+        amount: u128,
+        reply: oneshot::Sender<Result<PaymentReport, NodeError>>,
     },
     CloseUnilateral {
         channel: u64,
@@ -319,6 +333,16 @@ impl NodeHandle {
         self.call(|reply| Api::Stats { reply }).await
     }
 
+    /// Pays `amount` to the last node of `route` through the others (hash-time locks);
+    /// returns once our `Unlock` is committed, i.e. the payment is irrevocable downstream.
+    pub async fn pay_route(
+        &self,
+        route: Vec<loft_channels::route::RouteHop>,
+        amount: u128,
+    ) -> Result<PaymentReport, NodeError> {
+        self.call(|reply| Api::PayRoute { route, amount, reply }).await?
+    }
+
     /// Closes `channel` cooperatively: both sign the final balances, one L1 transaction pays
     /// both. Refused while payments are in flight or locks pending.
     pub async fn close(&self, channel: u64) -> Result<L1Receipt, NodeError> {
@@ -396,6 +420,11 @@ impl Node {
             closes: HashMap::new(),
             l1_busy: HashMap::new(),
             l1_replies: HashMap::new(),
+            transfers: HashMap::new(),
+            payment_replies: HashMap::new(),
+            dial: HashMap::new(),
+            dialing: HashMap::new(),
+            mediation: config.mediation,
         };
         core.restore(snapshot);
         let core_task = tokio::spawn(core.run(events_rx));
@@ -470,6 +499,26 @@ struct Peer {
     conn: Option<PeerConn>,
     /// API calls waiting for the `Ack` of a seq.
     waiting: BTreeMap<u64, Waiter>,
+    /// Reliable messages held back, in order, because our L1 view is behind the sender's
+    /// (a `LockExpired` our head does not allow yet); retried on every new head.
+    deferred: VecDeque<HeldMessage>,
+}
+
+/// A reliable message with its seq and its proof's recovered signer, held back.
+type HeldMessage = (u64, Reliable, Option<Result<VerifiedBalanceProof, SignatureError>>);
+
+/// Why a reliable message was not applied.
+enum Refusal {
+    /// Refused: the connection is closed with this reason.
+    Refuse(String),
+    /// Not yet: our L1 head is behind; held back and retried.
+    NotYet,
+}
+
+impl From<String> for Refusal {
+    fn from(text: String) -> Self {
+        Refusal::Refuse(text)
+    }
 }
 
 struct PeerConn {
@@ -539,6 +588,15 @@ struct Core {
     l1_busy: HashMap<(u64, &'static str), ()>,
     /// API calls waiting for an L1 transaction.
     l1_replies: HashMap<(u64, &'static str), oneshot::Sender<Result<L1Receipt, NodeError>>>,
+    /// Peers we dialled, dialled again when their connection drops.
+    dial: HashMap<Address, SocketAddr>,
+    /// When each peer was last dialled.
+    dialing: HashMap<Address, Instant>,
+    /// Mediated payments we take part in, by secrethash.
+    transfers: HashMap<B256, mediated::Transfer>,
+    /// `pay_route` calls waiting for their payment's end.
+    payment_replies: HashMap<B256, oneshot::Sender<Result<PaymentReport, NodeError>>>,
+    mediation: MediationConfig,
 }
 
 impl Core {
@@ -767,6 +825,7 @@ impl Core {
         verified: Option<Result<VerifiedBalanceProof, SignatureError>>,
     ) {
         let Some(p) = self.peers.get_mut(&peer) else { return };
+        let expected = p.last_in + 1 + p.deferred.len() as u64;
         if seq <= p.last_in {
             // A resend of what we already have: acknowledge what is on disk.
             if seq <= p.last_in_committed
@@ -776,22 +835,56 @@ impl Core {
             }
             return;
         }
-        if seq != p.last_in + 1 {
-            let text = format!("expected seq {}, got {seq}", p.last_in + 1);
+        if seq < expected {
+            return; // a resend of a message we hold back
+        }
+        if seq != expected {
+            let text = format!("expected seq {expected}, got {seq}");
             self.drop_peer_connection(peer, error_code::SEQUENCE, text);
             return;
         }
-        let result = match (&body, verified) {
-            (Reliable::Direct(m), Some(Ok(v))) => self.receive_direct(peer, m, &v),
-            (_, Some(Err(e))) => Err(format!("bad signature: {e}")),
-            (Reliable::CloseRequest(m), None) => self.receive_close_request(peer, m),
+        if !p.deferred.is_empty() {
+            p.deferred.push_back((seq, body, verified));
+            return;
+        }
+        if let Some(held) = self.apply_reliable(peer, seq, body, verified)
+            && let Some(p) = self.peers.get_mut(&peer)
+        {
+            p.deferred.push_back(held);
+        }
+    }
+
+    /// Applies one in-order reliable message; gives it back when it must wait for our head.
+    fn apply_reliable(
+        &mut self,
+        peer: Address,
+        seq: u64,
+        body: Reliable,
+        verified: Option<Result<VerifiedBalanceProof, SignatureError>>,
+    ) -> Option<HeldMessage> {
+        let result: Result<(), Refusal> = match (&body, verified) {
+            (Reliable::Direct(m), Some(Ok(v))) => self.receive_direct(peer, m, &v).map_err(Refusal::from),
+            (_, Some(Err(e))) => Err(Refusal::Refuse(format!("bad signature: {e}"))),
+            (Reliable::CloseRequest(m), None) => self.receive_close_request(peer, m).map_err(Refusal::from),
             (Reliable::CloseSigned { channel_id, signature }, None) => {
-                self.receive_close_signed(peer, *channel_id, signature)
+                self.receive_close_signed(peer, *channel_id, signature).map_err(Refusal::from)
             }
             (Reliable::CloseRefused { channel_id, reason }, None) => {
-                self.receive_close_refused(peer, *channel_id, *reason)
+                self.receive_close_refused(peer, *channel_id, *reason).map_err(Refusal::from)
             }
-            (other, _) => Err(format!("unsupported message {:?}", std::mem::discriminant(other))),
+            (Reliable::Locked(m), Some(Ok(v))) => {
+                self.receive_locked_transfer(peer, m, &v).map_err(Refusal::from)
+            }
+            (Reliable::Unlock(m), Some(Ok(v))) => self.receive_unlock(peer, m, &v).map_err(Refusal::from),
+            (Reliable::LockExpired(m), Some(Ok(v))) => self.receive_lock_expired(peer, m, &v),
+            (Reliable::SecretRequest(m), None) => self.receive_secret_request(peer, m).map_err(Refusal::from),
+            (Reliable::RevealSecret(m), None) => self.receive_reveal_secret(peer, m).map_err(Refusal::from),
+            (Reliable::TransferFailed(m), None) => {
+                self.receive_transfer_failed(peer, m).map_err(Refusal::from)
+            }
+            (other, _) => {
+                Err(Refusal::Refuse(format!("unsupported message {:?}", std::mem::discriminant(other))))
+            }
         };
         match result {
             Ok(()) => {
@@ -799,8 +892,75 @@ impl Core {
                 p.last_in = seq;
                 self.writes.push(Write::Peer(peer, p.next_out, seq));
                 self.releases.push(Release::Ack(peer, seq));
+                None
             }
-            Err(text) => self.drop_peer_connection(peer, error_code::REFUSED, text),
+            Err(Refusal::NotYet) => Some((seq, body, verified)),
+            Err(Refusal::Refuse(text)) => {
+                self.drop_peer_connection(peer, error_code::REFUSED, text);
+                None
+            }
+        }
+    }
+
+    fn spawn_dial(
+        &mut self,
+        peer: Address,
+        addr: SocketAddr,
+        reply: Option<oneshot::Sender<Result<(), NodeError>>>,
+    ) {
+        self.dialing.insert(peer, Instant::now());
+        let identity = self.identity.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let result = async {
+                let stream = TcpStream::connect(addr).await?;
+                Ok::<_, NodeError>(transport::connect(stream, &identity, Some(peer)).await?)
+            }
+            .await;
+            match result {
+                Ok(conn) => {
+                    let _ = events.send(Event::Connected(Box::new(conn), reply));
+                }
+                Err(e) => {
+                    tracing::debug!(%peer, %addr, error = %e, "dial failed");
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+        });
+    }
+
+    /// Dials again the peers we dialled once whose connection is down (at most once a second
+    /// each).
+    fn redial(&mut self) {
+        let due: Vec<(Address, SocketAddr)> = self
+            .dial
+            .iter()
+            .filter(|(peer, _)| self.peers.get(*peer).is_none_or(|p| p.conn.is_none()))
+            .filter(|(peer, _)| self.dialing.get(*peer).is_none_or(|t| t.elapsed() >= Duration::from_secs(1)))
+            .map(|(p, a)| (*p, *a))
+            .collect();
+        for (peer, addr) in due {
+            self.spawn_dial(peer, addr, None);
+        }
+    }
+
+    /// Retries held-back messages in order after a new head.
+    fn retry_deferred(&mut self) {
+        let peers: Vec<Address> =
+            self.peers.iter().filter(|(_, p)| !p.deferred.is_empty()).map(|(a, _)| *a).collect();
+        for peer in peers {
+            while let Some((seq, body, verified)) =
+                self.peers.get_mut(&peer).and_then(|p| p.deferred.pop_front())
+            {
+                if let Some(held) = self.apply_reliable(peer, seq, body, verified) {
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.deferred.push_front(held);
+                    }
+                    break;
+                }
+            }
         }
     }
 
@@ -1091,6 +1251,9 @@ impl Core {
     /// Timers on the L1 head: expired cooperative closes reopen; settle periods that ended are
     /// settled (by whichever side is first; the other's transaction fails harmlessly).
     fn on_head(&mut self) {
+        self.retry_deferred();
+        self.lock_timers();
+        self.redial();
         let head = self.head;
         let expired: Vec<u64> = self
             .channels
@@ -1137,23 +1300,9 @@ impl Core {
     fn on_api(&mut self, api: Api) {
         match api {
             Api::Connect { peer, addr, reply } => {
-                let identity = self.identity.clone();
-                let events = self.events.clone();
-                tokio::spawn(async move {
-                    let result = async {
-                        let stream = TcpStream::connect(addr).await?;
-                        Ok::<_, NodeError>(transport::connect(stream, &identity, Some(peer)).await?)
-                    }
-                    .await;
-                    match result {
-                        Ok(conn) => {
-                            let _ = events.send(Event::Connected(Box::new(conn), Some(reply)));
-                        }
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                        }
-                    }
-                });
+                // Remembered: the connection is dialled again whenever it drops.
+                self.dial.insert(peer, addr);
+                self.spawn_dial(peer, addr, Some(reply));
             }
             Api::Pay { to, amount, reply } => match self.pay_direct(to, amount) {
                 Ok(seq) => {
@@ -1226,6 +1375,7 @@ impl Core {
                     }),
                 );
             }
+            Api::PayRoute { route, amount, reply } => self.pay_route(route, amount, reply),
             Api::CloseUnilateral { channel, reply } => {
                 let Some(c) = self
                     .channels

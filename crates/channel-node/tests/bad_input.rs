@@ -100,6 +100,7 @@ async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
         listen: "127.0.0.1:0".parse().expect("addr"),
         l1_url: url.clone(),
         l1_poll: Duration::from_millis(50),
+        mediation: Default::default(),
     })
     .await
     .expect("alice");

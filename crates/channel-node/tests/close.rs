@@ -27,6 +27,7 @@ fn config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &s
         listen: "127.0.0.1:0".parse().expect("addr"),
         l1_url: url.to_string(),
         l1_poll: Duration::from_millis(50),
+        mediation: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`proof`]: balance proofs, signed and verified, and their 177-byte encoding;
 //! - [`channel`]: one channel as seen by one participant, with every check on what is sent
 //!   and received;
+//! - [`route`]: amounts, fees and expirations of a mediated payment, from the target back;
 //! - [`settle`]: the contract's settle arithmetic, mirrored;
 //! - [`wire`]: the peer messages and their fixed big-endian layouts.
 
@@ -15,6 +16,7 @@ pub mod channel;
 pub mod eip712;
 pub mod lock;
 pub mod proof;
+pub mod route;
 pub mod settle;
 pub mod signature;
 pub mod wire;

@@ -1,0 +1,518 @@
+//! Mediated payments through hash-time locks (docs/channels.md §4.3), one role per secrethash:
+//!
+//! - the **initiator** makes the secret, locks the first hop's amount (target amount plus every
+//!   fee) and reveals the secret only to the target, once the target asks for it with exactly
+//!   the planned amount and expiration;
+//! - a **mediator** accepts the incoming lock and, in the same step, locks the next hop's
+//!   amount on its outgoing channel if the fee and the expiry delta are its own and it has
+//!   the capacity (else `TransferFailed` goes back); when the secret comes back from
+//!   downstream it pays downstream first (`Unlock`), then reveals upstream;
+//! - the **target** asks the initiator for the secret, reveals it to its payer, and is paid by
+//!   its payer's `Unlock`.
+//!
+//! A lock leaves a balance proof only by `Unlock` (secret known) or by `LockExpired` after its
+//! expiration, so a failed payment's locks return to their payers when they expire.
+
+use std::time::Instant;
+
+use alloy_primitives::{Address, B256};
+use loft_channels::{
+    Lock,
+    lock::secrethash,
+    route::{FeePolicy, RouteHop, plan},
+    wire::{
+        FailReason, LockExpired, LockedTransfer, Reliable, RevealSecret, SecretRequest, TransferFailed,
+        Unlock, lock_expired_message_hash, locked_message_hash, unlock_message_hash,
+    },
+};
+use tokio::sync::oneshot;
+
+use loft_channels::ChannelError;
+
+use super::{Core, NodeError, Refusal, Side, VerifiedBalanceProof, Write};
+
+/// How a node mediates and times mediated payments (in L1 blocks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediationConfig {
+    /// Fees and expiry delta this node charges to forward.
+    pub policy: FeePolicy,
+    /// A lock must leave at least this many blocks to learn and use its secret.
+    pub reveal_timeout: u64,
+    /// Blocks from now to the target's lock expiration.
+    pub final_delta: u64,
+}
+
+impl Default for MediationConfig {
+    fn default() -> Self {
+        Self {
+            policy: FeePolicy { fee_flat: 0, fee_ppm: 0, expiry_delta: 100 },
+            reveal_timeout: 50,
+            final_delta: 100,
+        }
+    }
+}
+
+/// The outcome of a mediated payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentReport {
+    /// Fees paid to the mediators.
+    pub fee: u128,
+    /// From the start to our `Unlock` (irrevocable for everyone downstream).
+    pub elapsed: std::time::Duration,
+}
+
+pub(super) enum Transfer {
+    Initiator(Initiator),
+    Mediator(Mediator),
+    Target(Target),
+}
+
+pub(super) struct Initiator {
+    pid: B256,
+    secret: B256,
+    target: Address,
+    target_amount: u128,
+    target_expiration: u64,
+    first: Address,
+    channel: u64,
+    lock: Lock,
+    revealed: bool,
+    done: bool,
+    started: Instant,
+}
+
+pub(super) struct Mediator {
+    pid: B256,
+    payer: Address,
+    payee: Address,
+    in_lock: Lock,
+    out_channel: u64,
+    out_lock: Lock,
+    secret: Option<B256>,
+    /// Our outgoing lock was unlocked or expired.
+    out_done: bool,
+    registering: bool,
+}
+
+pub(super) struct Target {
+    payer: Address,
+    secret: Option<B256>,
+}
+
+impl Core {
+    /// Starts a payment of `amount` to the last node of `route` through the others.
+    pub(super) fn pay_route(
+        &mut self,
+        route: Vec<RouteHop>,
+        amount: u128,
+        reply: oneshot::Sender<Result<PaymentReport, NodeError>>,
+    ) {
+        let result = self.start_payment(&route, amount);
+        match result {
+            Ok(h) => {
+                self.payment_replies.insert(h, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    fn start_payment(&mut self, route: &[RouteHop], amount: u128) -> Result<B256, NodeError> {
+        let first = route.first().ok_or(NodeError::Route("empty route".into()))?.node;
+        let target = route.last().map(|h| h.node).unwrap_or(first);
+        let head = self.head;
+        let p = plan(amount, head, self.mediation.final_delta, route)
+            .map_err(|e| NodeError::Route(e.to_string()))?;
+        let channel = self
+            .channels
+            .values_mut()
+            .find(|c| c.partner == first && c.status == loft_channels::ChannelStatus::Opened)
+            .ok_or(NodeError::NoChannel(first))?;
+        // The first lock must expire well inside the channel's settle period.
+        if p.first_expiration.saturating_sub(head) + 2 >= channel.settle_timeout {
+            return Err(NodeError::Route(format!(
+                "route needs {} blocks of lock time, the channel's settle timeout is {}",
+                p.first_expiration - head,
+                channel.settle_timeout
+            )));
+        }
+        let secret = B256::from(super::rand_bytes());
+        let pid = B256::from(super::rand_bytes());
+        let h = secrethash(&secret);
+        let lock = Lock { expiration: p.first_expiration, amount: p.first_amount, secrethash: h };
+        let mh = locked_message_hash(&pid, &self.key.address(), &target, &lock, &p.hops);
+        let proof = channel.send_locked(&self.key, &self.domain, lock, head, mh)?;
+        let id = channel.id;
+        let locks = channel.ours.locks.encode();
+        self.writes.push(Write::Proof(id, Side::Ours, proof.encode()));
+        self.writes.push(Write::Locks(id, Side::Ours, locks));
+        self.enqueue(
+            first,
+            Reliable::Locked(LockedTransfer {
+                pid,
+                initiator: self.key.address(),
+                target,
+                lock,
+                hops: p.hops,
+                proof,
+            }),
+        );
+        self.transfers.insert(
+            h,
+            Transfer::Initiator(Initiator {
+                pid,
+                secret,
+                target,
+                target_amount: amount,
+                target_expiration: p.target_expiration,
+                first,
+                channel: id,
+                lock,
+                revealed: false,
+                done: false,
+                started: Instant::now(),
+            }),
+        );
+        Ok(h)
+    }
+
+    pub(super) fn receive_locked_transfer(
+        &mut self,
+        peer: Address,
+        m: &LockedTransfer,
+        v: &VerifiedBalanceProof,
+    ) -> Result<(), String> {
+        let id = m.proof.proof.channel_id;
+        let head = self.head;
+        let mh = locked_message_hash(&m.pid, &m.initiator, &m.target, &m.lock, &m.hops);
+        let c_in = self
+            .channels
+            .get_mut(&id)
+            .filter(|c| c.partner == peer)
+            .ok_or(format!("no channel {id} with us"))?;
+        c_in.receive_locked(v, &m.lock, head, mh).map_err(|e| e.to_string())?;
+        let locks = c_in.theirs.locks.encode();
+        self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
+        self.writes.push(Write::Locks(id, Side::Theirs, locks));
+        let h = m.lock.secrethash;
+        if self.transfers.contains_key(&h) {
+            // A secrethash we already carry (a loop in the route, or a replayed payment):
+            // accepted as a lock, never forwarded twice; it expires.
+            self.fail_upstream(peer, m.pid, h, FailReason::Other, id);
+            return Ok(());
+        }
+        let r = self.mediation.reveal_timeout;
+        let Some((next, rest)) = m.hops.split_first() else {
+            if m.target != self.key.address() || m.lock.expiration <= head + r {
+                self.fail_upstream(peer, m.pid, h, FailReason::TargetRefused, id);
+                return Ok(());
+            }
+            self.transfers.insert(h, Transfer::Target(Target { payer: peer, secret: None }));
+            self.enqueue(
+                m.initiator,
+                Reliable::SecretRequest(SecretRequest {
+                    pid: m.pid,
+                    secrethash: h,
+                    amount: m.lock.amount,
+                    expiration: m.lock.expiration,
+                }),
+            );
+            return Ok(());
+        };
+        let policy = self.mediation.policy;
+        let fee_ok = policy
+            .fee(next.amount)
+            .and_then(|f| f.checked_add(next.amount))
+            .is_some_and(|need| m.lock.amount >= need);
+        if !fee_ok {
+            self.fail_upstream(peer, m.pid, h, FailReason::FeeTooLow, id);
+            return Ok(());
+        }
+        if m.lock.expiration < next.expiration.saturating_add(policy.expiry_delta)
+            || next.expiration <= head + r
+        {
+            self.fail_upstream(peer, m.pid, h, FailReason::ExpiryTooSoon, id);
+            return Ok(());
+        }
+        let out_lock = Lock { expiration: next.expiration, amount: next.amount, secrethash: h };
+        let mh_out = locked_message_hash(&m.pid, &m.initiator, &m.target, &out_lock, rest);
+        let Some(c_out) = self
+            .channels
+            .values_mut()
+            .find(|c| c.partner == next.node && c.status == loft_channels::ChannelStatus::Opened)
+        else {
+            self.fail_upstream(peer, m.pid, h, FailReason::NoChannel, id);
+            return Ok(());
+        };
+        let proof = match c_out.send_locked(&self.key, &self.domain, out_lock, head, mh_out) {
+            Ok(p) => p,
+            Err(_) => {
+                let failed = c_out.id;
+                self.fail_upstream(peer, m.pid, h, FailReason::InsufficientCapacity, failed);
+                return Ok(());
+            }
+        };
+        let out_id = c_out.id;
+        let locks = c_out.ours.locks.encode();
+        self.writes.push(Write::Proof(out_id, Side::Ours, proof.encode()));
+        self.writes.push(Write::Locks(out_id, Side::Ours, locks));
+        self.enqueue(
+            next.node,
+            Reliable::Locked(LockedTransfer {
+                pid: m.pid,
+                initiator: m.initiator,
+                target: m.target,
+                lock: out_lock,
+                hops: rest.to_vec(),
+                proof,
+            }),
+        );
+        self.transfers.insert(
+            h,
+            Transfer::Mediator(Mediator {
+                pid: m.pid,
+                payer: peer,
+                payee: next.node,
+                in_lock: m.lock,
+                out_channel: out_id,
+                out_lock,
+                secret: None,
+                out_done: false,
+                registering: false,
+            }),
+        );
+        Ok(())
+    }
+
+    fn fail_upstream(&mut self, payer: Address, pid: B256, h: B256, reason: FailReason, channel: u64) {
+        self.enqueue(
+            payer,
+            Reliable::TransferFailed(TransferFailed {
+                pid,
+                secrethash: h,
+                reason: reason as u16,
+                failed_channel: channel,
+            }),
+        );
+    }
+
+    pub(super) fn receive_secret_request(&mut self, peer: Address, m: &SecretRequest) -> Result<(), String> {
+        let head = self.head;
+        let r = self.mediation.reveal_timeout;
+        let Some(Transfer::Initiator(t)) = self.transfers.get_mut(&m.secrethash) else { return Ok(()) };
+        // Only the target, for exactly what we planned, in time.
+        if peer != t.target
+            || m.amount != t.target_amount
+            || m.expiration != t.target_expiration
+            || head + r >= t.target_expiration
+            || t.done
+        {
+            tracing::warn!(%peer, "secret request does not match the payment; not revealing");
+            return Ok(());
+        }
+        t.revealed = true;
+        let (pid, secret, target) = (t.pid, t.secret, t.target);
+        self.enqueue(target, Reliable::RevealSecret(RevealSecret { pid, secret }));
+        Ok(())
+    }
+
+    pub(super) fn receive_reveal_secret(&mut self, peer: Address, m: &RevealSecret) -> Result<(), String> {
+        let h = secrethash(&m.secret);
+        match self.transfers.get_mut(&h) {
+            Some(Transfer::Target(t)) if t.secret.is_none() => {
+                t.secret = Some(m.secret);
+                let payer = t.payer;
+                self.enqueue(payer, Reliable::RevealSecret(RevealSecret { pid: m.pid, secret: m.secret }));
+            }
+            Some(Transfer::Mediator(t)) if peer == t.payee && t.secret.is_none() => {
+                t.secret = Some(m.secret);
+                let (pid, payer, payee, out_channel) = (t.pid, t.payer, t.payee, t.out_channel);
+                // Pay downstream first, then ask upstream.
+                self.unlock_out(out_channel, payee, pid, m.secret);
+                if let Some(Transfer::Mediator(t)) = self.transfers.get_mut(&h) {
+                    t.out_done = true;
+                }
+                self.enqueue(payer, Reliable::RevealSecret(RevealSecret { pid, secret: m.secret }));
+            }
+            Some(Transfer::Initiator(t)) if peer == t.first && !t.done => {
+                t.done = true;
+                let (pid, first, channel, started, lock, amount) =
+                    (t.pid, t.first, t.channel, t.started, t.lock, t.target_amount);
+                self.unlock_out(channel, first, pid, m.secret);
+                if let Some(reply) = self.payment_replies.remove(&h) {
+                    let _ = reply
+                        .send(Ok(PaymentReport { fee: lock.amount - amount, elapsed: started.elapsed() }));
+                }
+                self.transfers.remove(&h);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn unlock_out(&mut self, channel: u64, to: Address, pid: B256, secret: B256) {
+        let h = secrethash(&secret);
+        let Some(c) = self.channels.get_mut(&channel) else { return };
+        match c.send_unlock(&self.key, &self.domain, &h, unlock_message_hash(&pid, &secret)) {
+            Ok((proof, _)) => {
+                let locks = c.ours.locks.encode();
+                self.writes.push(Write::Proof(channel, Side::Ours, proof.encode()));
+                self.writes.push(Write::Locks(channel, Side::Ours, locks));
+                self.enqueue(to, Reliable::Unlock(Unlock { pid, secret, proof }));
+            }
+            Err(e) => tracing::warn!(channel, error = %e, "cannot unlock"),
+        }
+    }
+
+    pub(super) fn receive_unlock(
+        &mut self,
+        peer: Address,
+        m: &Unlock,
+        v: &VerifiedBalanceProof,
+    ) -> Result<(), String> {
+        let id = m.proof.proof.channel_id;
+        let c = self
+            .channels
+            .get_mut(&id)
+            .filter(|c| c.partner == peer)
+            .ok_or(format!("no channel {id} with us"))?;
+        c.receive_unlock(v, &m.secret, unlock_message_hash(&m.pid, &m.secret)).map_err(|e| e.to_string())?;
+        let locks = c.theirs.locks.encode();
+        self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
+        self.writes.push(Write::Locks(id, Side::Theirs, locks));
+        let h = secrethash(&m.secret);
+        match self.transfers.get(&h) {
+            Some(Transfer::Target(_)) => {
+                self.transfers.remove(&h);
+            }
+            Some(Transfer::Mediator(t)) if t.out_done => {
+                self.transfers.remove(&h);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn receive_lock_expired(
+        &mut self,
+        peer: Address,
+        m: &LockExpired,
+        v: &VerifiedBalanceProof,
+    ) -> Result<(), Refusal> {
+        let knows_secret = match self.transfers.get(&m.secrethash) {
+            Some(Transfer::Target(t)) => t.secret.is_some(),
+            Some(Transfer::Mediator(t)) => t.secret.is_some(),
+            _ => false,
+        };
+        if knows_secret {
+            return Err(Refusal::Refuse("lock expired refused: we know its secret".into()));
+        }
+        let id = m.proof.proof.channel_id;
+        let head = self.head;
+        let c = self
+            .channels
+            .get_mut(&id)
+            .filter(|c| c.partner == peer)
+            .ok_or_else(|| Refusal::Refuse(format!("no channel {id} with us")))?;
+        match c.receive_lock_expired(v, &m.secrethash, head, lock_expired_message_hash(&m.pid, &m.secrethash))
+        {
+            Ok(_) => {}
+            // Our L1 view lags the sender's: wait for our head rather than refuse.
+            Err(ChannelError::LockNotExpired { .. }) => return Err(Refusal::NotYet),
+            Err(e) => return Err(Refusal::Refuse(e.to_string())),
+        }
+        let locks = c.theirs.locks.encode();
+        self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
+        self.writes.push(Write::Locks(id, Side::Theirs, locks));
+        match self.transfers.get(&m.secrethash) {
+            Some(Transfer::Target(_)) => {
+                self.transfers.remove(&m.secrethash);
+            }
+            Some(Transfer::Mediator(t)) if t.out_done => {
+                self.transfers.remove(&m.secrethash);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn receive_transfer_failed(
+        &mut self,
+        peer: Address,
+        m: &TransferFailed,
+    ) -> Result<(), String> {
+        match self.transfers.get(&m.secrethash) {
+            Some(Transfer::Mediator(t)) if peer == t.payee => {
+                let payer = t.payer;
+                self.enqueue(payer, Reliable::TransferFailed(*m));
+            }
+            Some(Transfer::Initiator(t)) if peer == t.first => {
+                if let Some(reply) = self.payment_replies.remove(&m.secrethash) {
+                    let _ = reply.send(Err(NodeError::Route(format!(
+                        "payment failed at channel {} (reason {}); its locks expire",
+                        m.failed_channel, m.reason
+                    ))));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Lock timers: our outgoing locks whose secret never came are expired after their
+    /// expiration (plus a margin for the registration to be seen); a mediator that knows the
+    /// secret but was not paid upstream registers it on L1 before its incoming lock expires.
+    pub(super) fn lock_timers(&mut self) {
+        let head = self.head;
+        let margin = 2;
+        let r = self.mediation.reveal_timeout;
+        let mut expire: Vec<(B256, u64, Address, B256)> = Vec::new();
+        let mut register: Vec<B256> = Vec::new();
+        for (h, t) in self.transfers.iter_mut() {
+            match t {
+                Transfer::Initiator(t) if !t.done && !t.revealed && head >= t.lock.expiration + margin => {
+                    t.done = true;
+                    expire.push((*h, t.channel, t.first, t.pid));
+                }
+                Transfer::Mediator(t)
+                    if !t.out_done && t.secret.is_none() && head >= t.out_lock.expiration + margin =>
+                {
+                    t.out_done = true;
+                    expire.push((*h, t.out_channel, t.payee, t.pid));
+                }
+                Transfer::Mediator(Mediator { secret: Some(s), in_lock, registering, .. })
+                    if !*registering && head + r >= in_lock.expiration =>
+                {
+                    *registering = true;
+                    register.push(*s);
+                }
+                _ => {}
+            }
+        }
+        for (h, channel, to, pid) in expire {
+            let Some(c) = self.channels.get_mut(&channel) else { continue };
+            match c.send_lock_expired(&self.key, &self.domain, &h, head, lock_expired_message_hash(&pid, &h))
+            {
+                Ok((proof, _)) => {
+                    let locks = c.ours.locks.encode();
+                    self.writes.push(Write::Proof(channel, Side::Ours, proof.encode()));
+                    self.writes.push(Write::Locks(channel, Side::Ours, locks));
+                    self.enqueue(to, Reliable::LockExpired(LockExpired { pid, secrethash: h, proof }));
+                }
+                Err(e) => tracing::warn!(channel, error = %e, "cannot expire lock"),
+            }
+            if let Some(reply) = self.payment_replies.remove(&h) {
+                let _ = reply.send(Err(NodeError::Route("payment expired".into())));
+            }
+            if let Some(Transfer::Initiator(_)) = self.transfers.get(&h) {
+                self.transfers.remove(&h);
+            }
+        }
+        for secret in register {
+            let h = secrethash(&secret);
+            let key = u64::from_be_bytes(h.0[..8].try_into().expect("8 bytes"));
+            self.send_l1(key, "registerSecret", move |l1| async move { l1.register_secret(secret).await });
+        }
+    }
+}
