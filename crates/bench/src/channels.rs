@@ -8,7 +8,9 @@
 //!   unilateral close + update + settle, secret registration, unlock) for ETH and an ERC-20,
 //!   against the same payments made as L1 transfers.
 //!
-//! Mediated (3-hop) latency is not measured yet: mediated transfers are not in the node.
+//! - Latency of a 3-hop payment A -> B -> C -> D (four nodes, two mediators taking fees), from
+//!   `pay_route` at A to A's committed `Unlock`, over `--hop-payments` sequential payments on
+//!   warm connections: p50 and p99.
 
 use std::time::Duration;
 
@@ -18,9 +20,13 @@ use anyhow::{Context, bail};
 use clap::Args;
 use loft_channel_node::{
     contracts::{ChannelContracts, ChannelDeployment, deploy, settle_data},
-    node::{Node, NodeConfig, NodeHandle},
+    node::{MediationConfig, Node, NodeConfig, NodeHandle},
 };
-use loft_channels::{Channel, Lock, LockList, SigningKey, lock::secrethash};
+use loft_channels::{
+    Channel, Lock, LockList, SigningKey,
+    lock::secrethash,
+    route::{FeePolicy, RouteHop},
+};
 use loft_l1::{Devnet, DevnetConfig, L1Client, contracts::LoftToken};
 use loft_rpc::MiningMode;
 
@@ -41,6 +47,9 @@ pub struct ChannelsArgs {
     /// Timed runs (the median is reported), after one warm-up run of a tenth as many.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Sequential 3-hop payments for the latency figures.
+    #[arg(long, default_value_t = 200)]
+    pub hop_payments: usize,
 }
 
 struct Party {
@@ -56,8 +65,52 @@ fn node_config(p: &Party, d: ChannelDeployment, dir: &std::path::Path, url: &str
         listen: "127.0.0.1:0".parse().expect("valid address"),
         l1_url: url.to_string(),
         l1_poll: Duration::from_millis(50),
-        mediation: Default::default(),
+        mediation: MediationConfig { policy: HOP_FEE, reveal_timeout: 4, final_delta: 8 },
     }
+}
+
+const HOP_FEE: FeePolicy = FeePolicy { fee_flat: 1_000, fee_ppm: 100, expiry_delta: 8 };
+
+/// Latencies (ms) of `count` sequential payments A -> B -> C -> D on four fresh nodes.
+async fn hop3_latencies(
+    parties: &[Party],
+    d: ChannelDeployment,
+    url: &str,
+    count: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let data = bench_dir().join("channels-hop3");
+    let _ = std::fs::remove_dir_all(&data);
+    let mut nodes = Vec::new();
+    for (i, p) in parties.iter().enumerate() {
+        nodes.push(Node::start(node_config(p, d, &data.join(i.to_string()), url)).await?);
+    }
+    let h: Vec<NodeHandle> = nodes.iter().map(|n| n.handle()).collect();
+    for i in 0..3 {
+        let (id, _) = ChannelContracts::new(&parties[i].l1, d)
+            .open_with_deposit(h[i + 1].address(), Address::ZERO, 1000, U256::from(10 * ETH))
+            .await?;
+        wait_for_deposits(&h[i], id, 10 * ETH, 0).await?;
+        wait_for_deposits(&h[i + 1], id, 0, 10 * ETH).await?;
+        h[i].connect(h[i + 1].address(), h[i + 1].listen_addr()).await?;
+    }
+    h[3].connect(h[0].address(), h[0].listen_addr()).await?;
+    let route: Vec<RouteHop> = vec![
+        RouteHop { node: h[1].address(), policy: HOP_FEE },
+        RouteHop { node: h[2].address(), policy: HOP_FEE },
+        RouteHop { node: h[3].address(), policy: FeePolicy::default() },
+    ];
+    for _ in 0..10 {
+        h[0].pay_route(route.clone(), 1_000_000_000).await?;
+    }
+    let mut ms = Vec::with_capacity(count);
+    for _ in 0..count {
+        ms.push(h[0].pay_route(route.clone(), 1_000_000_000).await?.elapsed.as_secs_f64() * 1000.0);
+    }
+    for n in nodes {
+        n.shutdown().await;
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(ms)
 }
 
 async fn wait_for_deposits(node: &NodeHandle, id: u64, ours: u128, theirs: u128) -> anyhow::Result<()> {
@@ -160,7 +213,7 @@ pub async fn run(args: ChannelsArgs) -> anyhow::Result<Report> {
     })
     .await?;
     let url = devnet.url();
-    let signers = loft_l1::dev_signers(3)?;
+    let signers = loft_l1::dev_signers(7)?;
     let mut parties = Vec::new();
     for s in &signers {
         parties.push(Party {
@@ -251,6 +304,13 @@ pub async fn run(args: ChannelsArgs) -> anyhow::Result<Report> {
     let close = a.close(id).await?;
     a_node.shutdown().await;
     b_node.shutdown().await;
+
+    let pb = spinner(format!("{} sequential 3-hop payments A -> B -> C -> D", args.hop_payments));
+    let mut hops = hop3_latencies(&parties[3..7], d, &url, args.hop_payments).await?;
+    pb.finish_and_clear();
+    let n = hops.len() as u64;
+    report.push("channels.hop3_latency_ms_p50", percentile(&mut hops, 50.0), "ms", Better::Lower, n);
+    report.push("channels.hop3_latency_ms_p99", percentile(&mut hops, 99.0), "ms", Better::Lower, n);
 
     // --- L1 gas of the channel's life
     let open_close = open.gas_used + close.gas_used;
