@@ -421,6 +421,7 @@ impl Node {
             l1_busy: HashMap::new(),
             l1_replies: HashMap::new(),
             transfers: HashMap::new(),
+            dirty_transfers: Default::default(),
             payment_replies: HashMap::new(),
             dial: HashMap::new(),
             dialing: HashMap::new(),
@@ -594,6 +595,8 @@ struct Core {
     dialing: HashMap<Address, Instant>,
     /// Mediated payments we take part in, by secrethash.
     transfers: HashMap<B256, mediated::Transfer>,
+    /// Transfers changed since the last batch (written, or deleted when gone, at flush).
+    dirty_transfers: std::collections::BTreeSet<B256>,
     /// `pay_route` calls waiting for their payment's end.
     payment_replies: HashMap<B256, oneshot::Sender<Result<PaymentReport, NodeError>>>,
     mediation: MediationConfig,
@@ -604,7 +607,20 @@ impl Core {
         for c in snapshot.channels {
             self.channels.insert(c.id, c);
         }
+        for (h, record) in &snapshot.transfers {
+            match mediated::Transfer::decode(record) {
+                Some(t) => {
+                    self.transfers.insert(*h, t);
+                }
+                None => tracing::error!(%h, "unreadable transfer record"),
+            }
+        }
         for (key, value) in &snapshot.meta {
+            if let Some(peer) = key.strip_prefix("dial/").and_then(|p| p.parse::<Address>().ok())
+                && let Some(addr) = std::str::from_utf8(value).ok().and_then(|a| a.parse::<SocketAddr>().ok())
+            {
+                self.dial.insert(peer, addr);
+            }
             if let Some(id) = key.strip_prefix("onchain/").and_then(|id| id.parse::<u64>().ok())
                 && let Some(record) = OnChain::decode(value)
             {
@@ -655,6 +671,12 @@ impl Core {
     }
 
     fn flush(&mut self) {
+        for h in std::mem::take(&mut self.dirty_transfers) {
+            self.writes.push(match self.transfers.get(&h) {
+                Some(t) => Write::Transfer(h, t.encode()),
+                None => Write::TransferDone(h),
+            });
+        }
         if self.writes.is_empty() && self.releases.is_empty() {
             return;
         }
@@ -1300,8 +1322,10 @@ impl Core {
     fn on_api(&mut self, api: Api) {
         match api {
             Api::Connect { peer, addr, reply } => {
-                // Remembered: the connection is dialled again whenever it drops.
+                // Remembered (on disk too): the connection is dialled again whenever it drops,
+                // and after a restart.
                 self.dial.insert(peer, addr);
+                self.writes.push(Write::Meta(format!("dial/{peer}"), addr.to_string().into_bytes()));
                 self.spawn_dial(peer, addr, Some(reply));
             }
             Api::Pay { to, amount, reply } => match self.pay_direct(to, amount) {
@@ -1398,27 +1422,20 @@ impl Core {
     fn pump_jobs(&mut self) {
         let mut i = 0;
         while i < self.queued.len() {
-            let job = &mut self.queued[i];
-            let (to, amount) = (job.to, job.amount);
+            let (to, amount, mut remaining) = {
+                let job = &self.queued[i];
+                (job.to, job.amount, job.remaining)
+            };
             let mut failed = None;
             let mut last_seq = None;
-            while job.remaining > 0 {
+            while remaining > 0 {
                 let in_flight = self.peers.get(&to).map_or(0, |p| p.next_out.saturating_sub(1) - p.acked);
                 if in_flight >= WINDOW {
                     break;
                 }
-                match pay_direct(
-                    &self.key,
-                    &self.domain,
-                    &mut self.channels,
-                    &mut self.peers,
-                    &mut self.writes,
-                    &mut self.releases,
-                    to,
-                    amount,
-                ) {
+                match self.pay_direct(to, amount) {
                     Ok(seq) => {
-                        job.remaining -= 1;
+                        remaining -= 1;
                         last_seq = Some(seq);
                     }
                     Err(e) => {
@@ -1427,15 +1444,15 @@ impl Core {
                     }
                 }
             }
-            let job = &mut self.queued[i];
+            self.queued[i].remaining = remaining;
             if let Some(e) = failed {
-                if let Some(reply) = job.reply.take() {
+                if let Some(reply) = self.queued[i].reply.take() {
                     let _ = reply.send(Err(e));
                 }
                 self.queued.remove(i);
                 continue;
             }
-            if job.remaining == 0 {
+            if remaining == 0 {
                 let job = self.queued.remove(i).expect("index in range");
                 if let (Some(seq), Some(reply)) = (last_seq, job.reply)
                     && let Some(p) = self.peers.get_mut(&to)
@@ -1448,48 +1465,18 @@ impl Core {
         }
     }
 
+    /// Signs our next proof paying `amount` to the partner `to` and queues it.
     fn pay_direct(&mut self, to: Address, amount: u128) -> Result<u64, NodeError> {
-        pay_direct(
-            &self.key,
-            &self.domain,
-            &mut self.channels,
-            &mut self.peers,
-            &mut self.writes,
-            &mut self.releases,
-            to,
-            amount,
-        )
+        let channel = self
+            .channels
+            .values_mut()
+            .find(|c| c.partner == to && c.status == ChannelStatus::Opened)
+            .ok_or(NodeError::NoChannel(to))?;
+        let pid = B256::from(rand_bytes());
+        let proof = channel.send_direct(&self.key, &self.domain, amount, direct_message_hash(&pid))?;
+        self.writes.push(Write::Proof(channel.id, Side::Ours, proof.encode()));
+        Ok(self.enqueue(to, Reliable::Direct(DirectTransfer { pid, proof })))
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn pay_direct(
-    key: &SigningKey,
-    domain: &ChannelDomain,
-    channels: &mut BTreeMap<u64, Channel>,
-    peers: &mut HashMap<Address, Peer>,
-    writes: &mut Vec<Write>,
-    releases: &mut Vec<Release>,
-    to: Address,
-    amount: u128,
-) -> Result<u64, NodeError> {
-    let channel = channels
-        .values_mut()
-        .find(|c| c.partner == to && c.status == ChannelStatus::Opened)
-        .ok_or(NodeError::NoChannel(to))?;
-    let pid = B256::from(rand_bytes());
-    let proof = channel.send_direct(key, domain, amount, direct_message_hash(&pid))?;
-    let peer = peers.entry(to).or_default();
-    peer.next_out = peer.next_out.max(1);
-    let seq = peer.next_out;
-    peer.next_out += 1;
-    let bytes = Message::Reliable(seq, Reliable::Direct(DirectTransfer { pid, proof })).encode();
-    writes.push(Write::Proof(channel.id, Side::Ours, proof.encode()));
-    writes.push(Write::Outbox(to, seq, bytes.clone()));
-    writes.push(Write::Peer(to, peer.next_out, peer.last_in));
-    peer.outbox.insert(seq, bytes);
-    releases.push(Release::Send(to, seq));
-    Ok(seq)
 }
 
 fn rand_bytes() -> [u8; 32] {

@@ -30,6 +30,8 @@ const LOCKS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("locks");
 const OUTBOX: TableDefinition<([u8; 20], u64), &[u8]> = TableDefinition::new("outbox");
 /// peer => (next outgoing seq, last processed incoming seq).
 const PEERS: TableDefinition<[u8; 20], (u64, u64)> = TableDefinition::new("peers");
+/// secrethash => our role in that mediated payment.
+const TRANSFERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("transfers");
 /// payment id => the API's record of it.
 const PAYMENTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("payments");
 
@@ -85,6 +87,10 @@ pub enum Write {
     Payment(B256, Vec<u8>),
     /// A metadata entry.
     Meta(String, Vec<u8>),
+    /// Our role in a mediated payment (its secret included, once known).
+    Transfer(B256, Vec<u8>),
+    /// A mediated payment is over for us.
+    TransferDone(B256),
 }
 
 /// The writes of one core step; `token` identifies it in [`Committed`].
@@ -120,6 +126,8 @@ pub struct Snapshot {
     pub payments: BTreeMap<B256, Vec<u8>>,
     /// Metadata entries.
     pub meta: BTreeMap<String, Vec<u8>>,
+    /// Mediated payments in progress, by secrethash.
+    pub transfers: BTreeMap<B256, Vec<u8>>,
 }
 
 /// The open store.
@@ -158,6 +166,7 @@ impl Store {
             txn.open_table(OUTBOX).map_err(db)?;
             txn.open_table(PEERS).map_err(db)?;
             txn.open_table(PAYMENTS).map_err(db)?;
+            txn.open_table(TRANSFERS).map_err(db)?;
         }
         txn.commit().map_err(db)?;
         Ok(Self { db: Arc::new(database) })
@@ -206,6 +215,10 @@ impl Store {
             let (key, value) = row.map_err(db)?;
             snap.meta.insert(key.value().to_owned(), value.value().to_vec());
         }
+        for row in txn.open_table(TRANSFERS).map_err(db)?.iter().map_err(db)? {
+            let (h, record) = row.map_err(db)?;
+            snap.transfers.insert(B256::from(h.value()), record.value().to_vec());
+        }
         for row in txn.open_table(PAYMENTS).map_err(db)?.iter().map_err(db)? {
             let (pid, record) = row.map_err(db)?;
             snap.payments.insert(B256::from(pid.value()), record.value().to_vec());
@@ -224,6 +237,7 @@ impl Store {
             let mut peers = txn.open_table(PEERS).map_err(db)?;
             let mut payments = txn.open_table(PAYMENTS).map_err(db)?;
             let mut meta = txn.open_table(META).map_err(db)?;
+            let mut transfers = txn.open_table(TRANSFERS).map_err(db)?;
             for write in batches.iter().flat_map(|b| &b.writes) {
                 match write {
                     Write::Channel(id, record) => {
@@ -249,6 +263,12 @@ impl Store {
                     }
                     Write::Meta(key, value) => {
                         meta.insert(key.as_str(), value.as_slice()).map_err(db)?;
+                    }
+                    Write::Transfer(h, record) => {
+                        transfers.insert(h.0, record.as_slice()).map_err(db)?;
+                    }
+                    Write::TransferDone(h) => {
+                        transfers.remove(h.0).map_err(db)?;
                     }
                 }
             }

@@ -4,23 +4,22 @@
 //! `Error`, the connection is closed, the channel is unchanged, and the node keeps serving:
 //! Mallory's honest payments before and after are all counted, exactly once.
 
+mod common;
+
 use std::time::Duration;
 
 use alloy_primitives::{Address, B256, U256};
+use common::{ETH, node_config, setup, wait_for};
 use loft_channel_node::{
-    contracts::{ChannelContracts, deploy},
-    node::{Node, NodeConfig, NodeHandle},
+    contracts::ChannelContracts,
+    node::{Node, NodeHandle},
     transport::{self, Connection, NoiseIdentity},
 };
 use loft_channels::{
     BalanceProof, Channel, ChannelDomain, SigningKey,
     wire::{DirectTransfer, Hello, Message, PROTOCOL_VERSION, Reliable, direct_message_hash},
 };
-use loft_l1::{Devnet, DevnetConfig, L1Client};
-use loft_rpc::MiningMode;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
-
-const ETH: u128 = 1_000_000_000_000_000_000;
 
 struct Mallory {
     key: SigningKey,
@@ -78,49 +77,24 @@ impl Mallory {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
-    let url = devnet.url();
-    let signers = loft_l1::dev_signers(2).expect("keys");
-    let alice_l1 = L1Client::connect(&url, signers[0].clone()).await.expect("l1");
-    let mallory_l1 = L1Client::connect(&url, signers[1].clone()).await.expect("l1");
-    let d = deploy(&alice_l1, 10, 1000).await.expect("deploy");
-    let alice_key = SigningKey::from_bytes(&signers[0].to_bytes().0).expect("key");
-    let mallory_key = SigningKey::from_bytes(&signers[1].to_bytes().0).expect("key");
+    let (_devnet, url, d, parties) = setup(2).await;
+    let (alice_key, mallory_key, mallory_l1) = (&parties[0].key, &parties[1].key, &parties[1].l1);
     let dir = tempfile::tempdir().expect("dir");
-    let alice = Node::start(NodeConfig {
-        key: alice_key.clone(),
-        deployment: d,
-        data_dir: dir.path().join("alice"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        l1_url: url.clone(),
-        l1_poll: Duration::from_millis(50),
-        mediation: Default::default(),
-    })
-    .await
-    .expect("alice");
-    let (id, _) = ChannelContracts::new(&mallory_l1, d)
+    let alice = Node::start(node_config(alice_key, d, &dir.path().join("alice"), &url)).await.expect("alice");
+    let (id, _) = ChannelContracts::new(mallory_l1, d)
         .open_with_deposit(alice_key.address(), Address::ZERO, 40, U256::from(ETH))
         .await
         .expect("open");
     let node = alice.handle();
-    for _ in 0..400 {
-        let list = node.channels().await.expect("channels");
-        if list.first().is_some_and(|c| c.channel.theirs.deposit == ETH) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for("Alice to see Mallory's deposit", async || {
+        node.channels().await.expect("channels").first().is_some_and(|c| c.channel.theirs.deposit == ETH)
+    })
+    .await;
     let mut channel = Channel::new(id, Address::ZERO, mallory_key.address(), alice_key.address(), 40);
     channel.ours.deposit = ETH;
     let domain = d.domain();
     let mut m = Mallory {
-        identity: NoiseIdentity::new(&mallory_key, domain),
+        identity: NoiseIdentity::new(mallory_key, domain),
         key: mallory_key.clone(),
         domain,
         channel,

@@ -4,42 +4,18 @@
 //! Alice's node submitting his newest proof on its own before the settle period ends: the
 //! settlement pays Alice everything she is due.
 
-use std::time::Duration;
+mod common;
 
 use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
 use alloy_primitives::{Address, U256};
+use common::{ETH, node_config as config, setup, wait_for};
 use loft_channel_node::{
-    contracts::{ChannelContracts, ChannelDeployment, ChannelManager, deploy},
-    node::{Node, NodeConfig, NodeHandle},
+    contracts::{ChannelContracts, ChannelManager},
+    node::{Node, NodeHandle},
 };
-use loft_channels::{ChannelStatus, SigningKey};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
-use loft_rpc::MiningMode;
-
-const ETH: u128 = 1_000_000_000_000_000_000;
+use loft_channels::ChannelStatus;
+use loft_l1::L1Client;
 const SETTLE_TIMEOUT: u64 = 12;
-
-fn config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &str) -> NodeConfig {
-    NodeConfig {
-        key: key.clone(),
-        deployment: d,
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        l1_url: url.to_string(),
-        l1_poll: Duration::from_millis(50),
-        mediation: Default::default(),
-    }
-}
-
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..600 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 async fn find(node: &NodeHandle, id: u64) -> Option<loft_channels::Channel> {
     node.channels().await.expect("channels").into_iter().find(|c| c.channel.id == id).map(|c| c.channel)
@@ -56,35 +32,23 @@ async fn gas_cost(l1: &L1Client, tx: alloy_primitives::B256) -> U256 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cooperative_then_unilateral_close_through_the_nodes() {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
-    let url = devnet.url();
-    let signers = loft_l1::dev_signers(3).expect("keys");
-    let alice_l1 = L1Client::connect(&url, signers[0].clone()).await.expect("l1");
-    let bob_l1 = L1Client::connect(&url, signers[1].clone()).await.expect("l1");
-    let deployer = L1Client::connect(&url, signers[2].clone()).await.expect("l1");
-    let d = deploy(&deployer, 10, 1000).await.expect("deploy");
-    let alice_key = SigningKey::from_bytes(&signers[0].to_bytes().0).expect("key");
-    let bob_key = SigningKey::from_bytes(&signers[1].to_bytes().0).expect("key");
+    let (_devnet, url, d, parties) = setup(2).await;
+    let (alice_l1, bob_l1) = (&parties[0].l1, &parties[1].l1);
+    let (alice_key, bob_key) = (&parties[0].key, &parties[1].key);
     let dir = tempfile::tempdir().expect("dir");
-    let alice = Node::start(config(&alice_key, d, &dir.path().join("alice"), &url)).await.expect("alice");
-    let bob = Node::start(config(&bob_key, d, &dir.path().join("bob"), &url)).await.expect("bob");
+    let alice = Node::start(config(alice_key, d, &dir.path().join("alice"), &url)).await.expect("alice");
+    let bob = Node::start(config(bob_key, d, &dir.path().join("bob"), &url)).await.expect("bob");
     let (a, b) = (alice.handle(), bob.handle());
     a.connect(b.address(), b.listen_addr()).await.expect("connect");
 
     // --- cooperative close
     let a0 = alice_l1.balance(a.address()).await.expect("balance");
     let b0 = bob_l1.balance(b.address()).await.expect("balance");
-    let (id, open) = ChannelContracts::new(&alice_l1, d)
+    let (id, open) = ChannelContracts::new(alice_l1, d)
         .open_with_deposit(b.address(), Address::ZERO, SETTLE_TIMEOUT, U256::from(5 * ETH))
         .await
         .expect("open");
-    let deposit = ChannelContracts::new(&bob_l1, d)
+    let deposit = ChannelContracts::new(bob_l1, d)
         .set_total_deposit(id, b.address(), U256::from(ETH), U256::from(ETH))
         .await
         .expect("deposit");
@@ -105,7 +69,7 @@ async fn cooperative_then_unilateral_close_through_the_nodes() {
     let b1 = bob_l1.balance(b.address()).await.expect("balance");
     let open_cost = U256::from(open.gas_used) * U256::from(open.effective_gas_price);
     let deposit_cost = U256::from(deposit.gas_used) * U256::from(deposit.effective_gas_price);
-    let close_cost = gas_cost(&alice_l1, close.tx).await;
+    let close_cost = gas_cost(alice_l1, close.tx).await;
     assert_eq!(a1, a0 - U256::from(5 * ETH) - open_cost - close_cost + alice_final);
     assert_eq!(b1, b0 - U256::from(ETH) - deposit_cost + bob_final);
     wait_for("both nodes to see the settlement", async || {
@@ -115,11 +79,11 @@ async fn cooperative_then_unilateral_close_through_the_nodes() {
     .await;
 
     // --- unilateral close by Bob; Alice's node updates with Bob's newest proof
-    let (id, _) = ChannelContracts::new(&alice_l1, d)
+    let (id, _) = ChannelContracts::new(alice_l1, d)
         .open_with_deposit(b.address(), Address::ZERO, SETTLE_TIMEOUT, U256::from(3 * ETH))
         .await
         .expect("open");
-    ChannelContracts::new(&bob_l1, d)
+    ChannelContracts::new(bob_l1, d)
         .set_total_deposit(id, b.address(), U256::from(3 * ETH), U256::from(3 * ETH))
         .await
         .expect("deposit");

@@ -3,40 +3,16 @@
 //! the receiver in the middle of a stream (its tasks aborted, its store reopened), and
 //! exactly-once delivery afterwards: no payment lost or counted twice, both sides agree.
 
+mod common;
+
 use std::time::Duration;
 
 use alloy_primitives::{Address, U256};
+use common::{ETH, node_config as config, setup, wait_for};
 use loft_channel_node::{
-    contracts::{ChannelContracts, ChannelDeployment, deploy},
-    node::{Node, NodeConfig, NodeHandle},
+    contracts::ChannelContracts,
+    node::{Node, NodeHandle},
 };
-use loft_channels::SigningKey;
-use loft_l1::{Devnet, DevnetConfig, L1Client};
-use loft_rpc::MiningMode;
-
-const ETH: u128 = 1_000_000_000_000_000_000;
-
-fn config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &str) -> NodeConfig {
-    NodeConfig {
-        key: key.clone(),
-        deployment: d,
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        l1_url: url.to_string(),
-        l1_poll: Duration::from_millis(50),
-        mediation: Default::default(),
-    }
-}
-
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..400 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 async fn balances(node: &NodeHandle) -> (U256, U256, u64) {
     let list = node.channels().await.expect("channels");
@@ -46,25 +22,14 @@ async fn balances(node: &NodeHandle) -> (U256, U256, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_payments_survive_a_receiver_crash() {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
-    let url = devnet.url();
-    let signers = loft_l1::dev_signers(2).expect("keys");
-    let alice_l1 = L1Client::connect(&url, signers[0].clone()).await.expect("l1");
-    let d = deploy(&alice_l1, 10, 1000).await.expect("deploy");
-    let alice_key = SigningKey::from_bytes(&signers[0].to_bytes().0).expect("key");
-    let bob_key = SigningKey::from_bytes(&signers[1].to_bytes().0).expect("key");
+    let (_devnet, url, d, parties) = setup(2).await;
+    let (alice_l1, alice_key, bob_key) = (&parties[0].l1, &parties[0].key, &parties[1].key);
     let dir = tempfile::tempdir().expect("dir");
 
-    let alice = Node::start(config(&alice_key, d, &dir.path().join("alice"), &url)).await.expect("alice");
-    let bob = Node::start(config(&bob_key, d, &dir.path().join("bob"), &url)).await.expect("bob");
+    let alice = Node::start(config(alice_key, d, &dir.path().join("alice"), &url)).await.expect("alice");
+    let bob = Node::start(config(bob_key, d, &dir.path().join("bob"), &url)).await.expect("bob");
     let (a, b) = (alice.handle(), bob.handle());
-    ChannelContracts::new(&alice_l1, d)
+    ChannelContracts::new(alice_l1, d)
         .open_with_deposit(bob_key.address(), Address::ZERO, 40, U256::from(10 * ETH))
         .await
         .expect("open");
@@ -98,7 +63,7 @@ async fn pipelined_payments_survive_a_receiver_crash() {
     wait_for("Bob to receive part of the stream", async || balances(&b).await.0 > sent).await;
     assert!(!stream.is_finished(), "the crash comes in the middle of the stream");
     bob.shutdown().await;
-    let bob = Node::start(config(&bob_key, d, &dir.path().join("bob"), &url)).await.expect("bob again");
+    let bob = Node::start(config(bob_key, d, &dir.path().join("bob"), &url)).await.expect("bob again");
     let b = bob.handle();
     let (seen, _, _) = balances(&b).await;
     assert!(seen >= sent, "what Bob acknowledged before the crash is still there");

@@ -3,20 +3,16 @@
 //! proof that loses to the watchtower's update, and an on-chain unlock of a lock whose secret
 //! was registered in time. L1 balances must match the off-chain ones to the wei (gas counted).
 
+mod common;
+
 use alloy::{providers::Provider, rpc::types::TransactionReceipt};
 use alloy_primitives::{Address, B256, U256, keccak256};
-use loft_channel_node::contracts::{ChannelContracts, ChannelDeployment, deploy, settle_data};
+use common::{ETH, Party, setup};
+use loft_channel_node::contracts::{ChannelContracts, ChannelDeployment, settle_data};
 use loft_channels::{Channel, Lock, SigningKey, lock::secrethash};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
-use loft_rpc::MiningMode;
+use loft_l1::{Devnet, L1Client};
 
-const ETH: u128 = 1_000_000_000_000_000_000;
 const SETTLE_TIMEOUT: u64 = 10;
-
-struct Party {
-    key: SigningKey,
-    l1: L1Client,
-}
 
 struct Net {
     _devnet: Devnet,
@@ -27,21 +23,7 @@ struct Net {
 }
 
 async fn net() -> Net {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
-    let url = devnet.url();
-    let signers = loft_l1::dev_signers(3).expect("keys");
-    let mut parties = Vec::new();
-    for s in signers {
-        let key = SigningKey::from_bytes(&s.to_bytes().0).expect("key");
-        parties.push(Party { key, l1: L1Client::connect(&url, s).await.expect("l1") });
-    }
-    let d = deploy(&parties[0].l1, 10, 1000).await.expect("deploy");
+    let (devnet, _url, d, mut parties) = setup(3).await;
     let tower = parties.pop().expect("3");
     let bob = parties.pop().expect("2");
     let alice = parties.pop().expect("1");

@@ -3,44 +3,28 @@
 //! then a payment B can not forward (not enough capacity towards C) fails back to A, and when
 //! the locks expire every balance returns to where it was.
 
+mod common;
+
 use std::time::Duration;
 
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
+use common::{ETH, node_config, setup, wait_for};
 use loft_channel_node::{
-    contracts::{ChannelContracts, ChannelDeployment, deploy},
+    contracts::{ChannelContracts, ChannelDeployment},
     node::{MediationConfig, Node, NodeConfig, NodeHandle},
 };
 use loft_channels::{
     SigningKey,
     route::{FeePolicy, RouteHop},
 };
-use loft_l1::{Devnet, DevnetConfig, L1Client};
-use loft_rpc::MiningMode;
-
-const ETH: u128 = 1_000_000_000_000_000_000;
 const FEE: FeePolicy = FeePolicy { fee_flat: 1_000, fee_ppm: 100, expiry_delta: 8 };
 
 fn config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &str) -> NodeConfig {
     NodeConfig {
-        key: key.clone(),
-        deployment: d,
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        l1_url: url.to_string(),
-        l1_poll: Duration::from_millis(50),
         mediation: MediationConfig { policy: FEE, reveal_timeout: 4, final_delta: 8 },
+        ..node_config(key, d, dir, url)
     }
-}
-
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..800 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// (our balance, partner balance, our pending locks) of `node`'s channel with `partner`.
@@ -62,34 +46,20 @@ async fn a_pays_c_through_b_and_a_failed_payment_refunds() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
-    let url = devnet.url();
-    let signers = loft_l1::dev_signers(3).expect("keys");
-    let mut l1 = Vec::new();
-    let mut keys = Vec::new();
-    for s in &signers {
-        l1.push(L1Client::connect(&url, s.clone()).await.expect("l1"));
-        keys.push(SigningKey::from_bytes(&s.to_bytes().0).expect("key"));
-    }
-    let d = deploy(&l1[2], 10, 1000).await.expect("deploy");
+    let (_devnet, url, d, parties) = setup(3).await;
     let dir = tempfile::tempdir().expect("dir");
     let mut nodes = Vec::new();
     for (i, name) in ["a", "b", "c"].iter().enumerate() {
-        nodes.push(Node::start(config(&keys[i], d, &dir.path().join(name), &url)).await.expect("node"));
+        nodes
+            .push(Node::start(config(&parties[i].key, d, &dir.path().join(name), &url)).await.expect("node"));
     }
     let (a, b, c) = (nodes[0].handle(), nodes[1].handle(), nodes[2].handle());
     // A-B: A deposits 2 ETH; B-C: B deposits 1 ETH.
-    ChannelContracts::new(&l1[0], d)
+    ChannelContracts::new(&parties[0].l1, d)
         .open_with_deposit(b.address(), Address::ZERO, 100, U256::from(2 * ETH))
         .await
         .expect("open A-B");
-    ChannelContracts::new(&l1[1], d)
+    ChannelContracts::new(&parties[1].l1, d)
         .open_with_deposit(c.address(), Address::ZERO, 100, U256::from(ETH))
         .await
         .expect("open B-C");
@@ -135,7 +105,7 @@ async fn a_pays_c_through_b_and_a_failed_payment_refunds() {
     assert_eq!(locks, 1, "A's lock to B stays until it expires");
     // Past the lock's expiration, A expires it and B accepts: A's balance is whole again.
     let _: serde_json::Value =
-        l1[0].provider().raw_request("anvil_mine".into(), ("0x20",)).await.expect("mine");
+        parties[0].l1.provider().raw_request("anvil_mine".into(), ("0x20",)).await.expect("mine");
     wait_for("the failed payment's lock to expire", async || {
         view(&a, b.address()).await.is_some_and(|v| v.2 == 0)
             && view(&b, a.address()).await.is_some_and(|v| v.2 == 0)
@@ -143,6 +113,69 @@ async fn a_pays_c_through_b_and_a_failed_payment_refunds() {
     .await;
     assert_eq!(view(&a, b.address()).await.expect("A-B").0, a_before);
     assert_eq!(view(&a, b.address()).await.expect("A-B").0, U256::from(2 * ETH - 5 * (amount + fee)));
+
+    // B, the mediator, crashes in the middle of a stream of payments and restarts from its
+    // store on the same port; every payment ends, and nobody loses anything.
+    let small = ETH / 100;
+    let stream = {
+        let (a, route) = (a.clone(), route.clone());
+        tokio::spawn(async move {
+            let mut results = Vec::new();
+            for _ in 0..10 {
+                results.push(a.pay_route(route.clone(), small).await.map(|r| r.fee));
+            }
+            results
+        })
+    };
+    let before_c = U256::from(5 * amount);
+    wait_for("two payments of the stream at C", async || {
+        view(&c, b.address()).await.is_some_and(|v| v.0 >= before_c + U256::from(2 * small))
+    })
+    .await;
+    let b_listen = b.listen_addr();
+    nodes.remove(1).shutdown().await;
+    let restarted = Node::start(NodeConfig {
+        listen: b_listen,
+        ..config(&parties[1].key, d, &dir.path().join("b"), &url)
+    })
+    .await
+    .expect("B restarts");
+    let b = restarted.handle();
+    nodes.insert(1, restarted);
+    let results =
+        tokio::time::timeout(Duration::from_secs(60), stream).await.expect("stream ends").expect("join");
+    let succeeded = results.iter().filter(|r| r.is_ok()).count() as u128;
+    eprintln!(
+        "after B's crash: {succeeded} of 10 payments succeeded, {:?}",
+        results.iter().filter(|r| r.is_err()).collect::<Vec<_>>()
+    );
+    // Whatever failed expires; then no lock is left anywhere.
+    let _: serde_json::Value =
+        parties[0].l1.provider().raw_request("anvil_mine".into(), ("0x20",)).await.expect("mine");
+    wait_for("no pending lock on any channel", async || {
+        view(&a, b.address()).await.is_some_and(|v| v.2 == 0)
+            && view(&b, a.address()).await.is_some_and(|v| v.2 == 0)
+            && view(&b, c.address()).await.is_some_and(|v| v.2 == 0)
+            && view(&c, b.address()).await.is_some_and(|v| v.2 == 0)
+    })
+    .await;
+    let a_paid = U256::from(2 * ETH) - view(&a, b.address()).await.expect("A-B").0;
+    let c_got = view(&c, b.address()).await.expect("C-B").0;
+    let b_total = view(&b, a.address()).await.expect("B-A").0 + view(&b, c.address()).await.expect("B-C").0;
+    let b_fees = b_total - U256::from(ETH);
+    assert_eq!(c_got, U256::from(5 * amount + succeeded * small), "C got every successful payment");
+    assert_eq!(a_paid, c_got + b_fees, "what A paid is exactly what C got plus B's fees");
+    assert_eq!(b_fees, U256::from(5 * fee + succeeded * FEE.fee(small).expect("fee")));
+    assert_eq!(
+        view(&a, b.address()).await.expect("A-B").1,
+        view(&b, a.address()).await.expect("B-A").0,
+        "A and B agree"
+    );
+    assert_eq!(
+        view(&c, b.address()).await.expect("C-B").1,
+        view(&b, c.address()).await.expect("B-C").0,
+        "B and C agree"
+    );
     for node in nodes {
         node.shutdown().await;
     }

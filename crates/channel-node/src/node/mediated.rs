@@ -99,6 +99,121 @@ pub(super) struct Target {
     secret: Option<B256>,
 }
 
+impl Transfer {
+    /// The record kept in the store (a restart resumes the role; only `started` is reset).
+    pub(super) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        let secret = |out: &mut Vec<u8>, s: &Option<B256>| match s {
+            Some(s) => {
+                out.push(1);
+                out.extend_from_slice(s.as_slice());
+            }
+            None => out.push(0),
+        };
+        match self {
+            Transfer::Initiator(t) => {
+                out.push(1);
+                out.extend_from_slice(t.pid.as_slice());
+                out.extend_from_slice(t.secret.as_slice());
+                out.extend_from_slice(t.target.as_slice());
+                out.extend_from_slice(&t.target_amount.to_be_bytes());
+                out.extend_from_slice(&t.target_expiration.to_be_bytes());
+                out.extend_from_slice(t.first.as_slice());
+                out.extend_from_slice(&t.channel.to_be_bytes());
+                out.extend_from_slice(&t.lock.encode());
+                out.push(u8::from(t.revealed));
+                out.push(u8::from(t.done));
+            }
+            Transfer::Mediator(t) => {
+                out.push(2);
+                out.extend_from_slice(t.pid.as_slice());
+                out.extend_from_slice(t.payer.as_slice());
+                out.extend_from_slice(t.payee.as_slice());
+                out.extend_from_slice(&t.in_lock.encode());
+                out.extend_from_slice(&t.out_channel.to_be_bytes());
+                out.extend_from_slice(&t.out_lock.encode());
+                secret(&mut out, &t.secret);
+                out.push(u8::from(t.out_done));
+            }
+            Transfer::Target(t) => {
+                out.push(3);
+                out.extend_from_slice(t.payer.as_slice());
+                secret(&mut out, &t.secret);
+            }
+        }
+        out
+    }
+
+    /// Reads a record written by [`Transfer::encode`].
+    pub(super) fn decode(b: &[u8]) -> Option<Self> {
+        let mut r = Cursor(b);
+        let t = match r.u8()? {
+            1 => Transfer::Initiator(Initiator {
+                pid: r.b32()?,
+                secret: r.b32()?,
+                target: r.addr()?,
+                target_amount: u128::from_be_bytes(r.take(16)?.try_into().ok()?),
+                target_expiration: r.u64()?,
+                first: r.addr()?,
+                channel: r.u64()?,
+                lock: r.lock()?,
+                revealed: r.u8()? == 1,
+                done: r.u8()? == 1,
+                started: Instant::now(),
+            }),
+            2 => Transfer::Mediator(Mediator {
+                pid: r.b32()?,
+                payer: r.addr()?,
+                payee: r.addr()?,
+                in_lock: r.lock()?,
+                out_channel: r.u64()?,
+                out_lock: r.lock()?,
+                secret: r.secret()?,
+                out_done: r.u8()? == 1,
+                registering: false,
+            }),
+            3 => Transfer::Target(Target { payer: r.addr()?, secret: r.secret()? }),
+            _ => return None,
+        };
+        r.0.is_empty().then_some(t)
+    }
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn b32(&mut self) -> Option<B256> {
+        Some(B256::from_slice(self.take(32)?))
+    }
+    fn addr(&mut self) -> Option<Address> {
+        Some(Address::from_slice(self.take(20)?))
+    }
+    fn lock(&mut self) -> Option<Lock> {
+        Some(Lock::decode(self.take(56)?.try_into().ok()?))
+    }
+    fn secret(&mut self) -> Option<Option<B256>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.b32()?)),
+            _ => None,
+        }
+    }
+}
+
 impl Core {
     /// Starts a payment of `amount` to the last node of `route` through the others.
     pub(super) fn pay_route(
@@ -174,6 +289,7 @@ impl Core {
                 started: Instant::now(),
             }),
         );
+        self.dirty_transfers.insert(h);
         Ok(h)
     }
 
@@ -209,6 +325,7 @@ impl Core {
                 return Ok(());
             }
             self.transfers.insert(h, Transfer::Target(Target { payer: peer, secret: None }));
+            self.dirty_transfers.insert(h);
             self.enqueue(
                 m.initiator,
                 Reliable::SecretRequest(SecretRequest {
@@ -282,6 +399,7 @@ impl Core {
                 registering: false,
             }),
         );
+        self.dirty_transfers.insert(h);
         Ok(())
     }
 
@@ -312,6 +430,7 @@ impl Core {
             return Ok(());
         }
         t.revealed = true;
+        self.dirty_transfers.insert(m.secrethash);
         let (pid, secret, target) = (t.pid, t.secret, t.target);
         self.enqueue(target, Reliable::RevealSecret(RevealSecret { pid, secret }));
         Ok(())
@@ -319,6 +438,7 @@ impl Core {
 
     pub(super) fn receive_reveal_secret(&mut self, peer: Address, m: &RevealSecret) -> Result<(), String> {
         let h = secrethash(&m.secret);
+        self.dirty_transfers.insert(h);
         match self.transfers.get_mut(&h) {
             Some(Transfer::Target(t)) if t.secret.is_none() => {
                 t.secret = Some(m.secret);
@@ -382,6 +502,7 @@ impl Core {
         self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
         self.writes.push(Write::Locks(id, Side::Theirs, locks));
         let h = secrethash(&m.secret);
+        self.dirty_transfers.insert(h);
         match self.transfers.get(&h) {
             Some(Transfer::Target(_)) => {
                 self.transfers.remove(&h);
@@ -425,6 +546,7 @@ impl Core {
         let locks = c.theirs.locks.encode();
         self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
         self.writes.push(Write::Locks(id, Side::Theirs, locks));
+        self.dirty_transfers.insert(m.secrethash);
         match self.transfers.get(&m.secrethash) {
             Some(Transfer::Target(_)) => {
                 self.transfers.remove(&m.secrethash);
@@ -491,6 +613,7 @@ impl Core {
             }
         }
         for (h, channel, to, pid) in expire {
+            self.dirty_transfers.insert(h);
             let Some(c) = self.channels.get_mut(&channel) else { continue };
             match c.send_lock_expired(&self.key, &self.domain, &h, head, lock_expired_message_hash(&pid, &h))
             {
