@@ -1198,8 +1198,8 @@ impl Core {
                     let c = Channel::new(id, token, self.key.address(), partner, settle_timeout);
                     self.writes.push(Write::Channel(id, encode_channel(&c)));
                     self.channels.insert(id, c);
-                    self.peers.entry(partner).or_default().next_out =
-                        self.peers.get(&partner).map_or(1, |p| p.next_out.max(1));
+                    let p = self.peers.entry(partner).or_default();
+                    p.next_out = p.next_out.max(1);
                 }
             }
             L1Event::Deposit { id, participant, total } => {
