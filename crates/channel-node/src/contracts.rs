@@ -22,6 +22,15 @@ alloy::sol!(
     "../../contracts/artifacts/SecretRegistry.json"
 );
 
+alloy::sol! {
+    #[sol(rpc)]
+    #[allow(missing_docs)]
+    interface IERC20 {
+        function approve(address spender, uint256 amount) external returns (bool);
+        function allowance(address owner, address spender) external view returns (uint256);
+    }
+}
+
 /// Settle timeouts a devnet deployment allows, in blocks.
 pub const DEVNET_SETTLE_TIMEOUT_MIN: u64 = 10;
 /// The longest settle timeout a devnet deployment allows.
@@ -177,6 +186,18 @@ impl ChannelContracts {
             ContractError::from(err)
         })?;
         Ok(self.l1.send(call).await?)
+    }
+
+    /// Lets the `ChannelManager` pull up to `amount` of `token` from our account, unless it
+    /// already may.
+    pub async fn approve(&self, token: Address, amount: U256) -> Result<(), ContractError> {
+        let erc20 = IERC20::new(token, self.l1.provider().clone());
+        let allowed = erc20.allowance(self.l1.address(), self.deployment.channel_manager).call().await?;
+        if allowed < amount {
+            let call = erc20.approve(self.deployment.channel_manager, amount).into_transaction_request();
+            self.send(call).await?;
+        }
+        Ok(())
     }
 
     /// Opens an ETH (`token == 0`) or ERC-20 channel with `partner` and deposits `deposit`

@@ -45,8 +45,10 @@ use crate::{
     transport::{self, Connection, NoiseIdentity, NoiseReader, NoiseWriter, TransportError},
 };
 
+mod history;
 mod mediated;
 
+pub use history::{PaymentRecord, PaymentRole, PaymentStatus};
 pub use mediated::{MediationConfig, PaymentReport};
 
 /// Unacknowledged reliable messages allowed per peer (pipelining window).
@@ -174,6 +176,16 @@ enum Api {
         channel: u64,
         reply: oneshot::Sender<Result<L1Receipt, NodeError>>,
     },
+    Settle {
+        channel: u64,
+        reply: oneshot::Sender<Result<L1Receipt, NodeError>>,
+    },
+    Payments {
+        reply: oneshot::Sender<Vec<PaymentRecord>>,
+    },
+    Head {
+        reply: oneshot::Sender<u64>,
+    },
 }
 
 /// An L1 transaction the node sent.
@@ -288,6 +300,11 @@ pub struct NodeHandle {
     address: Address,
     listen: SocketAddr,
     events: mpsc::UnboundedSender<Event>,
+    /// Opens and deposits go to L1 from the handle: they need no core state, and the core
+    /// learns their outcome from the L1 watcher like any other channel event.
+    contracts: ChannelContracts,
+    deployment: ChannelDeployment,
+    mediation: MediationConfig,
 }
 
 impl NodeHandle {
@@ -299,6 +316,16 @@ impl NodeHandle {
     /// Where it accepts peers.
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen
+    }
+
+    /// The channel contracts it uses.
+    pub fn deployment(&self) -> &ChannelDeployment {
+        &self.deployment
+    }
+
+    /// Its fees and timing of mediated payments.
+    pub fn mediation(&self) -> &MediationConfig {
+        &self.mediation
     }
 
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Api) -> Result<T, NodeError> {
@@ -353,6 +380,100 @@ impl NodeHandle {
     pub async fn close_unilateral(&self, channel: u64) -> Result<L1Receipt, NodeError> {
         self.call(|reply| Api::CloseUnilateral { channel, reply }).await?
     }
+
+    /// Settles a closed `channel` once its settle period is over (the node also does so by
+    /// itself); returns the settlement's receipt.
+    pub async fn settle(&self, channel: u64) -> Result<L1Receipt, NodeError> {
+        self.call(|reply| Api::Settle { channel, reply }).await?
+    }
+
+    /// The mediated payments we took part in.
+    pub async fn payments(&self) -> Result<Vec<PaymentRecord>, NodeError> {
+        self.call(|reply| Api::Payments { reply }).await
+    }
+
+    /// The newest L1 block the node has seen.
+    pub async fn head(&self) -> Result<u64, NodeError> {
+        self.call(|reply| Api::Head { reply }).await
+    }
+
+    /// Opens a channel with `partner` in `token` (zero: ETH) and deposits `deposit` in the
+    /// same L1 transaction (an ERC-20 is approved first); returns once the node has seen the
+    /// channel on L1.
+    pub async fn open(
+        &self,
+        partner: Address,
+        token: Address,
+        deposit: u128,
+        settle_timeout: u64,
+    ) -> Result<(u64, L1Receipt), NodeError> {
+        if partner == self.address || partner == Address::ZERO {
+            return Err(NodeError::Route(format!("cannot open a channel with {partner}")));
+        }
+        if token != Address::ZERO {
+            self.contracts.approve(token, U256::from(deposit)).await.map_err(l1_error)?;
+        }
+        let (id, receipt) = self
+            .contracts
+            .open_with_deposit(partner, token, settle_timeout, U256::from(deposit))
+            .await
+            .map_err(l1_error)?;
+        self.wait_for_channel(id, |c| c.ours.deposit >= deposit).await?;
+        Ok((id, L1Receipt { tx: receipt.transaction_hash, gas_used: receipt.gas_used }))
+    }
+
+    /// Raises our total deposit in `channel` to `total`; returns once the node has seen it.
+    pub async fn deposit(&self, channel: u64, total: u128) -> Result<L1Receipt, NodeError> {
+        let c = self
+            .channels()
+            .await?
+            .into_iter()
+            .find(|c| c.channel.id == channel)
+            .ok_or_else(|| NodeError::Route(format!("no channel {channel}")))?
+            .channel;
+        if c.status != ChannelStatus::Opened {
+            return Err(NodeError::Route(format!("channel {channel} is not open")));
+        }
+        let Some(added) = total.checked_sub(c.ours.deposit).filter(|a| *a > 0) else {
+            return Err(NodeError::Route(format!(
+                "the total deposit {total} must exceed the current {}",
+                c.ours.deposit
+            )));
+        };
+        let eth = if c.token == Address::ZERO {
+            U256::from(added)
+        } else {
+            self.contracts.approve(c.token, U256::from(added)).await.map_err(l1_error)?;
+            U256::ZERO
+        };
+        let receipt = self
+            .contracts
+            .set_total_deposit(channel, self.address, U256::from(total), eth)
+            .await
+            .map_err(l1_error)?;
+        self.wait_for_channel(channel, |c| c.ours.deposit >= total).await?;
+        Ok(L1Receipt { tx: receipt.transaction_hash, gas_used: receipt.gas_used })
+    }
+
+    /// Waits (up to a minute) until the core's copy of `channel` satisfies `done`.
+    async fn wait_for_channel(&self, channel: u64, done: impl Fn(&Channel) -> bool) -> Result<(), NodeError> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.channels().await?.iter().any(|c| c.channel.id == channel && done(&c.channel)) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(NodeError::L1(format!(
+                    "channel {channel}: the L1 watcher did not see the change"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn l1_error(e: crate::contracts::ContractError) -> NodeError {
+    NodeError::L1(e.to_string())
 }
 
 /// A running node; dropping it does not stop it, [`Node::shutdown`] does.
@@ -391,6 +512,7 @@ impl Node {
         let l1 = Arc::new(
             L1Client::connect(&config.l1_url, signer).await.map_err(|e| NodeError::L1(e.to_string()))?,
         );
+        let l1_for_handle = (*l1).clone();
         let identity = Arc::new(NoiseIdentity::new(&config.key, domain));
         let listener = TcpListener::bind(config.listen).await?;
         let listen = listener.local_addr()?;
@@ -425,12 +547,20 @@ impl Node {
             payment_replies: HashMap::new(),
             dial: HashMap::new(),
             dialing: HashMap::new(),
+            payments: BTreeMap::new(),
             mediation: config.mediation,
         };
         core.restore(snapshot);
         let core_task = tokio::spawn(core.run(events_rx));
         Ok(Node {
-            handle: NodeHandle { address: us, listen, events: events_tx },
+            handle: NodeHandle {
+                address: us,
+                listen,
+                events: events_tx,
+                contracts: ChannelContracts::new(&l1_for_handle, config.deployment),
+                deployment: config.deployment,
+                mediation: config.mediation,
+            },
             tasks: vec![core_task, accept_task, watcher, committed_task],
             store_thread: Some(store_thread),
         })
@@ -599,6 +729,8 @@ struct Core {
     dirty_transfers: std::collections::BTreeSet<B256>,
     /// `pay_route` calls waiting for their payment's end.
     payment_replies: HashMap<B256, oneshot::Sender<Result<PaymentReport, NodeError>>>,
+    /// Mediated payments we took part in (the API's history), by secrethash.
+    payments: BTreeMap<B256, PaymentRecord>,
     mediation: MediationConfig,
 }
 
@@ -613,6 +745,14 @@ impl Core {
                     self.transfers.insert(*h, t);
                 }
                 None => tracing::error!(%h, "unreadable transfer record"),
+            }
+        }
+        for (h, record) in &snapshot.payments {
+            match PaymentRecord::decode(*h, record) {
+                Some(r) => {
+                    self.payments.insert(*h, r);
+                }
+                None => tracing::error!(%h, "unreadable payment record"),
             }
         }
         for (key, value) in &snapshot.meta {
@@ -1414,6 +1554,34 @@ impl Core {
                 self.send_l1(channel, "closeChannel", move |l1| async move {
                     l1.close(channel, proof.as_ref()).await
                 });
+            }
+            Api::Settle { channel, reply } => {
+                let head = self.head;
+                let refusal = match self.channels.get(&channel).map(|c| c.status) {
+                    None => Some(format!("no channel {channel}")),
+                    Some(ChannelStatus::Closed { settle_block, .. }) if head > settle_block => None,
+                    Some(ChannelStatus::Closed { settle_block, .. }) => {
+                        Some(format!("the settle period ends after block {settle_block} (L1 head {head})"))
+                    }
+                    Some(ChannelStatus::Settled) => Some("already settled".to_string()),
+                    Some(_) => Some("the channel is not closed (close it first)".to_string()),
+                };
+                match refusal {
+                    Some(why) => {
+                        let _ = reply.send(Err(NodeError::L1(why)));
+                    }
+                    None => {
+                        // The settlement itself is sent (once) by the head timer.
+                        self.l1_replies.insert((channel, "settleChannel"), reply);
+                        self.on_head();
+                    }
+                }
+            }
+            Api::Payments { reply } => {
+                let _ = reply.send(self.payments.values().copied().collect());
+            }
+            Api::Head { reply } => {
+                let _ = reply.send(self.head);
             }
         }
     }

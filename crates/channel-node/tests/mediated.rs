@@ -12,7 +12,7 @@ use alloy_primitives::{Address, U256};
 use common::{ETH, node_config, setup, wait_for};
 use loft_channel_node::{
     contracts::{ChannelContracts, ChannelDeployment},
-    node::{MediationConfig, Node, NodeConfig, NodeHandle},
+    node::{MediationConfig, Node, NodeConfig, NodeHandle, PaymentRecord, PaymentRole, PaymentStatus},
 };
 use loft_channels::{
     SigningKey,
@@ -113,6 +113,28 @@ async fn a_pays_c_through_b_and_a_failed_payment_refunds() {
     .await;
     assert_eq!(view(&a, b.address()).await.expect("A-B").0, a_before);
     assert_eq!(view(&a, b.address()).await.expect("A-B").0, U256::from(2 * ETH - 5 * (amount + fee)));
+
+    // The history: five completed and one expired payment for A, five forwarded ones with
+    // their fees for B, five received ones for C.
+    let count = |records: &[PaymentRecord], role, status| {
+        records.iter().filter(|r| r.role == role && r.status == status).count()
+    };
+    let a_history = a.payments().await.expect("A's payments");
+    assert_eq!(count(&a_history, PaymentRole::Sent, PaymentStatus::Completed), 5);
+    assert_eq!(count(&a_history, PaymentRole::Sent, PaymentStatus::Expired), 1);
+    assert!(a_history.iter().all(|r| r.counterparty == c.address()));
+    assert!(
+        a_history
+            .iter()
+            .filter(|r| r.status == PaymentStatus::Completed)
+            .all(|r| r.amount == amount && r.fee == fee)
+    );
+    let b_history = b.payments().await.expect("B's payments");
+    assert_eq!(count(&b_history, PaymentRole::Forwarded, PaymentStatus::Completed), 5);
+    assert!(b_history.iter().all(|r| r.counterparty == c.address()));
+    let c_history = c.payments().await.expect("C's payments");
+    assert_eq!(count(&c_history, PaymentRole::Received, PaymentStatus::Completed), 5);
+    assert!(c_history.iter().all(|r| r.counterparty == a.address() && r.amount == amount));
 
     // B, the mediator, crashes in the middle of a stream of payments and restarts from its
     // store on the same port; every payment ends, and nobody loses anything.

@@ -1,7 +1,7 @@
 //! One client for any Ethereum JSON-RPC node, over alloy's provider: the embedded devnet,
 //! anvil and geth are reached by the same code.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use alloy::eips::eip2718::Encodable2718;
 use alloy::{
@@ -78,6 +78,9 @@ pub struct L1Client {
     provider: DynProvider,
     signer: PrivateKeySigner,
     url: String,
+    /// Held from reading the nonce to the node's acceptance of the transaction, so that two
+    /// tasks sending from this client (and its clones) never take the same nonce.
+    sending: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl L1Client {
@@ -97,7 +100,7 @@ impl L1Client {
             .connect(url)
             .await
             .map_err(|e| L1Error::Config(format!("cannot connect to L1 at {url}: {e}")))?;
-        Ok(Self { provider: provider.erased(), signer, url: url.to_string() })
+        Ok(Self { provider: provider.erased(), signer, url: url.to_string(), sending: Default::default() })
     }
 
     /// The alloy provider, for contract bindings.
@@ -132,7 +135,10 @@ impl L1Client {
 
     /// Sends a transaction (fees, nonce and gas filled in) and waits for its successful receipt.
     pub async fn send(&self, tx: TransactionRequest) -> Result<TransactionReceipt, L1Error> {
-        let pending = self.provider.send_transaction(tx.with_from(self.address())).await?;
+        let pending = {
+            let _nonce = self.sending.lock().await;
+            self.provider.send_transaction(tx.with_from(self.address())).await?
+        };
         let hash = *pending.tx_hash();
         let receipt =
             pending.with_timeout(Some(Duration::from_secs(60))).get_receipt().await.map_err(|e| match e {

@@ -29,7 +29,10 @@ use tokio::sync::oneshot;
 
 use loft_channels::ChannelError;
 
-use super::{Core, NodeError, Refusal, Side, VerifiedBalanceProof, Write};
+use super::{
+    Core, NodeError, Refusal, Side, VerifiedBalanceProof, Write,
+    history::{PaymentRole, PaymentStatus},
+};
 
 /// How a node mediates and times mediated payments (in L1 blocks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,6 +293,7 @@ impl Core {
             }),
         );
         self.dirty_transfers.insert(h);
+        self.payment_started(h, PaymentRole::Sent, target, amount, p.first_amount - amount);
         Ok(h)
     }
 
@@ -326,6 +330,7 @@ impl Core {
             }
             self.transfers.insert(h, Transfer::Target(Target { payer: peer, secret: None }));
             self.dirty_transfers.insert(h);
+            self.payment_started(h, PaymentRole::Received, m.initiator, m.lock.amount, 0);
             self.enqueue(
                 m.initiator,
                 Reliable::SecretRequest(SecretRequest {
@@ -400,6 +405,13 @@ impl Core {
             }),
         );
         self.dirty_transfers.insert(h);
+        self.payment_started(
+            h,
+            PaymentRole::Forwarded,
+            next.node,
+            out_lock.amount,
+            m.lock.amount - out_lock.amount,
+        );
         Ok(())
     }
 
@@ -465,6 +477,7 @@ impl Core {
                         .send(Ok(PaymentReport { fee: lock.amount - amount, elapsed: started.elapsed() }));
                 }
                 self.transfers.remove(&h);
+                self.payment_ended(h, PaymentStatus::Completed);
             }
             _ => {}
         }
@@ -503,6 +516,9 @@ impl Core {
         self.writes.push(Write::Locks(id, Side::Theirs, locks));
         let h = secrethash(&m.secret);
         self.dirty_transfers.insert(h);
+        if matches!(self.transfers.get(&h), Some(Transfer::Target(_) | Transfer::Mediator(_))) {
+            self.payment_ended(h, PaymentStatus::Completed);
+        }
         match self.transfers.get(&h) {
             Some(Transfer::Target(_)) => {
                 self.transfers.remove(&h);
@@ -547,6 +563,7 @@ impl Core {
         self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
         self.writes.push(Write::Locks(id, Side::Theirs, locks));
         self.dirty_transfers.insert(m.secrethash);
+        self.payment_ended(m.secrethash, PaymentStatus::Expired);
         match self.transfers.get(&m.secrethash) {
             Some(Transfer::Target(_)) => {
                 self.transfers.remove(&m.secrethash);
@@ -568,8 +585,10 @@ impl Core {
             Some(Transfer::Mediator(t)) if peer == t.payee => {
                 let payer = t.payer;
                 self.enqueue(payer, Reliable::TransferFailed(*m));
+                self.payment_ended(m.secrethash, PaymentStatus::Failed);
             }
             Some(Transfer::Initiator(t)) if peer == t.first => {
+                self.payment_ended(m.secrethash, PaymentStatus::Failed);
                 if let Some(reply) = self.payment_replies.remove(&m.secrethash) {
                     let _ = reply.send(Err(NodeError::Route(format!(
                         "payment failed at channel {} (reason {}); its locks expire",
@@ -630,6 +649,7 @@ impl Core {
             }
             if let Some(Transfer::Initiator(_)) = self.transfers.get(&h) {
                 self.transfers.remove(&h);
+                self.payment_ended(h, PaymentStatus::Expired);
             }
         }
         for secret in register {
