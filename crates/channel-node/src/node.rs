@@ -548,6 +548,7 @@ impl Node {
             dial: HashMap::new(),
             dialing: HashMap::new(),
             payments: BTreeMap::new(),
+            endpoint: Some(listen).filter(|a| !a.ip().is_unspecified()),
             mediation: config.mediation,
         };
         core.restore(snapshot);
@@ -731,6 +732,9 @@ struct Core {
     payment_replies: HashMap<B256, oneshot::Sender<Result<PaymentReport, NodeError>>>,
     /// Mediated payments we took part in (the API's history), by secrethash.
     payments: BTreeMap<B256, PaymentRecord>,
+    /// Where we accept peers, as our payments' targets may dial it (none when we listen on
+    /// an unspecified address).
+    endpoint: Option<SocketAddr>,
     mediation: MediationConfig,
 }
 
@@ -1062,6 +1066,25 @@ impl Core {
                 None
             }
         }
+    }
+
+    /// Remembers (on disk too) to dial `peer` at `addr`: whenever its connection drops, and
+    /// after a restart.
+    fn remember_dial(&mut self, peer: Address, addr: SocketAddr) {
+        if self.dial.get(&peer) != Some(&addr) {
+            self.dial.insert(peer, addr);
+            self.writes.push(Write::Meta(format!("dial/{peer}"), addr.to_string().into_bytes()));
+        }
+    }
+
+    /// Makes sure a message to `peer` gets through: dials it at `endpoint` unless it is
+    /// connected or already dialled (the initiator of a payment we are the target of).
+    fn reach(&mut self, peer: Address, endpoint: SocketAddr) {
+        if self.peers.get(&peer).is_some_and(|p| p.conn.is_some()) || self.dial.contains_key(&peer) {
+            return;
+        }
+        self.remember_dial(peer, endpoint);
+        self.spawn_dial(peer, endpoint, None);
     }
 
     fn spawn_dial(
@@ -1462,10 +1485,7 @@ impl Core {
     fn on_api(&mut self, api: Api) {
         match api {
             Api::Connect { peer, addr, reply } => {
-                // Remembered (on disk too): the connection is dialled again whenever it drops,
-                // and after a restart.
-                self.dial.insert(peer, addr);
-                self.writes.push(Write::Meta(format!("dial/{peer}"), addr.to_string().into_bytes()));
+                self.remember_dial(peer, addr);
                 self.spawn_dial(peer, addr, Some(reply));
             }
             Api::Pay { to, amount, reply } => match self.pay_direct(to, amount) {

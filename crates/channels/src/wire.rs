@@ -97,6 +97,11 @@ pub struct LockedTransfer {
     pub hops: Vec<Hop>,
     /// The sender's proof with `lock` appended.
     pub proof: SignedBalanceProof,
+    /// Where the initiator accepts connections, so that a target with no connection to it
+    /// can send its `SecretRequest`. Not signed: whoever answers there must prove the
+    /// initiator's address in the Noise handshake, and a wrong endpoint only fails the
+    /// payment, which any mediator could do anyway.
+    pub initiator_endpoint: Option<std::net::SocketAddr>,
 }
 
 /// The target asks the initiator for the secret of `secrethash`.
@@ -544,6 +549,13 @@ fn encode_reliable(w: &mut Writer, r: &Reliable) {
             w.bytes(&m.lock.encode());
             write_hops(w, &m.hops);
             w.bytes(&m.proof.encode());
+            match &m.initiator_endpoint {
+                None => w.u8(0),
+                Some(e) => {
+                    w.u8(1);
+                    write_endpoint(w, e);
+                }
+            }
         }
         Reliable::SecretRequest(m) => {
             w.b32(&m.pid);
@@ -609,7 +621,13 @@ fn decode_reliable(kind: u8, r: &mut Reader<'_>) -> Result<Reliable, WireError> 
                     expiration: r.u64("hop expiration")?,
                 });
             }
-            Reliable::Locked(LockedTransfer { pid, initiator, target, lock, hops, proof: r.proof()? })
+            let proof = r.proof()?;
+            let initiator_endpoint = match r.u8("endpoint present")? {
+                0 => None,
+                1 => Some(read_endpoint(r)?),
+                _ => return Err(WireError::Malformed("endpoint flag")),
+            };
+            Reliable::Locked(LockedTransfer { pid, initiator, target, lock, hops, proof, initiator_endpoint })
         }
         0x12 => Reliable::SecretRequest(SecretRequest {
             pid: r.b32("pid")?,
@@ -809,6 +827,19 @@ mod tests {
                     lock,
                     hops: vec![hop, hop],
                     proof,
+                    initiator_endpoint: Some("127.0.0.1:7800".parse().unwrap()),
+                }),
+            ),
+            Message::Reliable(
+                2,
+                Reliable::Locked(LockedTransfer {
+                    pid,
+                    initiator: Address::repeat_byte(2),
+                    target: Address::repeat_byte(3),
+                    lock,
+                    hops: vec![],
+                    proof,
+                    initiator_endpoint: None,
                 }),
             ),
             Message::Reliable(

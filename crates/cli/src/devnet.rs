@@ -119,6 +119,15 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     };
     println!("LoftToken    {} (ERC-20)", deployments.loft_token);
     println!("deployments  {}", record.display());
+    let channels = channel_deployment(&client, args.data_dir.as_deref(), chain_id).await?;
+    println!(
+        "channels     ChannelManager {}, SecretRegistry {} (settle timeouts {}..={} blocks)",
+        channels.channel_manager,
+        channels.secret_registry,
+        channels.settle_timeout_min,
+        channels.settle_timeout_max
+    );
+    println!("  record     {} (for `loft channel node`)", crate::channel_cmd::DEFAULT_DEPLOYMENT);
     let rollup = if args.no_rollup {
         None
     } else {
@@ -193,6 +202,45 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         d.stop().await;
     }
     Ok(())
+}
+
+/// The channel contracts: those of an earlier run when the record's code is still on chain,
+/// else new ones. The record goes to the data directory (with the chain) and to the default
+/// path of `loft channel node --deployment`.
+async fn channel_deployment(
+    client: &L1Client,
+    data_dir: Option<&std::path::Path>,
+    chain_id: u64,
+) -> anyhow::Result<loft_channel_node::contracts::ChannelDeployment> {
+    use alloy::providers::Provider;
+    use loft_channel_node::contracts::{self as channels, ChannelDeployment};
+    let record = data_dir
+        .map(|d| d.to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("target/loft-devnet"))
+        .join(format!("channels-{chain_id}.json"));
+    let existing = match ChannelDeployment::load(&record) {
+        Ok(d) if d.chain_id == chain_id => {
+            let code = client.provider().get_code_at(d.channel_manager).await?;
+            (!code.is_empty()).then_some(d)
+        }
+        _ => None,
+    };
+    let d = match existing {
+        Some(d) => d,
+        None => {
+            let d = channels::deploy(
+                client,
+                channels::DEVNET_SETTLE_TIMEOUT_MIN,
+                channels::DEVNET_SETTLE_TIMEOUT_MAX,
+            )
+            .await
+            .context("deploying the channel contracts")?;
+            d.save(&record)?;
+            d
+        }
+    };
+    d.save(std::path::Path::new(crate::channel_cmd::DEFAULT_DEPLOYMENT))?;
+    Ok(d)
 }
 
 async fn existing_deployments(client: &L1Client, path: &std::path::Path) -> Option<contracts::Deployments> {

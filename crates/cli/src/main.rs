@@ -1,5 +1,6 @@
 //! `loft`: one command for the devnet, every L2 family and the benchmarks.
 
+mod channel_cmd;
 mod devnet;
 mod rollup;
 mod rollup_cmd;
@@ -31,6 +32,12 @@ enum Command {
         #[command(subcommand)]
         command: zk_cmd::ZkCommand,
     },
+    /// Use the state-channel network: run a node; open, deposit, pay (directly or through
+    /// mediators), list channels and payments, close, settle.
+    Channel {
+        #[command(subcommand)]
+        command: channel_cmd::ChannelCommand,
+    },
     /// Run a benchmark and write target/loft-bench/NAME.json.
     Bench {
         #[command(subcommand)]
@@ -52,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Rollup { command } => rollup_cmd::run(command).await,
         Command::Zk { command } => zk_cmd::run(command).await,
+        Command::Channel { command } => channel_cmd::run(command).await,
         Command::Bench { bench } => loft_bench::run(bench).await,
     }
 }

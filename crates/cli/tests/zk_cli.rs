@@ -11,7 +11,7 @@ mod common;
 use common::Process;
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -116,14 +116,7 @@ async fn settled(api: &OperatorClient) {
 async fn deposit_transfer_withdraw_kill_9_and_exit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (l1_port, zk_port) = (common::free_port(), common::free_port());
-    let _devnet = Process(
-        loft(dir.path())
-            .args(["devnet", "--no-rollup", "--no-zk", "--no-demo", "--port", &l1_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("devnet"),
-    );
+    let _devnet = common::devnet_process(dir.path(), l1_port);
     let url = format!("http://127.0.0.1:{l1_port}");
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(120);

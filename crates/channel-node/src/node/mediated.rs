@@ -274,6 +274,7 @@ impl Core {
                 lock,
                 hops: p.hops,
                 proof,
+                initiator_endpoint: self.endpoint,
             }),
         );
         self.transfers.insert(
@@ -331,6 +332,9 @@ impl Core {
             self.transfers.insert(h, Transfer::Target(Target { payer: peer, secret: None }));
             self.dirty_transfers.insert(h);
             self.payment_started(h, PaymentRole::Received, m.initiator, m.lock.amount, 0);
+            if let Some(endpoint) = m.initiator_endpoint {
+                self.reach(m.initiator, endpoint);
+            }
             self.enqueue(
                 m.initiator,
                 Reliable::SecretRequest(SecretRequest {
@@ -388,6 +392,7 @@ impl Core {
                 lock: out_lock,
                 hops: rest.to_vec(),
                 proof,
+                initiator_endpoint: m.initiator_endpoint,
             }),
         );
         self.transfers.insert(

@@ -47,6 +47,19 @@ impl Drop for Process {
     }
 }
 
+/// `loft devnet` alone (no rollups, no demo) as a process in `dir`, on `port`.
+pub fn devnet_process(dir: &std::path::Path, port: u16) -> Process {
+    Process(
+        std::process::Command::new(env!("CARGO_BIN_EXE_loft"))
+            .current_dir(dir)
+            .args(["devnet", "--no-rollup", "--no-zk", "--no-demo", "--port", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("devnet"),
+    )
+}
+
 /// A TCP port free at the moment.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

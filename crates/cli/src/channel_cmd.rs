@@ -1,0 +1,541 @@
+//! `loft channel ...`: the state-channel network. `node` runs a node (its key from a keystore,
+//! its store on disk, peers over Noise/TCP, the JSON-RPC API on loopback); `keygen` makes a
+//! keystore; the other commands talk to a running node's API.
+//!
+//! Amounts are in ether units (18 decimals: `0.5` is 5·10^17 wei; an ERC-20 channel counts the
+//! token's smallest unit the same way), or in wei with a `wei` suffix.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use alloy::signers::local::PrivateKeySigner;
+use alloy_primitives::{
+    Address, U256,
+    utils::{format_ether, parse_ether},
+};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use loft_channel_node::{
+    api::{HopView, NodeClient, OpenRequest, PayRequest, PayRouteRequest, serve},
+    contracts::ChannelDeployment,
+    node::{MediationConfig, Node, NodeConfig},
+};
+use loft_channels::{SigningKey, route::FeePolicy};
+
+/// Where `loft devnet` writes the channel deployment (the default of `--deployment`).
+pub const DEFAULT_DEPLOYMENT: &str = "target/loft-devnet/channels.json";
+
+/// `loft channel ...`.
+#[derive(Subcommand, Debug)]
+pub enum ChannelCommand {
+    /// Run a channel node until Ctrl-C (or SIGTERM).
+    Node(NodeArgs),
+    /// Make a new key in an encrypted keystore file (Web3 Secret Storage, scrypt).
+    Keygen {
+        /// The directory to write it in.
+        #[arg(long, default_value = "target/loft-channels/keys")]
+        dir: PathBuf,
+        /// The file's name (default: its UUID).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        password: Password,
+    },
+    /// The node's address, peer address, contracts, fees and L1 head.
+    Info(Api),
+    /// Connect to a peer (Noise XX over TCP; the peer proves its address).
+    Connect {
+        #[command(flatten)]
+        api: Api,
+        /// The peer, as ADDRESS@HOST:PORT.
+        peer: String,
+    },
+    /// Open a channel with a deposit (one L1 transaction; an ERC-20 is approved first).
+    Open {
+        #[command(flatten)]
+        api: Api,
+        /// The partner's address.
+        #[arg(long)]
+        partner: Address,
+        /// Our deposit.
+        #[arg(long)]
+        deposit: String,
+        /// An ERC-20 token (default: ETH).
+        #[arg(long)]
+        token: Option<Address>,
+        /// Blocks between a unilateral close and settlement.
+        #[arg(long, default_value_t = 500)]
+        settle_timeout: u64,
+    },
+    /// Raise our total deposit in a channel.
+    Deposit {
+        #[command(flatten)]
+        api: Api,
+        /// The channel id.
+        #[arg(long)]
+        channel: u64,
+        /// The new total deposit.
+        #[arg(long)]
+        total: String,
+    },
+    /// Pay: directly to a partner, or through mediators (`--via`, in order) with hash locks.
+    Pay {
+        #[command(flatten)]
+        api: Api,
+        /// Who gets the payment.
+        #[arg(long)]
+        to: Address,
+        /// What they get.
+        #[arg(long)]
+        amount: String,
+        /// Direct only: make this many payments of `amount`, pipelined.
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+        /// A mediator, as ADDRESS[:FEE_FLAT:FEE_PPM:EXPIRY_DELTA] (its published fee policy;
+        /// default no fee and a 100-block delta); repeat for each hop, in order.
+        #[arg(long)]
+        via: Vec<String>,
+    },
+    /// The node's channels with their balances.
+    List(Api),
+    /// The mediated payments the node sent, received or forwarded.
+    Payments(Api),
+    /// Close a channel: cooperatively (both sign, one L1 transaction pays both), or alone
+    /// with the partner's newest balance proof (`--unilateral`; the settle period starts).
+    Close {
+        #[command(flatten)]
+        api: Api,
+        /// The channel id.
+        #[arg(long)]
+        channel: u64,
+        /// Close without the partner.
+        #[arg(long)]
+        unilateral: bool,
+    },
+    /// Settle a closed channel after its settle period (the node also does so by itself).
+    Settle {
+        #[command(flatten)]
+        api: Api,
+        /// The channel id.
+        #[arg(long)]
+        channel: u64,
+    },
+}
+
+/// How a command reaches the node.
+#[derive(Args, Debug, Clone)]
+pub struct Api {
+    /// The node's API.
+    #[arg(long = "api", env = "LOFT_CHANNEL_API", default_value = "http://127.0.0.1:7700")]
+    url: String,
+    /// Print the API's JSON answer instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A keystore's password.
+#[derive(Args, Debug, Clone)]
+pub struct Password {
+    /// A file holding the keystore's password (its first line).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+}
+
+impl Password {
+    fn read(&self) -> anyhow::Result<String> {
+        if let Some(path) = &self.password_file {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            return Ok(text.lines().next().unwrap_or_default().to_string());
+        }
+        std::env::var("LOFT_KEYSTORE_PASSWORD")
+            .context("give the keystore's password with --password-file or LOFT_KEYSTORE_PASSWORD")
+    }
+}
+
+/// Options of `loft channel node`.
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// The node's key, an encrypted keystore file (see `loft channel keygen`).
+    #[arg(long, conflicts_with_all = ["private_key", "dev_account"])]
+    keystore: Option<PathBuf>,
+    #[command(flatten)]
+    password: Password,
+    /// The node's key in hex (development only: prefer a keystore).
+    #[arg(long, env = "LOFT_CHANNEL_KEY", conflicts_with = "dev_account")]
+    private_key: Option<String>,
+    /// Use the devnet's dev account N as the key.
+    #[arg(long)]
+    dev_account: Option<u32>,
+    /// The store (default: target/loft-channels/ADDRESS).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Where peers connect.
+    #[arg(long, default_value = "127.0.0.1:7800")]
+    listen: SocketAddr,
+    /// Where the JSON-RPC API listens (keep it on loopback: it spends the node's funds).
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    api: SocketAddr,
+    /// The L1's JSON-RPC.
+    #[arg(long, env = "LOFT_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    l1_rpc: String,
+    /// The channel deployment record (written by `loft devnet`).
+    #[arg(long, default_value = DEFAULT_DEPLOYMENT)]
+    deployment: PathBuf,
+    /// How often to poll L1, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    l1_poll_ms: u64,
+    /// Flat fee to forward a payment.
+    #[arg(long, default_value = "0")]
+    fee_flat: String,
+    /// Proportional fee to forward a payment, in millionths.
+    #[arg(long, default_value_t = 0)]
+    fee_ppm: u32,
+    /// Blocks we need between an incoming and the outgoing lock's expiration.
+    #[arg(long, default_value_t = MediationConfig::default().policy.expiry_delta)]
+    expiry_delta: u64,
+    /// A lock must leave at least this many blocks to learn and use its secret.
+    #[arg(long, default_value_t = MediationConfig::default().reveal_timeout)]
+    reveal_timeout: u64,
+    /// Peers to connect to at start, as ADDRESS@HOST:PORT.
+    #[arg(long)]
+    peer: Vec<String>,
+}
+
+pub async fn run(command: ChannelCommand) -> anyhow::Result<()> {
+    match command {
+        ChannelCommand::Node(args) => run_node(args).await,
+        ChannelCommand::Keygen { dir, name, password } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let password = password.read()?;
+            let key = PrivateKeySigner::random();
+            let (signer, uuid) = PrivateKeySigner::encrypt_keystore(
+                &dir,
+                &mut rand08::thread_rng(),
+                key.to_bytes(),
+                password,
+                name.as_deref(),
+            )
+            .context("writing the keystore")?;
+            let file = dir.join(name.unwrap_or(uuid));
+            println!("address   {}", signer.address());
+            println!("keystore  {}", file.display());
+            Ok(())
+        }
+        ChannelCommand::Info(api) => {
+            let info = client(&api)?.info().await?;
+            if api.json {
+                return print_json(&info);
+            }
+            println!("address      {}", info.address);
+            println!("peers        {}", info.listen);
+            println!(
+                "contracts    ChannelManager {} on chain {}",
+                info.deployment.channel_manager, info.deployment.chain_id
+            );
+            println!(
+                "fees         {} + {} ppm, expiry delta {} blocks",
+                eth(info.policy.fee_flat),
+                info.policy.fee_ppm,
+                info.policy.expiry_delta
+            );
+            println!("L1 head      {}", info.l1_head);
+            Ok(())
+        }
+        ChannelCommand::Connect { api, peer } => {
+            let (address, at) = parse_peer(&peer)?;
+            client(&api)?.connect(address, at).await?;
+            println!("connected to {address} at {at}");
+            Ok(())
+        }
+        ChannelCommand::Open { api, partner, deposit, token, settle_timeout } => {
+            let request = OpenRequest {
+                partner,
+                token: token.unwrap_or(Address::ZERO),
+                deposit: wei(&deposit)?,
+                settle_timeout,
+            };
+            let opened = client(&api)?.open(&request).await?;
+            if api.json {
+                return print_json(&opened);
+            }
+            println!(
+                "channel {} with {partner} opened with {} (tx {}, {} gas)",
+                opened.channel,
+                eth(request.deposit),
+                opened.tx,
+                opened.gas_used
+            );
+            Ok(())
+        }
+        ChannelCommand::Deposit { api, channel, total } => {
+            let total = wei(&total)?;
+            let tx = client(&api)?.deposit(channel, total).await?;
+            if api.json {
+                return print_json(&tx);
+            }
+            println!("channel {channel}: our deposit is {} (tx {}, {} gas)", eth(total), tx.tx, tx.gas_used);
+            Ok(())
+        }
+        ChannelCommand::Pay { api, to, amount, count, via } => {
+            let amount = wei(&amount)?;
+            let node = client(&api)?;
+            if via.is_empty() {
+                let paid = node.pay(&PayRequest { to, amount, count }).await?;
+                if api.json {
+                    return print_json(&paid);
+                }
+                let rate = paid.count as f64 / (paid.elapsed_ms / 1000.0).max(1e-9);
+                println!(
+                    "paid {to} {} x {} in {:.1} ms ({rate:.0} payments/s), each on both disks",
+                    paid.count,
+                    eth(amount),
+                    paid.elapsed_ms
+                );
+                return Ok(());
+            }
+            if count != 1 {
+                bail!("--count is for direct payments; a mediated payment is made once");
+            }
+            let mut route = via.iter().map(|h| parse_hop(h)).collect::<anyhow::Result<Vec<_>>>()?;
+            route.push(HopView { node: to, policy: Default::default() });
+            let paid = node.pay_route(&PayRouteRequest { route, amount }).await?;
+            if api.json {
+                return print_json(&paid);
+            }
+            println!(
+                "paid {to} {} through {} mediator(s) for {} in fees, in {:.1} ms",
+                eth(amount),
+                via.len(),
+                eth(paid.fee),
+                paid.elapsed_ms
+            );
+            Ok(())
+        }
+        ChannelCommand::List(api) => {
+            let channels = client(&api)?.list().await?;
+            if api.json {
+                return print_json(&channels);
+            }
+            if channels.is_empty() {
+                println!("no channels");
+            }
+            for c in channels {
+                let token = if c.token == Address::ZERO { "ETH".to_string() } else { c.token.to_string() };
+                let settle =
+                    c.settle_block.map(|b| format!(" (settleable after block {b})")).unwrap_or_default();
+                println!("channel {} with {} in {token}: {}{settle}", c.id, c.partner, c.status);
+                println!(
+                    "  ours     deposit {}, may send {}, sent {}, locked {}, nonce {}",
+                    eth(c.our_deposit),
+                    ether(c.our_balance),
+                    eth(c.sent),
+                    eth(c.our_locked),
+                    c.our_nonce
+                );
+                println!(
+                    "  partner  deposit {}, may send {}, sent {}, locked {}, nonce {}",
+                    eth(c.partner_deposit),
+                    ether(c.partner_balance),
+                    eth(c.received),
+                    eth(c.partner_locked),
+                    c.partner_nonce
+                );
+            }
+            Ok(())
+        }
+        ChannelCommand::Payments(api) => {
+            let payments = client(&api)?.payments().await?;
+            if api.json {
+                return print_json(&payments);
+            }
+            if payments.is_empty() {
+                println!("no mediated payments");
+            }
+            for p in payments {
+                println!(
+                    "{} {:?} {:?} {} fee {} with {} (block {})",
+                    p.secrethash,
+                    p.role,
+                    p.status,
+                    eth(p.amount),
+                    eth(p.fee),
+                    p.counterparty,
+                    p.block
+                );
+            }
+            Ok(())
+        }
+        ChannelCommand::Close { api, channel, unilateral } => {
+            let tx = client(&api)?.close(channel, unilateral).await?;
+            if api.json {
+                return print_json(&tx);
+            }
+            let how = if unilateral { "closed alone; the settle period runs" } else { "closed and settled" };
+            println!("channel {channel} {how} (tx {}, {} gas)", tx.tx, tx.gas_used);
+            Ok(())
+        }
+        ChannelCommand::Settle { api, channel } => {
+            let tx = client(&api)?.settle(channel).await?;
+            if api.json {
+                return print_json(&tx);
+            }
+            println!("channel {channel} settled (tx {}, {} gas)", tx.tx, tx.gas_used);
+            Ok(())
+        }
+    }
+}
+
+async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    let signer = match (&args.keystore, &args.private_key, args.dev_account) {
+        (Some(path), _, _) => {
+            let password = args.password.read()?;
+            PrivateKeySigner::decrypt_keystore(path, password)
+                .with_context(|| format!("cannot open the keystore {} (wrong password?)", path.display()))?
+        }
+        (None, Some(hex), _) => hex.parse().context("--private-key is not a valid secp256k1 key")?,
+        (None, None, Some(n)) => loft_l1::dev_signers(n + 1)?.remove(n as usize),
+        (None, None, None) => {
+            bail!("give the node's key: --keystore FILE (or --private-key, --dev-account N)")
+        }
+    };
+    let key = SigningKey::from_bytes(&signer.to_bytes().0).context("the key is not a valid secp256k1 key")?;
+    let deployment = ChannelDeployment::load(&args.deployment).with_context(|| {
+        format!("reading the channel deployment {} (run `loft devnet` first)", args.deployment.display())
+    })?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("target/loft-channels/{}", key.address())));
+    let mediation = MediationConfig {
+        policy: FeePolicy {
+            fee_flat: wei(&args.fee_flat)?,
+            fee_ppm: args.fee_ppm,
+            expiry_delta: args.expiry_delta,
+        },
+        reveal_timeout: args.reveal_timeout,
+        ..MediationConfig::default()
+    };
+    let node = Node::start(NodeConfig {
+        key,
+        deployment,
+        data_dir: data_dir.clone(),
+        listen: args.listen,
+        l1_url: args.l1_rpc.clone(),
+        l1_poll: Duration::from_millis(args.l1_poll_ms.max(10)),
+        mediation,
+    })
+    .await
+    .context("starting the channel node")?;
+    let handle = node.handle();
+    let (api, server) =
+        serve(handle.clone(), args.api).await.with_context(|| format!("serving the API on {}", args.api))?;
+    println!("channel node {}", handle.address());
+    println!("  peers      {}", handle.listen_addr());
+    println!("  api        http://{api}");
+    println!("  store      {}", data_dir.display());
+    println!("  L1         {} (ChannelManager {})", args.l1_rpc, deployment.channel_manager);
+    for peer in &args.peer {
+        let (address, at) = parse_peer(peer)?;
+        let addr = tokio::net::lookup_host(at).await?.next().with_context(|| format!("{at}: no address"))?;
+        match handle.connect(address, addr).await {
+            Ok(()) => println!("  connected  {address} at {at}"),
+            // the peer may start later: it dials us, or a later `loft channel connect` does
+            Err(e) => println!("  peer       {address} at {at} not reached: {e}"),
+        }
+    }
+    println!("ready");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = terminate.recv() => {}
+    }
+    println!("stopping");
+    let _ = server.stop();
+    node.shutdown().await;
+    Ok(())
+}
+
+fn client(api: &Api) -> anyhow::Result<NodeClient> {
+    Ok(NodeClient::new(&api.url)?)
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// `ADDRESS@HOST:PORT`.
+fn parse_peer(text: &str) -> anyhow::Result<(Address, &str)> {
+    let (address, at) = text.split_once('@').with_context(|| format!("{text:?} is not ADDRESS@HOST:PORT"))?;
+    let address = address.parse().with_context(|| format!("{address:?} is not an address"))?;
+    Ok((address, at))
+}
+
+/// `ADDRESS[:FEE_FLAT:FEE_PPM:EXPIRY_DELTA]`.
+fn parse_hop(text: &str) -> anyhow::Result<HopView> {
+    let mut parts = text.split(':');
+    let node = parts.next().unwrap_or_default();
+    let node = node.parse().with_context(|| format!("{node:?} is not an address"))?;
+    let default = MediationConfig::default().policy;
+    let mut policy = loft_channel_node::api::FeePolicyView::from(default);
+    let rest: Vec<&str> = parts.collect();
+    match rest.as_slice() {
+        [] => {}
+        [flat, ppm, delta] => {
+            policy.fee_flat = wei(flat)?;
+            policy.fee_ppm = ppm.parse().with_context(|| format!("{ppm:?} is not a fee in ppm"))?;
+            policy.expiry_delta = delta.parse().with_context(|| format!("{delta:?} is not a block count"))?;
+        }
+        _ => bail!("{text:?} is not ADDRESS[:FEE_FLAT:FEE_PPM:EXPIRY_DELTA]"),
+    }
+    Ok(HopView { node, policy })
+}
+
+/// An amount in ether units, or in wei with a `wei` suffix.
+fn wei(text: &str) -> anyhow::Result<u128> {
+    let v: U256 = match text.strip_suffix("wei") {
+        Some(w) => w.trim().parse().with_context(|| format!("{text:?} is not an amount of wei"))?,
+        None => {
+            parse_ether(text).with_context(|| format!("{text:?} is not an amount (e.g. 1.5, or 100wei)"))?
+        }
+    };
+    u128::try_from(v).context("amount too large")
+}
+
+fn eth(v: u128) -> String {
+    format!("{} ETH", ether(U256::from(v)))
+}
+
+/// `v` wei in ether, without trailing zeros.
+fn ether(v: U256) -> String {
+    let text = format_ether(v);
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_hops_and_peers_parse_or_say_why() {
+        assert_eq!(wei("1.5").expect("ether"), 1_500_000_000_000_000_000);
+        assert_eq!(wei("42wei").expect("wei"), 42);
+        assert!(wei("-1").is_err());
+        assert!(wei("lots").is_err());
+        assert_eq!(eth(1_500_000_000_000_000_000), "1.5 ETH");
+        assert_eq!(eth(0), "0 ETH");
+        assert_eq!(eth(2_000_000_000_000_000_000), "2 ETH");
+        let a = Address::repeat_byte(0xab);
+        let hop = parse_hop(&format!("{a}:0.001:250:40")).expect("hop");
+        assert_eq!(
+            (hop.node, hop.policy.fee_flat, hop.policy.fee_ppm, hop.policy.expiry_delta),
+            (a, 1_000_000_000_000_000, 250, 40)
+        );
+        assert_eq!(parse_hop(&a.to_string()).expect("hop").policy.expiry_delta, 100);
+        assert!(parse_hop(&format!("{a}:1:2")).is_err());
+        assert!(parse_hop("nobody").is_err());
+        assert_eq!(parse_peer(&format!("{a}@127.0.0.1:7800")).expect("peer"), (a, "127.0.0.1:7800"));
+        assert!(parse_peer("127.0.0.1:7800").is_err());
+    }
+}

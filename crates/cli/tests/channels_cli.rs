@@ -1,0 +1,333 @@
+//! `loft channel ...` as people use it, every node a separate process on loopback: `loft
+//! devnet` (the embedded L1 alone), four `loft channel node`s A, B, C, D (A's key in a
+//! keystore made by `loft channel keygen`; B and C charge fees), channels A-B, B-C, C-D opened
+//! with `loft channel open`, a payment A to D through B and C that pays both mediators their
+//! fees, thousands of direct payments A to B, refusals with clear errors, and a cooperative
+//! close of each channel in one L1 transaction. At the end every node's L1 balance moved by
+//! exactly its off-chain net (received minus sent) less the gas it paid, and the
+//! `ChannelManager` holds nothing.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use alloy::providers::Provider;
+use alloy_primitives::{Address, B256, U256};
+use common::Process;
+use loft_channel_node::{api::NodeClient, contracts::ChannelDeployment};
+use loft_l1::L1Client;
+use serde_json::Value;
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn loft(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loft"));
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// One node process and how to reach its API.
+struct ChannelNode {
+    name: &'static str,
+    address: Address,
+    peer: String,
+    api: String,
+    _process: Process,
+}
+
+struct Cli {
+    dir: PathBuf,
+}
+
+impl Cli {
+    fn output(&self, node: &ChannelNode, args: &[&str]) -> std::process::Output {
+        loft(&self.dir)
+            .arg("channel")
+            .args(args)
+            .args(["--api", &node.api])
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("loft runs")
+    }
+
+    /// `loft channel ARGS --json` against `node`; its answer (it must succeed).
+    fn json(&self, node: &ChannelNode, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.output(node, &all);
+        assert!(
+            out.status.success(),
+            "{}: loft channel {args:?} failed: {}",
+            node.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("a JSON answer")
+    }
+
+    /// `loft channel ARGS` against `node`; its stdout (it must succeed).
+    fn run(&self, node: &ChannelNode, args: &[&str]) -> String {
+        let out = self.output(node, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{}: loft channel {args:?} failed: {stdout}{}",
+            node.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// `loft channel ARGS` against `node`, which must fail; its stderr.
+    fn fail(&self, node: &ChannelNode, args: &[&str]) -> String {
+        let out = self.output(node, args);
+        assert!(!out.status.success(), "{}: loft channel {args:?} should fail", node.name);
+        String::from_utf8_lossy(&out.stderr).to_string()
+    }
+}
+
+/// Starts `loft channel node` with `key_args` and waits until its API answers.
+async fn start_node(
+    dir: &Path,
+    name: &'static str,
+    l1: &str,
+    key_args: &[&str],
+    extra: &[&str],
+) -> ChannelNode {
+    let (peer_port, api_port) = (common::free_port(), common::free_port());
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log");
+    let process = Process(
+        loft(dir)
+            .args(["channel", "node", "--l1-rpc", l1, "--l1-poll-ms", "50"])
+            .args(["--data-dir", &format!("store-{name}")])
+            .args(["--listen", &format!("127.0.0.1:{peer_port}"), "--api", &format!("127.0.0.1:{api_port}")])
+            .args(key_args)
+            .args(extra)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("node"),
+    );
+    let api = format!("http://127.0.0.1:{api_port}");
+    let client = NodeClient::new(&api).expect("client");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let info = loop {
+        if let Ok(info) = client.info().await {
+            break info;
+        }
+        assert!(Instant::now() < deadline, "node {name} did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    ChannelNode {
+        name,
+        address: info.address,
+        peer: format!("{}@127.0.0.1:{peer_port}", info.address),
+        api,
+        _process: process,
+    }
+}
+
+fn amount(v: &Value) -> u128 {
+    v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{v} is not a decimal amount"))
+}
+
+fn tx(v: &Value) -> B256 {
+    v["tx"].as_str().and_then(|s| s.parse().ok()).expect("a transaction hash")
+}
+
+/// What a transaction cost its sender in gas.
+async fn gas_cost(l1: &L1Client, hash: B256) -> U256 {
+    let r = l1.provider().get_transaction_receipt(hash).await.expect("rpc").expect("mined");
+    U256::from(r.gas_used) * U256::from(r.effective_gas_price)
+}
+
+/// The channel of `node` with `partner`, as `loft channel list --json` shows it.
+fn channel_with(cli: &Cli, node: &ChannelNode, partner: Address) -> Value {
+    cli.json(node, &["list"])
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|c| c["partner"].as_str().and_then(|p| p.parse::<Address>().ok()) == Some(partner))
+        .cloned()
+        .unwrap_or_else(|| panic!("{} has no channel with {partner}", node.name))
+}
+
+async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_node_processes_route_pay_and_close_on_l1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l1_port = common::free_port();
+    let _devnet = common::devnet_process(dir.path(), l1_port);
+    let url = format!("http://127.0.0.1:{l1_port}");
+    let record = dir.path().join("target/loft-devnet/channels.json");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let deployment = loop {
+        if let Ok(d) = ChannelDeployment::load(&record) {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "the devnet did not deploy the channel contracts");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let dev = loft_l1::dev_signers(5).expect("keys");
+    let treasury = L1Client::connect(&url, dev[1].clone()).await.expect("l1");
+    let manager_balance = async || treasury.balance(deployment.channel_manager).await.expect("balance");
+
+    // A's key lives in a keystore; the treasury funds it.
+    std::fs::write(dir.path().join("password"), "correct horse battery staple\n").expect("password");
+    let cli = Cli { dir: dir.path().to_path_buf() };
+    let keygen = loft(dir.path())
+        .args(["channel", "keygen", "--dir", "keys", "--name", "alice.json", "--password-file", "password"])
+        .output()
+        .expect("keygen");
+    assert!(keygen.status.success(), "keygen: {}", String::from_utf8_lossy(&keygen.stderr));
+    std::fs::write(dir.path().join("wrong"), "guess\n").expect("password");
+    let wrong = loft(dir.path())
+        .args(["channel", "node", "--keystore", "keys/alice.json", "--password-file", "wrong"])
+        .args(["--l1-rpc", &url, "--deployment", "target/loft-devnet/channels.json"])
+        .output()
+        .expect("node");
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong password"), "a wrong password is named");
+
+    let a = start_node(
+        dir.path(),
+        "A",
+        &url,
+        &["--keystore", "keys/alice.json", "--password-file", "password"],
+        &[],
+    )
+    .await;
+    treasury.transfer(a.address, U256::from(20 * ETH)).await.expect("fund A");
+    // B charges 1000 wei + 100 ppm, C a flat 0.0005 ETH; D is only paid.
+    let b = start_node(
+        dir.path(),
+        "B",
+        &url,
+        &["--dev-account", "2"],
+        &["--fee-flat", "1000wei", "--fee-ppm", "100"],
+    )
+    .await;
+    let c = start_node(dir.path(), "C", &url, &["--dev-account", "3"], &["--fee-flat", "0.0005"]).await;
+    let d = start_node(dir.path(), "D", &url, &["--dev-account", "4"], &[]).await;
+    let nodes = [&a, &b, &c, &d];
+    let mut before = Vec::new();
+    for n in nodes {
+        before.push(treasury.balance(n.address).await.expect("balance"));
+    }
+    let mut gas = [U256::ZERO; 4];
+
+    cli.run(&a, &["connect", &b.peer]);
+    cli.run(&b, &["connect", &c.peer]);
+    cli.run(&c, &["connect", &d.peer]);
+    let a_b = cli.json(&a, &["open", "--partner", &b.address.to_string(), "--deposit", "5"]);
+    let b_c = cli.json(&b, &["open", "--partner", &c.address.to_string(), "--deposit", "3"]);
+    let c_d = cli.json(&c, &["open", "--partner", &d.address.to_string(), "--deposit", "2"]);
+    for (i, opened) in [(0, &a_b), (1, &b_c), (2, &c_d)] {
+        gas[i] += gas_cost(&treasury, tx(opened)).await;
+    }
+    assert_eq!(manager_balance().await, U256::from(10 * ETH));
+    // Each partner sees its channel too (from the L1 watcher).
+    wait_until("the partners to see their channels", || {
+        [(&b, a.address), (&c, b.address), (&d, c.address)].iter().all(|(n, p)| {
+            cli.json(n, &["list"]).as_array().is_some_and(|l| {
+                l.iter().any(|c| c["partner"].as_str().and_then(|x| x.parse::<Address>().ok()) == Some(*p))
+            })
+        })
+    })
+    .await;
+
+    // A pays D 0.1 ETH through B and C, offering their published policies.
+    let target = ETH / 10;
+    let via_b = format!("--via={}:1000wei:100:100", b.address);
+    let via_c = format!("--via={}:0.0005:0:100", c.address);
+    let paid = cli.json(&a, &["pay", "--to", &d.address.to_string(), "--amount", "0.1", &via_b, &via_c]);
+    let fee_c = ETH / 2000;
+    let fee_b = 1000 + (target + fee_c) * 100 / 1_000_000;
+    assert_eq!(amount(&paid["fee"]), fee_b + fee_c, "both mediators are paid their fees");
+    let human = cli.run(&a, &["payments"]);
+    assert!(human.contains("Sent") && human.contains("Completed"), "{human}");
+
+    // Thousands of direct payments A to B, each on both disks before the next is counted.
+    let many =
+        cli.json(&a, &["pay", "--to", &b.address.to_string(), "--amount", "0.0001", "--count", "3000"]);
+    assert_eq!(many["count"].as_u64(), Some(3000));
+    eprintln!("3000 direct payments over loopback between processes: {} ms", many["elapsedMs"]);
+
+    // Refusals: more than the channel holds, a partner we have no channel with, nonsense.
+    let err = cli.fail(&a, &["pay", "--to", &b.address.to_string(), "--amount", "100"]);
+    assert!(err.contains("capacity"), "{err}");
+    let err = cli.fail(&a, &["pay", "--to", &d.address.to_string(), "--amount", "1"]);
+    assert!(err.contains("no open channel"), "{err}");
+    let err = cli.fail(&a, &["pay", "--to", &b.address.to_string(), "--amount", "lots"]);
+    assert!(err.contains("not an amount"), "{err}");
+    let err = cli.fail(&a, &["settle", "--channel", "1"]);
+    assert!(err.contains("not closed"), "{err}");
+
+    // Every node's history and channels agree.
+    let record = |n: &ChannelNode| {
+        let list = cli.json(n, &["payments"]);
+        assert_eq!(list.as_array().map(Vec::len), Some(1), "{}: one mediated payment", n.name);
+        list[0].clone()
+    };
+    let (ra, rb, rc, rd) = (record(&a), record(&b), record(&c), record(&d));
+    assert_eq!((ra["role"].as_str(), ra["status"].as_str()), (Some("sent"), Some("completed")));
+    assert_eq!(amount(&ra["fee"]), fee_b + fee_c);
+    assert_eq!((rb["role"].as_str(), amount(&rb["fee"])), (Some("forwarded"), fee_b));
+    assert_eq!((rc["role"].as_str(), amount(&rc["fee"])), (Some("forwarded"), fee_c));
+    assert_eq!((rd["role"].as_str(), amount(&rd["amount"])), (Some("received"), target));
+    wait_until("every lock to be unlocked", || {
+        [(&a, b.address), (&b, c.address), (&c, d.address)].iter().all(|(n, p)| {
+            let ch = channel_with(&cli, n, *p);
+            amount(&ch["ourLocked"]) == 0 && ch["unacked"].as_u64() == Some(0)
+        })
+    })
+    .await;
+    let direct = 3000 * (ETH / 10_000);
+    let ab = channel_with(&cli, &a, b.address);
+    assert_eq!(amount(&ab["sent"]), target + fee_b + fee_c + direct);
+    assert_eq!(amount(&channel_with(&cli, &b, a.address)["received"]), amount(&ab["sent"]), "A and B agree");
+    assert_eq!(amount(&channel_with(&cli, &b, c.address)["sent"]), target + fee_c);
+    assert_eq!(amount(&channel_with(&cli, &d, c.address)["received"]), target);
+
+    // Each channel closes cooperatively in one L1 transaction.
+    for (closer, partner, i) in [(&a, &b, 0), (&b, &c, 1), (&c, &d, 2)] {
+        let id = channel_with(&cli, closer, partner.address)["id"].as_u64().expect("id").to_string();
+        let closed = cli.json(closer, &["close", "--channel", &id]);
+        gas[i] += gas_cost(&treasury, tx(&closed)).await;
+    }
+    wait_until("every channel to be settled", || {
+        [(&a, b.address), (&b, c.address), (&c, d.address)]
+            .iter()
+            .all(|(n, p)| channel_with(&cli, n, *p)["status"].as_str() == Some("settled"))
+    })
+    .await;
+    assert_eq!(manager_balance().await, U256::ZERO, "the ChannelManager paid out everything");
+
+    // L1 moved by exactly the off-chain nets: A -(0.1 + fees + direct), B +direct + fee_b,
+    // C +fee_c, D +0.1; less each one's gas.
+    let nets: [i128; 4] = [
+        -((target + fee_b + fee_c + direct) as i128),
+        (direct + fee_b) as i128,
+        fee_c as i128,
+        target as i128,
+    ];
+    for (i, n) in nodes.iter().enumerate() {
+        let after = treasury.balance(n.address).await.expect("balance");
+        let expected = if nets[i] >= 0 {
+            before[i] + U256::from(nets[i] as u128) - gas[i]
+        } else {
+            before[i] - U256::from(nets[i].unsigned_abs()) - gas[i]
+        };
+        assert_eq!(after, expected, "{}'s L1 balance", n.name);
+    }
+}
