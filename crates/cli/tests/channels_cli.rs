@@ -2,8 +2,10 @@
 //! devnet` (the embedded L1 alone), four `loft channel node`s A, B, C, D (A's key in a
 //! keystore made by `loft channel keygen`; B and C charge fees), channels A-B, B-C, C-D opened
 //! with `loft channel open`, a payment A to D through B and C that pays both mediators their
-//! fees, thousands of direct payments A to B, refusals with clear errors, and a cooperative
-//! close of each channel in one L1 transaction. At the end every node's L1 balance moved by
+//! fees, thousands of direct payments A to B, refusals with clear errors, the mediator B
+//! killed with kill -9 in the middle of a stream of payments A to D and restarted from its
+//! store (every payment ends paid), and a cooperative close of each channel in one L1
+//! transaction. At the end every node's L1 balance moved by
 //! exactly its off-chain net (received minus sent) less the gas it paid, and the
 //! `ChannelManager` holds nothing.
 
@@ -36,7 +38,8 @@ struct ChannelNode {
     address: Address,
     peer: String,
     api: String,
-    _process: Process,
+    ports: (u16, u16),
+    process: Process,
 }
 
 struct Cli {
@@ -45,10 +48,14 @@ struct Cli {
 
 impl Cli {
     fn output(&self, node: &ChannelNode, args: &[&str]) -> std::process::Output {
+        self.output_at(&node.api, args)
+    }
+
+    fn output_at(&self, api: &str, args: &[&str]) -> std::process::Output {
         loft(&self.dir)
             .arg("channel")
             .args(args)
-            .args(["--api", &node.api])
+            .args(["--api", api])
             .env_remove("RUST_BACKTRACE")
             .output()
             .expect("loft runs")
@@ -96,9 +103,14 @@ async fn start_node(
     l1: &str,
     key_args: &[&str],
     extra: &[&str],
+    ports: Option<(u16, u16)>,
 ) -> ChannelNode {
-    let (peer_port, api_port) = (common::free_port(), common::free_port());
-    let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log");
+    let (peer_port, api_port) = ports.unwrap_or_else(|| (common::free_port(), common::free_port()));
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{name}.log")))
+        .expect("log");
     let process = Process(
         loft(dir)
             .args(["channel", "node", "--l1-rpc", l1, "--l1-poll-ms", "50"])
@@ -126,7 +138,8 @@ async fn start_node(
         address: info.address,
         peer: format!("{}@127.0.0.1:{peer_port}", info.address),
         api,
-        _process: process,
+        ports: (peer_port, api_port),
+        process,
     }
 }
 
@@ -205,23 +218,17 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
         &url,
         &["--keystore", "keys/alice.json", "--password-file", "password"],
         &[],
+        None,
     )
     .await;
     treasury.transfer(a.address, U256::from(20 * ETH)).await.expect("fund A");
     // B charges 1000 wei + 100 ppm, C a flat 0.0005 ETH; D is only paid.
-    let b = start_node(
-        dir.path(),
-        "B",
-        &url,
-        &["--dev-account", "2"],
-        &["--fee-flat", "1000wei", "--fee-ppm", "100"],
-    )
-    .await;
-    let c = start_node(dir.path(), "C", &url, &["--dev-account", "3"], &["--fee-flat", "0.0005"]).await;
-    let d = start_node(dir.path(), "D", &url, &["--dev-account", "4"], &[]).await;
-    let nodes = [&a, &b, &c, &d];
+    let b_args: [&[&str]; 2] = [&["--dev-account", "2"], &["--fee-flat", "1000wei", "--fee-ppm", "100"]];
+    let mut b = start_node(dir.path(), "B", &url, b_args[0], b_args[1], None).await;
+    let c = start_node(dir.path(), "C", &url, &["--dev-account", "3"], &["--fee-flat", "0.0005"], None).await;
+    let d = start_node(dir.path(), "D", &url, &["--dev-account", "4"], &[], None).await;
     let mut before = Vec::new();
-    for n in nodes {
+    for n in [&a, &b, &c, &d] {
         before.push(treasury.balance(n.address).await.expect("balance"));
     }
     let mut gas = [U256::ZERO; 4];
@@ -285,6 +292,42 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
     assert_eq!((rb["role"].as_str(), amount(&rb["fee"])), (Some("forwarded"), fee_b));
     assert_eq!((rc["role"].as_str(), amount(&rc["fee"])), (Some("forwarded"), fee_c));
     assert_eq!((rd["role"].as_str(), amount(&rd["amount"])), (Some("received"), target));
+
+    // B, a mediator, is killed with kill -9 while payments A to D stream through it, and
+    // restarts from its store on the same ports: every payment ends, nobody loses anything.
+    let (small, stream_len) = (ETH / 1000, 12);
+    let stream = {
+        let cli = Cli { dir: dir.path().to_path_buf() };
+        let (a_api, to, via_b, via_c) = (a.api.clone(), d.address.to_string(), via_b.clone(), via_c.clone());
+        tokio::task::spawn_blocking(move || {
+            (0..stream_len)
+                .map(|_| cli.output_at(&a_api, &["pay", "--to", &to, "--amount", "0.001", &via_b, &via_c]))
+                .map(|out| (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string()))
+                .collect::<Vec<_>>()
+        })
+    };
+    // Killed once D has been paid twice from the stream: ten more are still to come.
+    let d_api = NodeClient::new(&d.api).expect("client");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let seen_by_d = loop {
+        let seen = d_api.payments().await.map_or(0, |p| p.len());
+        if seen >= 3 {
+            break seen;
+        }
+        assert!(Instant::now() < deadline, "the stream did not start");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    b.process.0.kill().expect("kill -9 B");
+    assert!(seen_by_d < 1 + stream_len, "B was killed mid-stream ({seen_by_d} payments seen by D)");
+    eprintln!("B killed after D saw {} of {stream_len} streamed payments", seen_by_d - 1);
+    b.process.0.wait().expect("reaped");
+    b = start_node(dir.path(), "B", &url, b_args[0], b_args[1], Some(b.ports)).await;
+    let outcomes = stream.await.expect("the stream");
+    let failures: Vec<&String> = outcomes.iter().filter(|o| !o.0).map(|o| &o.1).collect();
+    assert!(failures.is_empty(), "every payment through the killed mediator ends paid: {failures:?}");
+    let (fee_c_small, fee_b_small) = (ETH / 2000, 1000 + (small + ETH / 2000) * 100 / 1_000_000);
+    let streamed = stream_len as u128;
+
     wait_until("every lock to be unlocked", || {
         [(&a, b.address), (&b, c.address), (&c, d.address)].iter().all(|(n, p)| {
             let ch = channel_with(&cli, n, *p);
@@ -294,10 +337,13 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
     .await;
     let direct = 3000 * (ETH / 10_000);
     let ab = channel_with(&cli, &a, b.address);
-    assert_eq!(amount(&ab["sent"]), target + fee_b + fee_c + direct);
+    let a_paid = target + fee_b + fee_c + direct + streamed * (small + fee_b_small + fee_c_small);
+    assert_eq!(amount(&ab["sent"]), a_paid);
     assert_eq!(amount(&channel_with(&cli, &b, a.address)["received"]), amount(&ab["sent"]), "A and B agree");
-    assert_eq!(amount(&channel_with(&cli, &b, c.address)["sent"]), target + fee_c);
-    assert_eq!(amount(&channel_with(&cli, &d, c.address)["received"]), target);
+    let b_sent = target + fee_c + streamed * (small + fee_c_small);
+    assert_eq!(amount(&channel_with(&cli, &b, c.address)["sent"]), b_sent);
+    assert_eq!(amount(&channel_with(&cli, &c, b.address)["received"]), b_sent, "B and C agree");
+    assert_eq!(amount(&channel_with(&cli, &d, c.address)["received"]), target + streamed * small);
 
     // Each channel closes cooperatively in one L1 transaction.
     for (closer, partner, i) in [(&a, &b, 0), (&b, &c, 1), (&c, &d, 2)] {
@@ -313,15 +359,15 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
     .await;
     assert_eq!(manager_balance().await, U256::ZERO, "the ChannelManager paid out everything");
 
-    // L1 moved by exactly the off-chain nets: A -(0.1 + fees + direct), B +direct + fee_b,
-    // C +fee_c, D +0.1; less each one's gas.
+    // L1 moved by exactly the off-chain nets (what A paid is what D got plus the fees B and
+    // C earned), less each one's gas.
     let nets: [i128; 4] = [
-        -((target + fee_b + fee_c + direct) as i128),
-        (direct + fee_b) as i128,
-        fee_c as i128,
-        target as i128,
+        -(a_paid as i128),
+        (direct + fee_b + streamed * fee_b_small) as i128,
+        (fee_c + streamed * fee_c_small) as i128,
+        (target + streamed * small) as i128,
     ];
-    for (i, n) in nodes.iter().enumerate() {
+    for (i, n) in [&a, &b, &c, &d].iter().enumerate() {
         let after = treasury.balance(n.address).await.expect("balance");
         let expected = if nets[i] >= 0 {
             before[i] + U256::from(nets[i] as u128) - gas[i]
