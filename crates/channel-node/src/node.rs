@@ -47,6 +47,7 @@ use crate::{
 
 mod history;
 mod mediated;
+mod tower;
 
 pub use history::{PaymentRecord, PaymentRole, PaymentStatus};
 pub use mediated::{MediationConfig, PaymentReport};
@@ -80,6 +81,8 @@ pub struct NodeConfig {
     pub l1_poll: Duration,
     /// Fees, deltas and timeouts of mediated payments.
     pub mediation: MediationConfig,
+    /// A watchtower (its address and endpoint) to hand every partner's newest proof to.
+    pub watchtower: Option<(Address, SocketAddr)>,
 }
 
 /// Why a node call failed.
@@ -518,6 +521,19 @@ impl Node {
         let listen = listener.local_addr()?;
         let accept_task = tokio::spawn(accept_loop(listener, identity.clone(), events_tx.clone()));
         let watcher = tokio::spawn(watch_l1(config.clone(), l1_cursor, events_tx.clone()));
+        let mut tasks = Vec::new();
+        let tower_tx = config.watchtower.map(|(address, addr)| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tasks.push(tokio::spawn(tower::client(
+                config.key.clone(),
+                domain,
+                identity.clone(),
+                address,
+                addr,
+                rx,
+            )));
+            tx
+        });
 
         let mut core = Core {
             key: config.key.clone(),
@@ -549,6 +565,7 @@ impl Node {
             dialing: HashMap::new(),
             payments: BTreeMap::new(),
             endpoint: Some(listen).filter(|a| !a.ip().is_unspecified()),
+            tower: tower_tx,
             mediation: config.mediation,
         };
         core.restore(snapshot);
@@ -562,7 +579,7 @@ impl Node {
                 deployment: config.deployment,
                 mediation: config.mediation,
             },
-            tasks: vec![core_task, accept_task, watcher, committed_task],
+            tasks: [core_task, accept_task, watcher, committed_task].into_iter().chain(tasks).collect(),
             store_thread: Some(store_thread),
         })
     }
@@ -681,6 +698,8 @@ enum Waiter {
 enum Release {
     /// The outgoing message `seq` to `peer` may be sent.
     Send(Address, u64),
+    /// The partner's proof of `channel` changed: the watchtower gets the newest.
+    Tower(u64),
     /// Incoming messages of `peer` up to `seq` may be acknowledged.
     Ack(Address, u64),
 }
@@ -735,12 +754,20 @@ struct Core {
     /// Where we accept peers, as our payments' targets may dial it (none when we listen on
     /// an unspecified address).
     endpoint: Option<SocketAddr>,
+    /// The watchtower client task's inbox: (channel, partner, the partner's newest proof).
+    tower: Option<mpsc::UnboundedSender<tower::TowerUpdate>>,
     mediation: MediationConfig,
 }
 
 impl Core {
     fn restore(&mut self, snapshot: crate::store::Snapshot) {
         for c in snapshot.channels {
+            // The watchtower gets every unsettled channel's newest partner proof again.
+            if let (Some(tower), Some(proof)) = (&self.tower, c.theirs.proof)
+                && c.status != ChannelStatus::Settled
+            {
+                let _ = tower.send(tower::TowerUpdate::Proof { channel: c.id, partner: c.partner, proof });
+            }
             self.channels.insert(c.id, c);
         }
         for (h, record) in &snapshot.transfers {
@@ -823,6 +850,19 @@ impl Core {
         }
         if self.writes.is_empty() && self.releases.is_empty() {
             return;
+        }
+        if self.tower.is_some() {
+            let mut changed: Vec<u64> = self
+                .writes
+                .iter()
+                .filter_map(|w| match w {
+                    Write::Proof(id, Side::Theirs, _) => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            changed.sort_unstable();
+            changed.dedup();
+            self.releases.extend(changed.into_iter().map(Release::Tower));
         }
         let token = self.next_token;
         self.next_token += 1;
@@ -1334,6 +1374,17 @@ impl Core {
                         let e = acks.entry(peer).or_default();
                         *e = (*e).max(seq);
                     }
+                    Release::Tower(id) => {
+                        if let (Some(tower), Some(c)) = (&self.tower, self.channels.get(&id))
+                            && let Some(proof) = c.theirs.proof
+                        {
+                            let _ = tower.send(tower::TowerUpdate::Proof {
+                                channel: id,
+                                partner: c.partner,
+                                proof,
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -1402,6 +1453,9 @@ impl Core {
                 if let Some(c) = self.channels.get_mut(&id) {
                     c.status = ChannelStatus::Settled;
                     self.writes.push(Write::Channel(id, encode_channel(c)));
+                    if let Some(tower) = &self.tower {
+                        let _ = tower.send(tower::TowerUpdate::Forget(id));
+                    }
                 }
                 self.closes.remove(&id);
             }

@@ -23,6 +23,7 @@ const FEE: FeePolicy = FeePolicy { fee_flat: 1_000, fee_ppm: 100, expiry_delta: 
 fn config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &str) -> NodeConfig {
     NodeConfig {
         mediation: MediationConfig { policy: FEE, reveal_timeout: 4, final_delta: 8 },
+        watchtower: None,
         ..node_config(key, d, dir, url)
     }
 }

@@ -1,6 +1,6 @@
 //! `loft channel ...`: the state-channel network. `node` runs a node (its key from a keystore,
-//! its store on disk, peers over Noise/TCP, the JSON-RPC API on loopback); `keygen` makes a
-//! keystore; the other commands talk to a running node's API.
+//! its store on disk, peers over Noise/TCP, the JSON-RPC API on loopback); `watchtower` runs a
+//! watchtower; `keygen` makes a keystore; the other commands talk to a running node's API.
 //!
 //! Amounts are in ether units (18 decimals: `0.5` is 5·10^17 wei; an ERC-20 channel counts the
 //! token's smallest unit the same way), or in wei with a `wei` suffix.
@@ -18,6 +18,7 @@ use loft_channel_node::{
     api::{HopView, NodeClient, OpenRequest, PayRequest, PayRouteRequest, serve},
     contracts::ChannelDeployment,
     node::{MediationConfig, Node, NodeConfig},
+    watchtower::{Watchtower, WatchtowerConfig},
 };
 use loft_channels::{SigningKey, route::FeePolicy};
 
@@ -29,6 +30,9 @@ pub const DEFAULT_DEPLOYMENT: &str = "target/loft-devnet/channels.json";
 pub enum ChannelCommand {
     /// Run a channel node until Ctrl-C (or SIGTERM).
     Node(NodeArgs),
+    /// Run a watchtower until Ctrl-C (or SIGTERM): it keeps its clients' partners' newest
+    /// proofs and submits one when that partner closes, paying the gas from its own key.
+    Watchtower(WatchtowerArgs),
     /// Make a new key in an encrypted keystore file (Web3 Secret Storage, scrypt).
     Keygen {
         /// The directory to write it in.
@@ -152,29 +156,47 @@ impl Password {
     }
 }
 
-/// Options of `loft channel node`.
+/// Where a node or watchtower gets its key.
 #[derive(Args, Debug)]
-pub struct NodeArgs {
-    /// The node's key, an encrypted keystore file (see `loft channel keygen`).
+pub struct KeyArgs {
+    /// An encrypted keystore file (see `loft channel keygen`).
     #[arg(long, conflicts_with_all = ["private_key", "dev_account"])]
     keystore: Option<PathBuf>,
     #[command(flatten)]
     password: Password,
-    /// The node's key in hex (development only: prefer a keystore).
+    /// The key in hex (development only: prefer a keystore).
     #[arg(long, env = "LOFT_CHANNEL_KEY", conflicts_with = "dev_account")]
     private_key: Option<String>,
     /// Use the devnet's dev account N as the key.
     #[arg(long)]
     dev_account: Option<u32>,
-    /// The store (default: target/loft-channels/ADDRESS).
+}
+
+impl KeyArgs {
+    fn key(&self) -> anyhow::Result<SigningKey> {
+        let signer = match (&self.keystore, &self.private_key, self.dev_account) {
+            (Some(path), _, _) => {
+                let password = self.password.read()?;
+                PrivateKeySigner::decrypt_keystore(path, password).with_context(|| {
+                    format!("cannot open the keystore {} (wrong password?)", path.display())
+                })?
+            }
+            (None, Some(hex), _) => hex.parse().context("--private-key is not a valid secp256k1 key")?,
+            (None, None, Some(n)) => loft_l1::dev_signers(n + 1)?.remove(n as usize),
+            (None, None, None) => bail!("give the key: --keystore FILE (or --private-key, --dev-account N)"),
+        };
+        SigningKey::from_bytes(&signer.to_bytes().0).context("the key is not a valid secp256k1 key")
+    }
+}
+
+/// What a node and a watchtower both need: a key, a store, the L1 and its contracts.
+#[derive(Args, Debug)]
+pub struct ServiceArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The store (default: target/loft-channels/ADDRESS, or watchtower-ADDRESS).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Where peers connect.
-    #[arg(long, default_value = "127.0.0.1:7800")]
-    listen: SocketAddr,
-    /// Where the JSON-RPC API listens (keep it on loopback: it spends the node's funds).
-    #[arg(long, default_value = "127.0.0.1:7700")]
-    api: SocketAddr,
     /// The L1's JSON-RPC.
     #[arg(long, env = "LOFT_L1_RPC", default_value = "http://127.0.0.1:8545")]
     l1_rpc: String,
@@ -184,6 +206,51 @@ pub struct NodeArgs {
     /// How often to poll L1, in milliseconds.
     #[arg(long, default_value_t = 250)]
     l1_poll_ms: u64,
+}
+
+/// A service's key, deployment and store, resolved.
+struct Service {
+    key: SigningKey,
+    deployment: ChannelDeployment,
+    data_dir: PathBuf,
+    l1_poll: Duration,
+}
+
+impl ServiceArgs {
+    fn resolve(&self, dir_prefix: &str) -> anyhow::Result<Service> {
+        let key = self.key.key()?;
+        let deployment = ChannelDeployment::load(&self.deployment).with_context(|| {
+            format!("reading the channel deployment {} (run `loft devnet` first)", self.deployment.display())
+        })?;
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("target/loft-channels/{dir_prefix}{}", key.address())));
+        Ok(Service { key, deployment, data_dir, l1_poll: Duration::from_millis(self.l1_poll_ms.max(10)) })
+    }
+}
+
+/// Options of `loft channel watchtower`.
+#[derive(Args, Debug)]
+pub struct WatchtowerArgs {
+    /// Where clients connect.
+    #[arg(long, default_value = "127.0.0.1:7900")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    service: ServiceArgs,
+}
+
+/// Options of `loft channel node`.
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// Where peers connect.
+    #[arg(long, default_value = "127.0.0.1:7800")]
+    listen: SocketAddr,
+    /// Where the JSON-RPC API listens (keep it on loopback: it spends the node's funds).
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    api: SocketAddr,
+    #[command(flatten)]
+    service: ServiceArgs,
     /// Flat fee to forward a payment.
     #[arg(long, default_value = "0")]
     fee_flat: String,
@@ -199,11 +266,16 @@ pub struct NodeArgs {
     /// Peers to connect to at start, as ADDRESS@HOST:PORT.
     #[arg(long)]
     peer: Vec<String>,
+    /// A watchtower, as ADDRESS@HOST:PORT: it gets every partner's newest proof, to submit
+    /// if the partner closes while this node is offline.
+    #[arg(long)]
+    watchtower: Option<String>,
 }
 
 pub async fn run(command: ChannelCommand) -> anyhow::Result<()> {
     match command {
         ChannelCommand::Node(args) => run_node(args).await,
+        ChannelCommand::Watchtower(args) => run_watchtower(args).await,
         ChannelCommand::Keygen { dir, name, password } => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let password = password.read()?;
@@ -386,26 +458,11 @@ pub async fn run(command: ChannelCommand) -> anyhow::Result<()> {
 }
 
 async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
-    let signer = match (&args.keystore, &args.private_key, args.dev_account) {
-        (Some(path), _, _) => {
-            let password = args.password.read()?;
-            PrivateKeySigner::decrypt_keystore(path, password)
-                .with_context(|| format!("cannot open the keystore {} (wrong password?)", path.display()))?
-        }
-        (None, Some(hex), _) => hex.parse().context("--private-key is not a valid secp256k1 key")?,
-        (None, None, Some(n)) => loft_l1::dev_signers(n + 1)?.remove(n as usize),
-        (None, None, None) => {
-            bail!("give the node's key: --keystore FILE (or --private-key, --dev-account N)")
-        }
+    let Service { key, deployment, data_dir, l1_poll } = args.service.resolve("")?;
+    let watchtower = match &args.watchtower {
+        Some(t) => Some(resolve_peer(t).await?),
+        None => None,
     };
-    let key = SigningKey::from_bytes(&signer.to_bytes().0).context("the key is not a valid secp256k1 key")?;
-    let deployment = ChannelDeployment::load(&args.deployment).with_context(|| {
-        format!("reading the channel deployment {} (run `loft devnet` first)", args.deployment.display())
-    })?;
-    let data_dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("target/loft-channels/{}", key.address())));
     let mediation = MediationConfig {
         policy: FeePolicy {
             fee_flat: wei(&args.fee_flat)?,
@@ -420,9 +477,10 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         deployment,
         data_dir: data_dir.clone(),
         listen: args.listen,
-        l1_url: args.l1_rpc.clone(),
-        l1_poll: Duration::from_millis(args.l1_poll_ms.max(10)),
+        l1_url: args.service.l1_rpc.clone(),
+        l1_poll,
         mediation,
+        watchtower,
     })
     .await
     .context("starting the channel node")?;
@@ -433,26 +491,61 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     println!("  peers      {}", handle.listen_addr());
     println!("  api        http://{api}");
     println!("  store      {}", data_dir.display());
-    println!("  L1         {} (ChannelManager {})", args.l1_rpc, deployment.channel_manager);
+    println!("  L1         {} (ChannelManager {})", args.service.l1_rpc, deployment.channel_manager);
     for peer in &args.peer {
-        let (address, at) = parse_peer(peer)?;
-        let addr = tokio::net::lookup_host(at).await?.next().with_context(|| format!("{at}: no address"))?;
+        let (address, addr) = resolve_peer(peer).await?;
         match handle.connect(address, addr).await {
-            Ok(()) => println!("  connected  {address} at {at}"),
+            Ok(()) => println!("  connected  {address} at {addr}"),
             // the peer may start later: it dials us, or a later `loft channel connect` does
-            Err(e) => println!("  peer       {address} at {at} not reached: {e}"),
+            Err(e) => println!("  peer       {address} at {addr} not reached: {e}"),
         }
     }
     println!("ready");
+    wait_for_stop().await?;
+    println!("stopping");
+    let _ = server.stop();
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn run_watchtower(args: WatchtowerArgs) -> anyhow::Result<()> {
+    let Service { key, deployment, data_dir, l1_poll } = args.service.resolve("watchtower-")?;
+    let tower = Watchtower::start(WatchtowerConfig {
+        key,
+        deployment,
+        data_dir: data_dir.clone(),
+        listen: args.listen,
+        l1_url: args.service.l1_rpc.clone(),
+        l1_poll,
+    })
+    .await
+    .context("starting the watchtower")?;
+    println!("watchtower {}", tower.address());
+    println!("  clients    {}@{} (loft channel node --watchtower ...)", tower.address(), tower.listen_addr());
+    println!("  store      {}", data_dir.display());
+    println!("  monitors   {} channel(s)", tower.monitored().len());
+    println!("  L1         {} (ChannelManager {})", args.service.l1_rpc, deployment.channel_manager);
+    println!("ready");
+    wait_for_stop().await?;
+    println!("stopping");
+    tower.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop() -> anyhow::Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
         _ = terminate.recv() => {}
     }
-    println!("stopping");
-    let _ = server.stop();
-    node.shutdown().await;
     Ok(())
+}
+
+/// `ADDRESS@HOST:PORT` with the host resolved.
+async fn resolve_peer(text: &str) -> anyhow::Result<(Address, SocketAddr)> {
+    let (address, at) = parse_peer(text)?;
+    let addr = tokio::net::lookup_host(at).await?.next().with_context(|| format!("{at}: no address"))?;
+    Ok((address, addr))
 }
 
 fn client(api: &Api) -> anyhow::Result<NodeClient> {

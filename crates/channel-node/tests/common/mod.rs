@@ -53,6 +53,7 @@ pub fn node_config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path
         l1_url: url.to_string(),
         l1_poll: Duration::from_millis(50),
         mediation: MediationConfig::default(),
+        watchtower: None,
     }
 }
 

@@ -1,0 +1,131 @@
+//! The watchtower, on the embedded devnet: Alice's node hands its watchtower Bob's newest
+//! proof after every change (coalesced), the watchtower keeps it on disk (it is restarted and
+//! still has it), refuses requests whose delegation or participants are wrong, and when Bob
+//! closes the channel while Alice is offline (leaving out everything he paid her) it submits
+//! his newest proof before the settle period ends: the settlement pays Alice all she is due.
+
+mod common;
+
+use std::time::Duration;
+
+use alloy::providers::Provider;
+use alloy_primitives::{Address, U256};
+use common::{ETH, node_config, setup, wait_for};
+use loft_channel_node::{
+    node::{Node, NodeHandle},
+    transport::{self, NoiseIdentity},
+    watchtower::{Watchtower, WatchtowerConfig, error_code},
+};
+use loft_channels::{
+    ChannelStatus,
+    wire::{Message, MonitorRequest},
+};
+use tokio::net::TcpStream;
+
+const SETTLE_TIMEOUT: u64 = 20;
+
+async fn channel(node: &NodeHandle, id: u64) -> Option<loft_channels::Channel> {
+    node.channels().await.expect("channels").into_iter().find(|c| c.channel.id == id).map(|c| c.channel)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_alice_is_saved_by_her_watchtower() {
+    let (_devnet, url, d, parties) = setup(3).await;
+    let (alice_key, bob_key, tower_key) = (&parties[0].key, &parties[1].key, &parties[2].key);
+    let dir = tempfile::tempdir().expect("dir");
+    let tower_config = WatchtowerConfig {
+        key: tower_key.clone(),
+        deployment: d,
+        data_dir: dir.path().join("tower"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        l1_url: url.clone(),
+        l1_poll: Duration::from_millis(50),
+    };
+    let tower = Watchtower::start(tower_config.clone()).await.expect("watchtower");
+    let tower_at = (tower.address(), tower.listen_addr());
+    let alice = Node::start(loft_channel_node::node::NodeConfig {
+        watchtower: Some(tower_at),
+        ..node_config(alice_key, d, &dir.path().join("alice"), &url)
+    })
+    .await
+    .expect("alice");
+    let bob = Node::start(node_config(bob_key, d, &dir.path().join("bob"), &url)).await.expect("bob");
+    let (a, b) = (alice.handle(), bob.handle());
+    a.connect(b.address(), b.listen_addr()).await.expect("connect");
+
+    let (id, _) = a.open(b.address(), Address::ZERO, 3 * ETH, SETTLE_TIMEOUT).await.expect("open");
+    b.deposit(id, 3 * ETH).await.expect("bob deposits");
+    wait_for("alice to see bob's deposit", async || {
+        channel(&a, id).await.is_some_and(|c| c.theirs.deposit == 3 * ETH)
+    })
+    .await;
+    a.pay_many(b.address(), ETH / 10, 10).await.expect("alice pays");
+    b.pay_many(a.address(), ETH / 20, 30).await.expect("bob pays");
+    wait_for("the watchtower to hold bob's nonce-30 proof", async || {
+        tower
+            .monitored()
+            .iter()
+            .any(|m| m.channel == id && m.client == a.address() && m.proof.proof.nonce == 30)
+    })
+    .await;
+
+    // A request the tower must refuse: Bob asks for Alice's channel with a delegation that
+    // is not his own signature.
+    let domain = d.domain();
+    let bob_identity = NoiseIdentity::new(bob_key, domain);
+    let stream = TcpStream::connect(tower.listen_addr()).await.expect("dial");
+    let mut conn = transport::connect(stream, &bob_identity, Some(tower.address())).await.expect("handshake");
+    let alices_proof = channel(&b, id).await.expect("channel").theirs.proof.expect("alice's proof");
+    let forged = MonitorRequest {
+        channel_id: id,
+        closer: a.address(),
+        proof: alices_proof,
+        delegation: alice_key.sign_digest(&alices_proof.update_authorization_digest(&domain, b.address())),
+    };
+    conn.writer.send(&Message::MonitorRequest(forged)).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    match conn.reader.recv().await.expect("answer") {
+        Message::Error { code, text } => {
+            assert_eq!(code, error_code::INVALID);
+            assert!(text.contains("delegation"), "{text}");
+        }
+        other => panic!("a forged delegation must be refused, got {other:?}"),
+    }
+    assert_eq!(tower.monitored().len(), 1, "nothing kept for the forged request");
+
+    // The watchtower restarts from its store and still watches the channel.
+    tower.shutdown().await;
+    let tower =
+        Watchtower::start(WatchtowerConfig { listen: tower_at.1, ..tower_config }).await.expect("restart");
+    assert!(tower.monitored().iter().any(|m| m.channel == id && m.proof.proof.nonce == 30));
+
+    // Alice goes offline; Bob closes with her proof only, leaving out his 1.5 ETH to her.
+    let a_l1 = alice.handle().address();
+    alice.shutdown().await;
+    let alice_before = parties[0].l1.balance(a_l1).await.expect("balance");
+    b.close_unilateral(id).await.expect("bob closes");
+    wait_for("the watchtower's update to be mined", async || {
+        tower.monitored().iter().any(|m| m.channel == id && m.submitted == 30)
+    })
+    .await;
+    // Past the settle period Bob's node settles; the tower's proof counts.
+    let _: serde_json::Value = parties[1]
+        .l1
+        .provider()
+        .raw_request("anvil_mine".into(), (format!("0x{:x}", SETTLE_TIMEOUT + 2),))
+        .await
+        .expect("mine");
+    wait_for("bob's node to settle", async || {
+        channel(&b, id).await.is_some_and(|c| c.status == ChannelStatus::Settled)
+    })
+    .await;
+    let alice_after = parties[0].l1.balance(a_l1).await.expect("balance");
+    assert_eq!(
+        alice_after - alice_before,
+        U256::from(3 * ETH - ETH + 30 * ETH / 20),
+        "alice gets her deposit less what she paid plus everything bob paid her"
+    );
+    wait_for("the watchtower to forget the settled channel", async || tower.monitored().is_empty()).await;
+    tower.shutdown().await;
+    bob.shutdown().await;
+}
