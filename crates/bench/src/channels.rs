@@ -67,6 +67,7 @@ fn node_config(p: &Party, d: ChannelDeployment, dir: &std::path::Path, url: &str
         l1_poll: Duration::from_millis(50),
         mediation: MediationConfig { policy: HOP_FEE, reveal_timeout: 4, final_delta: 8 },
         watchtower: None,
+        gossip_interval: loft_channel_node::node::GOSSIP_INTERVAL,
     }
 }
 

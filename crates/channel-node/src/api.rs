@@ -7,7 +7,8 @@
 //! | `channel_connect` | `[address, "host:port"]` | null once the Noise handshake is done |
 //! | `channel_open` | `[{partner, token?, deposit, settleTimeout}]` | `{channel, tx, gasUsed}` once the node has seen it on L1 |
 //! | `channel_deposit` | `[channel, total]` | `{tx, gasUsed}` |
-//! | `channel_pay` | `[{to, amount, count?}]` | `{count, elapsedMs}`: direct payments, each on both disks |
+//! | `channel_pay` | `[{to, amount, count?}]` | `{count, mediated, fee, route, elapsedMs}`: direct payments to a partner, each on both disks; to anyone else one payment along the cheapest route gossip knows (another tried when a hop fails) |
+//! | `channel_route` | `[to, amount]` | the cheapest route: `[{node, policy}]`, or null |
 //! | `channel_payRoute` | `[{route, amount}]` | `{fee, elapsedMs}`: a mediated payment along `route` |
 //! | `channel_list` | `[]` | every channel with balances, locks and status |
 //! | `channel_payments` | `[]` | the mediated payments we took part in |
@@ -180,11 +181,20 @@ fn one() -> u64 {
 }
 
 /// What `channel_pay` answers.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Paid {
     /// Payments made, each on the partner's disk.
     pub count: u64,
+    /// Whether it went through mediators (`to` is not a partner), found by routing.
+    #[serde(default)]
+    pub mediated: bool,
+    /// Fees paid to the mediators.
+    #[serde(with = "decimal", default)]
+    pub fee: u128,
+    /// The route, when mediated: the nodes after us, the target last.
+    #[serde(default)]
+    pub route: Vec<Address>,
     /// From the first payment to the acknowledgement of the last, in milliseconds.
     pub elapsed_ms: f64,
 }
@@ -349,13 +359,46 @@ fn module(node: NodeHandle) -> Result<RpcModule<NodeHandle>, jsonrpsee::core::Re
         if r.count == 0 {
             return Err(refused("count must be at least 1".into()));
         }
+        let partner = node
+            .channels()
+            .await
+            .map_err(error)?
+            .iter()
+            .any(|c| c.channel.partner == r.to && c.channel.status == ChannelStatus::Opened);
+        let direct = |count, elapsed| Paid {
+            count,
+            mediated: false,
+            fee: 0,
+            route: Vec::new(),
+            elapsed_ms: ms(elapsed),
+        };
+        if !partner && r.count == 1 {
+            // Not a partner: the cheapest route gossip knows, another if a hop fails.
+            let paid = node.pay_routed(r.to, r.amount).await.map_err(error)?;
+            return Ok(Paid {
+                count: 1,
+                mediated: true,
+                fee: paid.report.fee,
+                route: paid.route,
+                elapsed_ms: ms(paid.report.elapsed),
+            });
+        }
         if r.count == 1 {
             let started = std::time::Instant::now();
             node.pay(r.to, r.amount).await.map_err(error)?;
-            return Ok(Paid { count: 1, elapsed_ms: ms(started.elapsed()) });
+            return Ok(direct(1, started.elapsed()));
         }
         let report = node.pay_many(r.to, r.amount, r.count).await.map_err(error)?;
-        Ok(Paid { count: report.count, elapsed_ms: ms(report.elapsed) })
+        Ok(direct(report.count, report.elapsed))
+    })?;
+    m.register_async_method("channel_route", |p, node, _| async move {
+        let (to, amount): (Address, DecimalU128) = p.parse()?;
+        let route = node.route(to, amount.0, &[]).await.map_err(error)?;
+        Ok::<_, ErrorObjectOwned>(
+            route.map(|r| {
+                r.iter().map(|h| HopView { node: h.node, policy: h.policy.into() }).collect::<Vec<_>>()
+            }),
+        )
     })?;
     m.register_async_method("channel_payRoute", |p, node, _| async move {
         let (r,): (PayRouteRequest,) = p.parse()?;
@@ -480,6 +523,11 @@ impl NodeClient {
     /// Direct payments.
     pub async fn pay(&self, request: &PayRequest) -> Result<Paid, ClientError> {
         self.call("channel_pay", rpc_params![request]).await
+    }
+
+    /// The cheapest route to `to` for `amount` the node knows.
+    pub async fn route(&self, to: Address, amount: u128) -> Result<Option<Vec<HopView>>, ClientError> {
+        self.call("channel_route", rpc_params![to, DecimalU128(amount)]).await
     }
 
     /// A mediated payment along a route.

@@ -45,6 +45,7 @@ use crate::{
     transport::{self, Connection, NoiseIdentity, NoiseReader, NoiseWriter, TransportError},
 };
 
+mod gossip;
 mod history;
 mod mediated;
 mod tower;
@@ -83,7 +84,15 @@ pub struct NodeConfig {
     pub mediation: MediationConfig,
     /// A watchtower (its address and endpoint) to hand every partner's newest proof to.
     pub watchtower: Option<(Address, SocketAddr)>,
+    /// The shortest time between two announcements of one channel's changed capacity.
+    pub gossip_interval: Duration,
 }
+
+/// The default of [`NodeConfig::gossip_interval`].
+pub const GOSSIP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Routes tried for one routed payment (each failure excludes the channel that failed).
+pub const ROUTE_ATTEMPTS: usize = 3;
 
 /// Why a node call failed.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +118,14 @@ pub enum NodeError {
     /// A mediated payment could not be planned or failed.
     #[error("payment: {0}")]
     Route(String),
+    /// A hop refused a mediated payment: its locks expire.
+    #[error("payment failed at channel {channel} (reason {reason}); its locks expire")]
+    PaymentFailed {
+        /// The channel that could not carry it.
+        channel: u64,
+        /// The `TransferFailed` reason.
+        reason: u16,
+    },
     /// The node stopped.
     #[error("node stopped")]
     Stopped,
@@ -189,6 +206,12 @@ enum Api {
     Head {
         reply: oneshot::Sender<u64>,
     },
+    FindRoute {
+        to: Address,
+        amount: u128,
+        exclude: std::collections::HashSet<u64>,
+        reply: oneshot::Sender<Option<Vec<loft_channels::route::RouteHop>>>,
+    },
 }
 
 /// An L1 transaction the node sent.
@@ -264,11 +287,39 @@ struct PendingClose {
 /// An L1 fact about a channel of ours.
 #[derive(Debug, Clone)]
 enum L1Event {
-    Opened { id: u64, partner: Address, token: Address, settle_timeout: u64 },
-    Deposit { id: u64, participant: Address, total: u128 },
-    Closed { id: u64, closer: Address, block: u64, values: SideValues },
-    Updated { id: u64, values: SideValues },
-    Settled { id: u64 },
+    Opened {
+        id: u64,
+        partner: Address,
+        token: Address,
+        settle_timeout: u64,
+    },
+    Deposit {
+        id: u64,
+        participant: Address,
+        total: u128,
+    },
+    Closed {
+        id: u64,
+        closer: Address,
+        block: u64,
+        values: SideValues,
+    },
+    Updated {
+        id: u64,
+        values: SideValues,
+    },
+    Settled {
+        id: u64,
+    },
+    /// Any channel of the deployment opened (for the gossip graph).
+    GraphOpened {
+        id: u64,
+        participants: (Address, Address),
+    },
+    /// Any channel closed or settled.
+    GraphClosed {
+        id: u64,
+    },
     Cursor(u64),
     Head(u64),
 }
@@ -295,6 +346,20 @@ enum Event {
         result: Result<L1Receipt, String>,
     },
     Api(Api),
+}
+
+/// How long a handle waits for its node's L1 watcher to see its own transaction.
+const L1_SEEN: Duration = Duration::from_secs(60);
+
+/// A routed payment that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutedPayment {
+    /// Its fees and time.
+    pub report: PaymentReport,
+    /// The route that carried it: the nodes after us, the target last.
+    pub route: Vec<Address>,
+    /// The channels of earlier attempts that failed.
+    pub failed: Vec<u64>,
 }
 
 /// A handle to a running node.
@@ -400,6 +465,47 @@ impl NodeHandle {
         self.call(|reply| Api::Head { reply }).await
     }
 
+    /// The cheapest route to `to` for `amount` we know of (our channels and gossip), not
+    /// using the channels in `exclude`.
+    pub async fn route(
+        &self,
+        to: Address,
+        amount: u128,
+        exclude: &[u64],
+    ) -> Result<Option<Vec<loft_channels::route::RouteHop>>, NodeError> {
+        let exclude = exclude.iter().copied().collect();
+        self.call(|reply| Api::FindRoute { to, amount, exclude, reply }).await
+    }
+
+    /// Pays `amount` to `to` along the cheapest route with enough capacity; when a hop
+    /// refuses, the channel that failed is left out and another route tried (up to
+    /// [`ROUTE_ATTEMPTS`] in all).
+    pub async fn pay_routed(&self, to: Address, amount: u128) -> Result<RoutedPayment, NodeError> {
+        let mut exclude = std::collections::HashSet::new();
+        let mut failures = Vec::new();
+        for _ in 0..ROUTE_ATTEMPTS {
+            let ex = exclude.clone();
+            let route = self.call(|reply| Api::FindRoute { to, amount, exclude: ex, reply }).await?;
+            let Some(route) = route else { break };
+            match self.pay_route(route.clone(), amount).await {
+                Ok(report) => {
+                    let route = route.iter().map(|h| h.node).collect();
+                    return Ok(RoutedPayment { report, route, failed: exclude.into_iter().collect() });
+                }
+                Err(NodeError::PaymentFailed { channel, reason }) => {
+                    failures.push(format!("channel {channel} (reason {reason})"));
+                    exclude.insert(channel);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(NodeError::Route(if failures.is_empty() {
+            format!("no route to {to} with capacity for {amount} wei")
+        } else {
+            format!("every route to {to} failed: {}", failures.join(", "))
+        }))
+    }
+
     /// Opens a channel with `partner` in `token` (zero: ETH) and deposits `deposit` in the
     /// same L1 transaction (an ERC-20 is approved first); returns once the node has seen the
     /// channel on L1.
@@ -421,12 +527,14 @@ impl NodeHandle {
             .open_with_deposit(partner, token, settle_timeout, U256::from(deposit))
             .await
             .map_err(l1_error)?;
-        self.wait_for_channel(id, |c| c.ours.deposit >= deposit).await?;
+        self.wait_for_channel(id, |c| c.ours.deposit >= deposit, L1_SEEN).await?;
         Ok((id, L1Receipt { tx: receipt.transaction_hash, gas_used: receipt.gas_used }))
     }
 
     /// Raises our total deposit in `channel` to `total`; returns once the node has seen it.
     pub async fn deposit(&self, channel: u64, total: u128) -> Result<L1Receipt, NodeError> {
+        // A channel the partner just opened may not have reached our watcher yet.
+        let _ = self.wait_for_channel(channel, |_| true, Duration::from_secs(10)).await;
         let c = self
             .channels()
             .await?
@@ -454,13 +562,18 @@ impl NodeHandle {
             .set_total_deposit(channel, self.address, U256::from(total), eth)
             .await
             .map_err(l1_error)?;
-        self.wait_for_channel(channel, |c| c.ours.deposit >= total).await?;
+        self.wait_for_channel(channel, |c| c.ours.deposit >= total, L1_SEEN).await?;
         Ok(L1Receipt { tx: receipt.transaction_hash, gas_used: receipt.gas_used })
     }
 
-    /// Waits (up to a minute) until the core's copy of `channel` satisfies `done`.
-    async fn wait_for_channel(&self, channel: u64, done: impl Fn(&Channel) -> bool) -> Result<(), NodeError> {
-        let deadline = Instant::now() + Duration::from_secs(60);
+    /// Waits (up to `timeout`) until the core's copy of `channel` satisfies `done`.
+    async fn wait_for_channel(
+        &self,
+        channel: u64,
+        done: impl Fn(&Channel) -> bool,
+        timeout: Duration,
+    ) -> Result<(), NodeError> {
+        let deadline = Instant::now() + timeout;
         loop {
             if self.channels().await?.iter().any(|c| c.channel.id == channel && done(&c.channel)) {
                 return Ok(());
@@ -566,6 +679,8 @@ impl Node {
             payments: BTreeMap::new(),
             endpoint: Some(listen).filter(|a| !a.ip().is_unspecified()),
             tower: tower_tx,
+            gossip: Default::default(),
+            gossip_interval: config.gossip_interval,
             mediation: config.mediation,
         };
         core.restore(snapshot);
@@ -756,6 +871,8 @@ struct Core {
     endpoint: Option<SocketAddr>,
     /// The watchtower client task's inbox: (channel, partner, the partner's newest proof).
     tower: Option<mpsc::UnboundedSender<tower::TowerUpdate>>,
+    gossip: gossip::Gossip,
+    gossip_interval: Duration,
     mediation: MediationConfig,
 }
 
@@ -922,6 +1039,7 @@ impl Core {
         });
         let _ = tx.send(hello.encode());
         p.conn = Some(PeerConn { id, writer: tx, ready: false, sent: 0, _reader: reader_task });
+        self.gossip_to(peer);
         if let Some(reply) = reply {
             let _ = reply.send(Ok(()));
         }
@@ -993,7 +1111,9 @@ impl Core {
                 tracing::warn!(%peer, code, %text, "peer reported an error");
             }
             Message::Reliable(seq, body) => self.on_reliable(peer, seq, body, verified),
-            // Gossip and watchtower messages are not served by this node yet.
+            Message::ChannelUpdate(u) => self.receive_update(peer, u),
+            // Node announcements are not used (endpoints travel in locked transfers), and
+            // watchtower messages are for watchtowers.
             other => tracing::debug!(%peer, ?other, "ignoring message"),
         }
     }
@@ -1462,7 +1582,10 @@ impl Core {
             L1Event::Head(head) => {
                 self.head = head;
                 self.on_head();
+                self.announce();
             }
+            L1Event::GraphOpened { id, participants: (a, b) } => self.graph_opened(id, a, b),
+            L1Event::GraphClosed { id } => self.graph_closed(id),
             L1Event::Cursor(block) => {
                 self.writes.push(Write::Meta("l1Cursor".into(), block.to_be_bytes().to_vec()))
             }
@@ -1657,6 +1780,9 @@ impl Core {
             Api::Head { reply } => {
                 let _ = reply.send(self.head);
             }
+            Api::FindRoute { to, amount, exclude, reply } => {
+                let _ = reply.send(self.find_route(to, amount, &exclude));
+            }
         }
     }
 
@@ -1777,6 +1903,24 @@ async fn read_loop(
 }
 
 /// Polls the `ChannelManager`'s logs from `cursor` and reports those about our channels.
+/// What a log means for the gossip graph: any channel opened, closed or settled.
+fn graph_event(log: &alloy::rpc::types::Log) -> Option<L1Event> {
+    if let Ok(l) = log.log_decode::<ChannelManager::ChannelOpened>() {
+        let e = l.inner.data;
+        return Some(L1Event::GraphOpened { id: e.id, participants: (e.participant1, e.participant2) });
+    }
+    let id = if let Ok(l) = log.log_decode::<ChannelManager::ChannelClosed>() {
+        l.inner.data.id
+    } else if let Ok(l) = log.log_decode::<ChannelManager::ChannelSettled>() {
+        l.inner.data.id
+    } else if let Ok(l) = log.log_decode::<ChannelManager::ChannelCooperativeSettled>() {
+        l.inner.data.id
+    } else {
+        return None;
+    };
+    Some(L1Event::GraphClosed { id })
+}
+
 async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSender<Event>) {
     let Ok(url) = config.l1_url.parse() else {
         tracing::error!(url = %config.l1_url, "bad L1 URL");
@@ -1784,6 +1928,35 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
     };
     let provider = ProviderBuilder::new().connect_http(url);
     let us = config.key.address();
+    // The gossip graph is not stored: it is rebuilt from the logs before the cursor.
+    if cursor > config.deployment.deploy_block {
+        let filter = Filter::new()
+            .address(config.deployment.channel_manager)
+            .event_signature(vec![
+                ChannelManager::ChannelOpened::SIGNATURE_HASH,
+                ChannelManager::ChannelClosed::SIGNATURE_HASH,
+                ChannelManager::ChannelSettled::SIGNATURE_HASH,
+                ChannelManager::ChannelCooperativeSettled::SIGNATURE_HASH,
+            ])
+            .from_block(config.deployment.deploy_block + 1)
+            .to_block(cursor);
+        loop {
+            match provider.get_logs(&filter).await {
+                Ok(logs) => {
+                    for ev in logs.iter().filter_map(graph_event) {
+                        if events.send(Event::L1(ev)).is_err() {
+                            return;
+                        }
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "L1 logs (rebuilding the channel graph)");
+                    tokio::time::sleep(config.l1_poll).await;
+                }
+            }
+        }
+    }
     loop {
         let head = match provider.get_block_number().await {
             Ok(h) => h,
@@ -1804,6 +1977,11 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
             match provider.get_logs(&filter).await {
                 Ok(logs) => {
                     for log in logs {
+                        if let Some(ev) = graph_event(&log)
+                            && events.send(Event::L1(ev)).is_err()
+                        {
+                            return;
+                        }
                         let block = log.block_number.unwrap_or(head);
                         let Some(topic) = log.topic0() else { continue };
                         let ev = if *topic == ChannelManager::ChannelOpened::SIGNATURE_HASH {

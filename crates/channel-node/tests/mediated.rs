@@ -24,6 +24,7 @@ fn config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &s
     NodeConfig {
         mediation: MediationConfig { policy: FEE, reveal_timeout: 4, final_delta: 8 },
         watchtower: None,
+        gossip_interval: loft_channel_node::node::GOSSIP_INTERVAL,
         ..node_config(key, d, dir, url)
     }
 }

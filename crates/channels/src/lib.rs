@@ -14,6 +14,7 @@
 
 pub mod channel;
 pub mod eip712;
+pub mod gossip;
 pub mod lock;
 pub mod proof;
 pub mod route;

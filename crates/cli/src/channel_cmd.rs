@@ -81,7 +81,8 @@ pub enum ChannelCommand {
         #[arg(long)]
         total: String,
     },
-    /// Pay: directly to a partner, or through mediators (`--via`, in order) with hash locks.
+    /// Pay: directly to a partner; to anyone else through mediators with hash locks, along
+    /// the cheapest route gossip knows (or the one given with `--via`, in order).
     Pay {
         #[command(flatten)]
         api: Api,
@@ -98,6 +99,17 @@ pub enum ChannelCommand {
         /// default no fee and a 100-block delta); repeat for each hop, in order.
         #[arg(long)]
         via: Vec<String>,
+    },
+    /// The cheapest route to a node for an amount, from our channels and gossip.
+    Route {
+        #[command(flatten)]
+        api: Api,
+        /// The target.
+        #[arg(long)]
+        to: Address,
+        /// What it should get.
+        #[arg(long)]
+        amount: String,
     },
     /// The node's channels with their balances.
     List(Api),
@@ -356,6 +368,16 @@ pub async fn run(command: ChannelCommand) -> anyhow::Result<()> {
                 if api.json {
                     return print_json(&paid);
                 }
+                if paid.mediated {
+                    let route = paid.route.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" -> ");
+                    println!(
+                        "paid {to} {} along {route} for {} in fees, in {:.1} ms",
+                        eth(amount),
+                        eth(paid.fee),
+                        paid.elapsed_ms
+                    );
+                    return Ok(());
+                }
                 let rate = paid.count as f64 / (paid.elapsed_ms / 1000.0).max(1e-9);
                 println!(
                     "paid {to} {} x {} in {:.1} ms ({rate:.0} payments/s), each on both disks",
@@ -381,6 +403,41 @@ pub async fn run(command: ChannelCommand) -> anyhow::Result<()> {
                 eth(paid.fee),
                 paid.elapsed_ms
             );
+            Ok(())
+        }
+        ChannelCommand::Route { api, to, amount } => {
+            let amount = wei(&amount)?;
+            let route = client(&api)?.route(to, amount).await?;
+            if api.json {
+                return print_json(&route);
+            }
+            let Some(route) = route else {
+                println!("no route to {to} with capacity for {}", eth(amount));
+                return Ok(());
+            };
+            let hops = loft_channels::route::plan(
+                amount,
+                0,
+                0,
+                &route
+                    .iter()
+                    .map(|h| loft_channels::route::RouteHop { node: h.node, policy: h.policy.into() })
+                    .collect::<Vec<_>>(),
+            )?;
+            println!("{} hop(s), {} in fees:", route.len(), eth(hops.fees(amount)));
+            for (i, h) in route.iter().enumerate() {
+                if i + 1 == route.len() {
+                    println!("  {}  (target)", h.node);
+                } else {
+                    println!(
+                        "  {}  fee {} + {} ppm, expiry delta {}",
+                        h.node,
+                        eth(h.policy.fee_flat),
+                        h.policy.fee_ppm,
+                        h.policy.expiry_delta
+                    );
+                }
+            }
             Ok(())
         }
         ChannelCommand::List(api) => {
@@ -481,6 +538,7 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         l1_poll,
         mediation,
         watchtower,
+        gossip_interval: loft_channel_node::node::GOSSIP_INTERVAL,
     })
     .await
     .context("starting the channel node")?;

@@ -3,8 +3,8 @@
 //! keystore made by `loft channel keygen`; B and C charge fees), channels A-B, B-C, C-D opened
 //! with `loft channel open`, a payment A to D through B and C that pays both mediators their
 //! fees, thousands of direct payments A to B, refusals with clear errors, the mediator B
-//! killed with kill -9 in the middle of a stream of payments A to D and restarted from its
-//! store (every payment ends paid), and a cooperative close of each channel in one L1
+//! killed with kill -9 in the middle of a stream of payments A to D (routed by A over the
+//! graph gossip gave it) and restarted from its store (every payment ends paid), and a cooperative close of each channel in one L1
 //! transaction. At the end every node's L1 balance moved by
 //! exactly its off-chain net (received minus sent) less the gas it paid, and the
 //! `ChannelManager` holds nothing.
@@ -270,11 +270,14 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
     assert_eq!(many["count"].as_u64(), Some(3000));
     eprintln!("3000 direct payments over loopback between processes: {} ms", many["elapsedMs"]);
 
-    // Refusals: more than the channel holds, a partner we have no channel with, nonsense.
+    // Refusals: more than the channel holds, more than any route to D carries, an address
+    // nobody has a channel with, nonsense.
     let err = cli.fail(&a, &["pay", "--to", &b.address.to_string(), "--amount", "100"]);
     assert!(err.contains("capacity"), "{err}");
-    let err = cli.fail(&a, &["pay", "--to", &d.address.to_string(), "--amount", "1"]);
-    assert!(err.contains("no open channel"), "{err}");
+    let err = cli.fail(&a, &["pay", "--to", &d.address.to_string(), "--amount", "4"]);
+    assert!(err.contains("no route"), "{err}");
+    let err = cli.fail(&a, &["pay", "--to", &Address::repeat_byte(7).to_string(), "--amount", "1"]);
+    assert!(err.contains("no route"), "{err}");
     let err = cli.fail(&a, &["pay", "--to", &b.address.to_string(), "--amount", "lots"]);
     assert!(err.contains("not an amount"), "{err}");
     let err = cli.fail(&a, &["settle", "--channel", "1"]);
@@ -295,13 +298,31 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
 
     // B, a mediator, is killed with kill -9 while payments A to D stream through it, and
     // restarts from its store on the same ports: every payment ends, nobody loses anything.
+    // These are routed by A itself over the graph gossip gave it (no --via).
     let (small, stream_len) = (ETH / 1000, 12);
+    let a_api = NodeClient::new(&a.api).expect("client");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let route = a_api.route(d.address, small).await.expect("route");
+        if let Some(r) = route {
+            assert_eq!(r.iter().map(|h| h.node).collect::<Vec<_>>(), vec![b.address, c.address, d.address]);
+            assert_eq!(
+                (r[0].policy.fee_flat, r[0].policy.fee_ppm, r[1].policy.fee_flat),
+                (1000, 100, ETH / 2000)
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "A did not learn a route to D by gossip");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let printed = cli.run(&a, &["route", "--to", &d.address.to_string(), "--amount", "0.001"]);
+    assert!(printed.contains("3 hop(s)") && printed.contains("(target)"), "{printed}");
     let stream = {
         let cli = Cli { dir: dir.path().to_path_buf() };
-        let (a_api, to, via_b, via_c) = (a.api.clone(), d.address.to_string(), via_b.clone(), via_c.clone());
+        let (a_api, to) = (a.api.clone(), d.address.to_string());
         tokio::task::spawn_blocking(move || {
             (0..stream_len)
-                .map(|_| cli.output_at(&a_api, &["pay", "--to", &to, "--amount", "0.001", &via_b, &via_c]))
+                .map(|_| cli.output_at(&a_api, &["pay", "--to", &to, "--amount", "0.001"]))
                 .map(|out| (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string()))
                 .collect::<Vec<_>>()
         })

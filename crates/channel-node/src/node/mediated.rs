@@ -595,10 +595,8 @@ impl Core {
             Some(Transfer::Initiator(t)) if peer == t.first => {
                 self.payment_ended(m.secrethash, PaymentStatus::Failed);
                 if let Some(reply) = self.payment_replies.remove(&m.secrethash) {
-                    let _ = reply.send(Err(NodeError::Route(format!(
-                        "payment failed at channel {} (reason {}); its locks expire",
-                        m.failed_channel, m.reason
-                    ))));
+                    let _ = reply
+                        .send(Err(NodeError::PaymentFailed { channel: m.failed_channel, reason: m.reason }));
                 }
             }
             _ => {}

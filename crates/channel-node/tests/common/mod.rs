@@ -54,6 +54,7 @@ pub fn node_config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path
         l1_poll: Duration::from_millis(50),
         mediation: MediationConfig::default(),
         watchtower: None,
+        gossip_interval: loft_channel_node::node::GOSSIP_INTERVAL,
     }
 }
 
