@@ -59,15 +59,9 @@ struct Party {
 
 fn node_config(p: &Party, d: ChannelDeployment, dir: &std::path::Path, url: &str) -> NodeConfig {
     NodeConfig {
-        key: p.key.clone(),
-        deployment: d,
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("valid address"),
-        l1_url: url.to_string(),
         l1_poll: Duration::from_millis(50),
         mediation: MediationConfig { policy: HOP_FEE, reveal_timeout: 4, final_delta: 8 },
-        watchtower: None,
-        gossip_interval: loft_channel_node::node::GOSSIP_INTERVAL,
+        ..NodeConfig::new(p.key.clone(), d, dir.to_path_buf(), url)
     }
 }
 

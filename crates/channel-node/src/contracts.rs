@@ -335,6 +335,13 @@ impl ChannelContracts {
         self.send(call).await
     }
 
+    /// The block in which `secrethash`'s secret was registered (0: never).
+    pub async fn secret_reveal_block(&self, secrethash: B256) -> Result<u64, ContractError> {
+        let registry = SecretRegistry::new(self.deployment.secret_registry, self.l1.provider().clone());
+        let block = registry.revealBlock(secrethash).call().await?;
+        Ok(u64::try_from(block).unwrap_or(u64::MAX))
+    }
+
     /// The channel's on-chain record.
     pub async fn channel(&self, id: u64) -> Result<ChannelManager::getChannelReturn, ContractError> {
         Ok(self.manager().getChannel(id).call().await?)

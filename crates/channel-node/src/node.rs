@@ -86,6 +86,39 @@ pub struct NodeConfig {
     pub watchtower: Option<(Address, SocketAddr)>,
     /// The shortest time between two announcements of one channel's changed capacity.
     pub gossip_interval: Duration,
+    /// How this node cheats, for adversarial tests ([`Misbehaviour::None`]: it does not).
+    pub misbehaviour: Misbehaviour,
+}
+
+impl NodeConfig {
+    /// A node of `key` on `deployment` with its store in `data_dir`, listening on a free
+    /// loopback port, polling `l1_url` every 250 ms, with the default mediation policy, no
+    /// watchtower, and honest.
+    pub fn new(key: SigningKey, deployment: ChannelDeployment, data_dir: PathBuf, l1_url: &str) -> Self {
+        Self {
+            key,
+            deployment,
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            l1_url: l1_url.to_string(),
+            l1_poll: Duration::from_millis(250),
+            mediation: MediationConfig::default(),
+            watchtower: None,
+            gossip_interval: GOSSIP_INTERVAL,
+            misbehaviour: Misbehaviour::None,
+        }
+    }
+}
+
+/// Ways a node can be told to cheat, so that tests can show the others lose nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// Honest.
+    #[default]
+    None,
+    /// As a target, ask for the secret and then keep it to itself: never reveal it to the
+    /// payer, so nobody upstream is paid and every lock must expire.
+    WithholdSecret,
 }
 
 /// The default of [`NodeConfig::gossip_interval`].
@@ -344,6 +377,11 @@ enum Event {
         channel: u64,
         what: &'static str,
         result: Result<L1Receipt, String>,
+    },
+    /// When the secret of a payment we initiated was registered on L1 (0: never).
+    SecretRevealBlock {
+        secrethash: B256,
+        block: Result<u64, String>,
     },
     Api(Api),
 }
@@ -681,6 +719,8 @@ impl Node {
             tower: tower_tx,
             gossip: Default::default(),
             gossip_interval: config.gossip_interval,
+            secret_checks: Default::default(),
+            misbehaviour: config.misbehaviour,
             mediation: config.mediation,
         };
         core.restore(snapshot);
@@ -873,6 +913,9 @@ struct Core {
     tower: Option<mpsc::UnboundedSender<tower::TowerUpdate>>,
     gossip: gossip::Gossip,
     gossip_interval: Duration,
+    /// Payments we initiated whose secret's registration on L1 is being looked up.
+    secret_checks: std::collections::HashSet<B256>,
+    misbehaviour: Misbehaviour,
     mediation: MediationConfig,
 }
 
@@ -1009,6 +1052,7 @@ impl Core {
             }
             Event::L1(e) => self.on_l1(e),
             Event::L1Done { channel, what, result } => self.on_l1_done(channel, what, result),
+            Event::SecretRevealBlock { secrethash, block } => self.on_secret_reveal_block(secrethash, block),
             Event::Api(api) => self.on_api(api),
         }
     }

@@ -23,8 +23,6 @@ const FEE: FeePolicy = FeePolicy { fee_flat: 1_000, fee_ppm: 100, expiry_delta: 
 fn config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &str) -> NodeConfig {
     NodeConfig {
         mediation: MediationConfig { policy: FEE, reveal_timeout: 4, final_delta: 8 },
-        watchtower: None,
-        gossip_interval: loft_channel_node::node::GOSSIP_INTERVAL,
         ..node_config(key, d, dir, url)
     }
 }
@@ -43,11 +41,7 @@ async fn view(node: &NodeHandle, partner: Address) -> Option<(U256, U256, usize)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pays_c_through_b_and_a_failed_payment_refunds() {
-    // RUST_LOG=loft_channel_node=debug shows the nodes' decisions.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    common::trace_from_env();
     let (_devnet, url, d, parties) = setup(3).await;
     let dir = tempfile::tempdir().expect("dir");
     let mut nodes = Vec::new();

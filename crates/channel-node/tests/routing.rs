@@ -36,10 +36,7 @@ async fn balance_with(node: &NodeHandle, partner: Address) -> u128 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cheapest_route_then_another_when_a_hop_fails() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    common::trace_from_env();
     let (_devnet, url, d, parties) = setup(4).await;
     let dir = tempfile::tempdir().expect("dir");
     let config = |i: usize, name: &str, m: MediationConfig, interval: Duration| NodeConfig {

@@ -530,15 +530,11 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         ..MediationConfig::default()
     };
     let node = Node::start(NodeConfig {
-        key,
-        deployment,
-        data_dir: data_dir.clone(),
         listen: args.listen,
-        l1_url: args.service.l1_rpc.clone(),
         l1_poll,
         mediation,
         watchtower,
-        gossip_interval: loft_channel_node::node::GOSSIP_INTERVAL,
+        ..NodeConfig::new(key, deployment, data_dir.clone(), &args.service.l1_rpc)
     })
     .await
     .context("starting the channel node")?;

@@ -457,6 +457,9 @@ impl Core {
         let h = secrethash(&m.secret);
         self.dirty_transfers.insert(h);
         match self.transfers.get_mut(&h) {
+            Some(Transfer::Target(_)) if self.misbehaviour == super::Misbehaviour::WithholdSecret => {
+                tracing::warn!(%h, "misbehaving: withholding the secret from our payer");
+            }
             Some(Transfer::Target(t)) if t.secret.is_none() => {
                 t.secret = Some(m.secret);
                 let payer = t.payer;
@@ -613,11 +616,18 @@ impl Core {
         let r = self.mediation.reveal_timeout;
         let mut expire: Vec<(B256, u64, Address, B256)> = Vec::new();
         let mut register: Vec<B256> = Vec::new();
+        let mut check: Vec<B256> = Vec::new();
         for (h, t) in self.transfers.iter_mut() {
             match t {
                 Transfer::Initiator(t) if !t.done && !t.revealed && head >= t.lock.expiration + margin => {
                     t.done = true;
                     expire.push((*h, t.channel, t.first, t.pid));
+                }
+                // We revealed the secret to the target but the first hop never claimed: the
+                // lock may be expired only if the secret was not registered on L1 in time
+                // (else the hop can still claim it on chain).
+                Transfer::Initiator(t) if !t.done && t.revealed && head >= t.lock.expiration + margin => {
+                    check.push(*h);
                 }
                 Transfer::Mediator(t)
                     if !t.out_done && t.secret.is_none() && head >= t.out_lock.expiration + margin =>
@@ -634,31 +644,78 @@ impl Core {
                 _ => {}
             }
         }
+        for h in check {
+            if self.secret_checks.insert(h) {
+                let contracts = crate::contracts::ChannelContracts::new(&self.l1, self.deployment);
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    let block = contracts.secret_reveal_block(h).await.map_err(|e| e.to_string());
+                    let _ = events.send(super::Event::SecretRevealBlock { secrethash: h, block });
+                });
+            }
+        }
         for (h, channel, to, pid) in expire {
-            self.dirty_transfers.insert(h);
-            let Some(c) = self.channels.get_mut(&channel) else { continue };
-            match c.send_lock_expired(&self.key, &self.domain, &h, head, lock_expired_message_hash(&pid, &h))
-            {
-                Ok((proof, _)) => {
-                    let locks = c.ours.locks.encode();
-                    self.writes.push(Write::Proof(channel, Side::Ours, proof.encode()));
-                    self.writes.push(Write::Locks(channel, Side::Ours, locks));
-                    self.enqueue(to, Reliable::LockExpired(LockExpired { pid, secrethash: h, proof }));
-                }
-                Err(e) => tracing::warn!(channel, error = %e, "cannot expire lock"),
-            }
-            if let Some(reply) = self.payment_replies.remove(&h) {
-                let _ = reply.send(Err(NodeError::Route("payment expired".into())));
-            }
-            if let Some(Transfer::Initiator(_)) = self.transfers.get(&h) {
-                self.transfers.remove(&h);
-                self.payment_ended(h, PaymentStatus::Expired);
-            }
+            self.expire_lock(h, channel, to, pid);
         }
         for secret in register {
             let h = secrethash(&secret);
             let key = u64::from_be_bytes(h.0[..8].try_into().expect("8 bytes"));
             self.send_l1(key, "registerSecret", move |l1| async move { l1.register_secret(secret).await });
+        }
+    }
+
+    /// The answer to a revealed payment's registry lookup: expire its lock if the secret was
+    /// not registered by the lock's expiration, else count the payment as made (the hop
+    /// claims it on chain).
+    pub(super) fn on_secret_reveal_block(&mut self, h: B256, block: Result<u64, String>) {
+        self.secret_checks.remove(&h);
+        let block = match block {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(%h, error = %e, "secret registry lookup failed; retrying");
+                return;
+            }
+        };
+        let Some(Transfer::Initiator(t)) = self.transfers.get_mut(&h) else { return };
+        if t.done {
+            return;
+        }
+        t.done = true;
+        self.dirty_transfers.insert(h);
+        let (channel, first, pid, expiration, started, fee) =
+            (t.channel, t.first, t.pid, t.lock.expiration, t.started, t.lock.amount - t.target_amount);
+        if block == 0 || block > expiration {
+            tracing::info!(%h, "the target withheld the secret and nobody registered it; expiring our lock");
+            self.expire_lock(h, channel, first, pid);
+        } else {
+            if let Some(reply) = self.payment_replies.remove(&h) {
+                let _ = reply.send(Ok(PaymentReport { fee, elapsed: started.elapsed() }));
+            }
+            self.transfers.remove(&h);
+            self.payment_ended(h, PaymentStatus::Completed);
+        }
+    }
+
+    /// Removes our expired lock `h` from `channel` and tells `to`.
+    fn expire_lock(&mut self, h: B256, channel: u64, to: Address, pid: B256) {
+        let head = self.head;
+        self.dirty_transfers.insert(h);
+        let Some(c) = self.channels.get_mut(&channel) else { return };
+        match c.send_lock_expired(&self.key, &self.domain, &h, head, lock_expired_message_hash(&pid, &h)) {
+            Ok((proof, _)) => {
+                let locks = c.ours.locks.encode();
+                self.writes.push(Write::Proof(channel, Side::Ours, proof.encode()));
+                self.writes.push(Write::Locks(channel, Side::Ours, locks));
+                self.enqueue(to, Reliable::LockExpired(LockExpired { pid, secrethash: h, proof }));
+            }
+            Err(e) => tracing::warn!(channel, error = %e, "cannot expire lock"),
+        }
+        if let Some(reply) = self.payment_replies.remove(&h) {
+            let _ = reply.send(Err(NodeError::Route("payment expired".into())));
+        }
+        if let Some(Transfer::Initiator(_)) = self.transfers.get(&h) {
+            self.transfers.remove(&h);
+            self.payment_ended(h, PaymentStatus::Expired);
         }
     }
 }

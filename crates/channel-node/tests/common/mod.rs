@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use loft_channel_node::{
     contracts::{ChannelDeployment, deploy},
-    node::{MediationConfig, NodeConfig},
+    node::NodeConfig,
 };
 use loft_channels::SigningKey;
 use loft_l1::{Devnet, DevnetConfig, L1Client};
@@ -46,16 +46,18 @@ pub async fn setup(n: u32) -> (Devnet, String, ChannelDeployment, Vec<Party>) {
 /// A node of `key` with its store in `dir`, polling L1 every 50 ms.
 pub fn node_config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &str) -> NodeConfig {
     NodeConfig {
-        key: key.clone(),
-        deployment: d,
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        l1_url: url.to_string(),
         l1_poll: Duration::from_millis(50),
-        mediation: MediationConfig::default(),
-        watchtower: None,
-        gossip_interval: loft_channel_node::node::GOSSIP_INTERVAL,
+        ..NodeConfig::new(key.clone(), d, dir.to_path_buf(), url)
     }
+}
+
+/// Logs to the test's output as `RUST_LOG` says (`RUST_LOG=loft_channel_node=debug` shows
+/// the nodes' decisions); nothing without it.
+pub fn trace_from_env() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }
 
 /// Polls `check` every 25 ms for up to 20 s.
