@@ -24,14 +24,7 @@ fn mediator(flat: u128) -> MediationConfig {
 }
 
 async fn balance_with(node: &NodeHandle, partner: Address) -> u128 {
-    let c = node
-        .channels()
-        .await
-        .expect("channels")
-        .into_iter()
-        .find(|c| c.channel.partner == partner)
-        .expect("channel");
-    u128::try_from(c.channel.our_balance()).expect("fits")
+    u128::try_from(common::channel_with(node, partner).await.our_balance()).expect("fits")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

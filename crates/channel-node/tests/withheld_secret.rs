@@ -17,14 +17,8 @@ const FEE: FeePolicy = FeePolicy { fee_flat: 1_000, fee_ppm: 0, expiry_delta: 8 
 
 /// (our balance, our pending locks, their pending locks) in `node`'s channel with `partner`.
 async fn view(node: &NodeHandle, partner: Address) -> (U256, usize, usize) {
-    let c = node
-        .channels()
-        .await
-        .expect("channels")
-        .into_iter()
-        .find(|c| c.channel.partner == partner)
-        .expect("channel");
-    (c.channel.our_balance(), c.channel.ours.locks.len(), c.channel.theirs.locks.len())
+    let c = common::channel_with(node, partner).await;
+    (c.our_balance(), c.ours.locks.len(), c.theirs.locks.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

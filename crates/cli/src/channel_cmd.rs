@@ -453,21 +453,23 @@ pub async fn run(command: ChannelCommand) -> anyhow::Result<()> {
                 let settle =
                     c.settle_block.map(|b| format!(" (settleable after block {b})")).unwrap_or_default();
                 println!("channel {} with {} in {token}: {}{settle}", c.id, c.partner, c.status);
-                println!(
-                    "  ours     deposit {}, may send {}, sent {}, locked {}, nonce {}",
-                    eth(c.our_deposit),
-                    ether(c.our_balance),
-                    eth(c.sent),
-                    eth(c.our_locked),
-                    c.our_nonce
-                );
-                println!(
-                    "  partner  deposit {}, may send {}, sent {}, locked {}, nonce {}",
-                    eth(c.partner_deposit),
-                    ether(c.partner_balance),
-                    eth(c.received),
-                    eth(c.partner_locked),
-                    c.partner_nonce
+                let side = |who: &str, deposit, balance, sent, locked, nonce| {
+                    println!(
+                        "  {who:<8} deposit {}, may send {} ETH, sent {}, locked {}, nonce {nonce}",
+                        eth(deposit),
+                        ether(balance),
+                        eth(sent),
+                        eth(locked)
+                    )
+                };
+                side("ours", c.our_deposit, c.our_balance, c.sent, c.our_locked, c.our_nonce);
+                side(
+                    "partner",
+                    c.partner_deposit,
+                    c.partner_balance,
+                    c.received,
+                    c.partner_locked,
+                    c.partner_nonce,
                 );
             }
             Ok(())

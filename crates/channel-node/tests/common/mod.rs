@@ -51,6 +51,20 @@ pub fn node_config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path
     }
 }
 
+/// `node`'s channel with `partner` (there must be one).
+pub async fn channel_with(
+    node: &loft_channel_node::node::NodeHandle,
+    partner: alloy_primitives::Address,
+) -> loft_channels::Channel {
+    node.channels()
+        .await
+        .expect("channels")
+        .into_iter()
+        .find(|c| c.channel.partner == partner)
+        .map(|c| c.channel)
+        .expect("a channel with the partner")
+}
+
 /// Logs to the test's output as `RUST_LOG` says (`RUST_LOG=loft_channel_node=debug` shows
 /// the nodes' decisions); nothing without it.
 pub fn trace_from_env() {
