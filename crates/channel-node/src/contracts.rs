@@ -328,6 +328,30 @@ impl ChannelContracts {
         self.send(call).await
     }
 
+    /// Unlocks `sender`'s settled `locks` if it is our turn: the receiver's when some lock is
+    /// claimable (its secret registered by its expiration), the sender's when none is, so one
+    /// side pays for the transaction and its outcome is the same. `None`: the other's turn.
+    pub async fn unlock_when_ours(
+        &self,
+        id: u64,
+        sender: Address,
+        locks: &LockList,
+        we_receive: bool,
+    ) -> Result<Option<TransactionReceipt>, ContractError> {
+        let mut claimable = false;
+        for lock in locks.iter() {
+            let block = self.secret_reveal_block(lock.secrethash).await?;
+            if block != 0 && block <= lock.expiration {
+                claimable = true;
+                break;
+            }
+        }
+        if claimable != we_receive {
+            return Ok(None);
+        }
+        self.unlock(id, sender, locks).await.map(Some)
+    }
+
     /// Registers a secret in the `SecretRegistry`.
     pub async fn register_secret(&self, secret: B256) -> Result<TransactionReceipt, ContractError> {
         let registry = SecretRegistry::new(self.deployment.secret_registry, self.l1.provider().clone());

@@ -40,11 +40,12 @@ use tokio::{
 };
 
 use crate::{
-    contracts::{ChannelContracts, ChannelDeployment, ChannelManager},
+    contracts::{ChannelContracts, ChannelDeployment, ChannelManager, SecretRegistry},
     store::{Batch, Committed, Side, Store, StoreError, Write, encode_channel},
     transport::{self, Connection, NoiseIdentity, NoiseReader, NoiseWriter, TransportError},
 };
 
+mod claims;
 mod gossip;
 mod history;
 mod mediated;
@@ -119,6 +120,14 @@ pub enum Misbehaviour {
     /// As a target, ask for the secret and then keep it to itself: never reveal it to the
     /// payer, so nobody upstream is paid and every lock must expire.
     WithholdSecret,
+    /// As a target, keep the secret from the payer and reveal it only on L1, by registering
+    /// it when the lock is about to expire (and refuse the lock's expiry): the payer must
+    /// learn it from the `SecretRegistry`'s log to be paid upstream.
+    RevealOnChainOnly,
+    /// As a payer, never send `Unlock` once the secret is known, and expire the lock after
+    /// its expiration anyway: the payee must refuse the expiry and claim the lock on L1
+    /// (register the secret, close, settle, unlock).
+    NeverUnlock,
 }
 
 /// The default of [`NodeConfig::gossip_interval`].
@@ -341,8 +350,16 @@ enum L1Event {
         id: u64,
         values: SideValues,
     },
+    /// Settled; what stays locked for `unlock`, ours and the partner's (the core orders them).
     Settled {
         id: u64,
+        locked: (U256, U256),
+    },
+    /// A secret registered in the `SecretRegistry` (any payment's; the core keeps its own).
+    SecretRevealed {
+        secrethash: B256,
+        secret: B256,
+        block: u64,
     },
     /// Any channel of the deployment opened (for the gossip graph).
     GraphOpened {
@@ -378,10 +395,16 @@ enum Event {
         what: &'static str,
         result: Result<L1Receipt, String>,
     },
-    /// When the secret of a payment we initiated was registered on L1 (0: never).
+    /// When the secret of a payment we take part in was registered on L1 (0: never).
     SecretRevealBlock {
         secrethash: B256,
         block: Result<u64, String>,
+    },
+    /// The outcome of unlocking one side's settled locks (`None`: the partner's turn).
+    Unlocked {
+        channel: u64,
+        theirs: bool,
+        result: Result<Option<L1Receipt>, String>,
     },
     Api(Api),
 }
@@ -720,6 +743,7 @@ impl Node {
             gossip: Default::default(),
             gossip_interval: config.gossip_interval,
             secret_checks: Default::default(),
+            l1_cursor,
             misbehaviour: config.misbehaviour,
             mediation: config.mediation,
         };
@@ -913,8 +937,10 @@ struct Core {
     tower: Option<mpsc::UnboundedSender<tower::TowerUpdate>>,
     gossip: gossip::Gossip,
     gossip_interval: Duration,
-    /// Payments we initiated whose secret's registration on L1 is being looked up.
+    /// Payments whose secret's registration on L1 is being looked up.
     secret_checks: std::collections::HashSet<B256>,
+    /// The L1 block through which the watcher has reported every log.
+    l1_cursor: u64,
     misbehaviour: Misbehaviour,
     mediation: MediationConfig,
 }
@@ -1053,6 +1079,7 @@ impl Core {
             Event::L1(e) => self.on_l1(e),
             Event::L1Done { channel, what, result } => self.on_l1_done(channel, what, result),
             Event::SecretRevealBlock { secrethash, block } => self.on_secret_reveal_block(secrethash, block),
+            Event::Unlocked { channel, theirs, result } => self.on_unlocked(channel, theirs, result),
             Event::Api(api) => self.on_api(api),
         }
     }
@@ -1613,7 +1640,8 @@ impl Core {
                     self.writes.push(Write::Meta(format!("onchain/{id}"), bytes));
                 }
             }
-            L1Event::Settled { id } => {
+            L1Event::Settled { id, locked } => {
+                self.unlock_settled(id, locked);
                 if let Some(c) = self.channels.get_mut(&id) {
                     c.status = ChannelStatus::Settled;
                     self.writes.push(Write::Channel(id, encode_channel(c)));
@@ -1630,7 +1658,11 @@ impl Core {
             }
             L1Event::GraphOpened { id, participants: (a, b) } => self.graph_opened(id, a, b),
             L1Event::GraphClosed { id } => self.graph_closed(id),
+            L1Event::SecretRevealed { secrethash, secret, block } => {
+                self.on_secret_revealed(secrethash, secret, block)
+            }
             L1Event::Cursor(block) => {
+                self.l1_cursor = block;
                 self.writes.push(Write::Meta("l1Cursor".into(), block.to_be_bytes().to_vec()))
             }
         }
@@ -2015,7 +2047,7 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
         }
         if head > cursor {
             let filter = Filter::new()
-                .address(config.deployment.channel_manager)
+                .address(vec![config.deployment.channel_manager, config.deployment.secret_registry])
                 .from_block(cursor + 1)
                 .to_block(head);
             match provider.get_logs(&filter).await {
@@ -2083,13 +2115,21 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
                                 }
                             })
                         } else if *topic == ChannelManager::ChannelSettled::SIGNATURE_HASH {
-                            log.log_decode::<ChannelManager::ChannelSettled>()
-                                .ok()
-                                .map(|l| L1Event::Settled { id: l.inner.data.id })
+                            log.log_decode::<ChannelManager::ChannelSettled>().ok().map(|l| {
+                                let e = l.inner.data;
+                                L1Event::Settled { id: e.id, locked: (e.locked1, e.locked2) }
+                            })
                         } else if *topic == ChannelManager::ChannelCooperativeSettled::SIGNATURE_HASH {
                             log.log_decode::<ChannelManager::ChannelCooperativeSettled>()
                                 .ok()
-                                .map(|l| L1Event::Settled { id: l.inner.data.id })
+                                .map(|l| L1Event::Settled { id: l.inner.data.id, locked: Default::default() })
+                        } else if *topic == SecretRegistry::SecretRevealed::SIGNATURE_HASH
+                            && log.address() == config.deployment.secret_registry
+                        {
+                            log.log_decode::<SecretRegistry::SecretRevealed>().ok().map(|l| {
+                                let e = l.inner.data;
+                                L1Event::SecretRevealed { secrethash: e.secrethash, secret: e.secret, block }
+                            })
                         } else {
                             None
                         };

@@ -71,35 +71,42 @@ pub(super) enum Transfer {
 }
 
 pub(super) struct Initiator {
-    pid: B256,
-    secret: B256,
-    target: Address,
-    target_amount: u128,
-    target_expiration: u64,
-    first: Address,
-    channel: u64,
-    lock: Lock,
-    revealed: bool,
-    done: bool,
-    started: Instant,
+    pub(super) pid: B256,
+    pub(super) secret: B256,
+    pub(super) target: Address,
+    pub(super) target_amount: u128,
+    pub(super) target_expiration: u64,
+    pub(super) first: Address,
+    pub(super) channel: u64,
+    pub(super) lock: Lock,
+    pub(super) revealed: bool,
+    pub(super) done: bool,
+    pub(super) started: Instant,
 }
 
 pub(super) struct Mediator {
-    pid: B256,
-    payer: Address,
-    payee: Address,
-    in_lock: Lock,
-    out_channel: u64,
-    out_lock: Lock,
-    secret: Option<B256>,
+    pub(super) pid: B256,
+    pub(super) payer: Address,
+    pub(super) payee: Address,
+    pub(super) in_lock: Lock,
+    pub(super) out_channel: u64,
+    pub(super) out_lock: Lock,
+    pub(super) secret: Option<B256>,
     /// Our outgoing lock was unlocked or expired.
-    out_done: bool,
-    registering: bool,
+    pub(super) out_done: bool,
+    /// Not stored: a restart registers (harmlessly) again.
+    pub(super) registering: bool,
+    /// Not stored: the on-chain claim of the incoming lock is under way.
+    pub(super) claiming: bool,
 }
 
 pub(super) struct Target {
-    payer: Address,
-    secret: Option<B256>,
+    pub(super) payer: Address,
+    /// The lock our payer gave us.
+    pub(super) lock: Lock,
+    pub(super) secret: Option<B256>,
+    pub(super) registering: bool,
+    pub(super) claiming: bool,
 }
 
 impl Transfer {
@@ -141,6 +148,7 @@ impl Transfer {
             Transfer::Target(t) => {
                 out.push(3);
                 out.extend_from_slice(t.payer.as_slice());
+                out.extend_from_slice(&t.lock.encode());
                 secret(&mut out, &t.secret);
             }
         }
@@ -174,8 +182,15 @@ impl Transfer {
                 secret: r.secret()?,
                 out_done: r.u8()? == 1,
                 registering: false,
+                claiming: false,
             }),
-            3 => Transfer::Target(Target { payer: r.addr()?, secret: r.secret()? }),
+            3 => Transfer::Target(Target {
+                payer: r.addr()?,
+                lock: r.lock()?,
+                secret: r.secret()?,
+                registering: false,
+                claiming: false,
+            }),
             _ => return None,
         };
         r.0.is_empty().then_some(t)
@@ -329,7 +344,16 @@ impl Core {
                 self.fail_upstream(peer, m.pid, h, FailReason::TargetRefused, id);
                 return Ok(());
             }
-            self.transfers.insert(h, Transfer::Target(Target { payer: peer, secret: None }));
+            self.transfers.insert(
+                h,
+                Transfer::Target(Target {
+                    payer: peer,
+                    lock: m.lock,
+                    secret: None,
+                    registering: false,
+                    claiming: false,
+                }),
+            );
             self.dirty_transfers.insert(h);
             self.payment_started(h, PaymentRole::Received, m.initiator, m.lock.amount, 0);
             if let Some(endpoint) = m.initiator_endpoint {
@@ -407,6 +431,7 @@ impl Core {
                 secret: None,
                 out_done: false,
                 registering: false,
+                claiming: false,
             }),
         );
         self.dirty_transfers.insert(h);
@@ -462,38 +487,63 @@ impl Core {
             }
             Some(Transfer::Target(t)) if t.secret.is_none() => {
                 t.secret = Some(m.secret);
+                if self.misbehaviour == super::Misbehaviour::RevealOnChainOnly {
+                    tracing::warn!(%h, "misbehaving: keeping the secret for L1");
+                    return Ok(());
+                }
                 let payer = t.payer;
                 self.enqueue(payer, Reliable::RevealSecret(RevealSecret { pid: m.pid, secret: m.secret }));
             }
             Some(Transfer::Mediator(t)) if peer == t.payee && t.secret.is_none() => {
-                t.secret = Some(m.secret);
-                let (pid, payer, payee, out_channel) = (t.pid, t.payer, t.payee, t.out_channel);
-                // Pay downstream first, then ask upstream.
-                self.unlock_out(out_channel, payee, pid, m.secret);
-                if let Some(Transfer::Mediator(t)) = self.transfers.get_mut(&h) {
-                    t.out_done = true;
-                }
-                self.enqueue(payer, Reliable::RevealSecret(RevealSecret { pid, secret: m.secret }));
+                self.mediator_learned(h, m.secret);
             }
             Some(Transfer::Initiator(t)) if peer == t.first && !t.done => {
-                t.done = true;
-                let (pid, first, channel, started, lock, amount) =
-                    (t.pid, t.first, t.channel, t.started, t.lock, t.target_amount);
-                self.unlock_out(channel, first, pid, m.secret);
-                if let Some(reply) = self.payment_replies.remove(&h) {
-                    let _ = reply
-                        .send(Ok(PaymentReport { fee: lock.amount - amount, elapsed: started.elapsed() }));
-                }
-                self.transfers.remove(&h);
-                self.payment_ended(h, PaymentStatus::Completed);
+                self.initiator_paid(h);
             }
             _ => {}
         }
         Ok(())
     }
 
+    /// A mediator learned the secret (from its payee, or from L1 in time for the payee to
+    /// claim there): it pays downstream first, then asks upstream.
+    pub(super) fn mediator_learned(&mut self, h: B256, secret: B256) {
+        let Some(Transfer::Mediator(t)) = self.transfers.get_mut(&h) else { return };
+        t.secret = Some(secret);
+        t.out_done = true;
+        self.dirty_transfers.insert(h);
+        let (pid, payer, payee, out_channel) = (t.pid, t.payer, t.payee, t.out_channel);
+        self.unlock_out(out_channel, payee, pid, secret);
+        self.enqueue(payer, Reliable::RevealSecret(RevealSecret { pid, secret }));
+    }
+
+    /// Our payment reached its target (the first hop revealed the secret, or it was
+    /// registered on L1 in time for the first hop to claim there): pay the first hop.
+    pub(super) fn initiator_paid(&mut self, h: B256) {
+        let Some(Transfer::Initiator(t)) = self.transfers.get_mut(&h) else { return };
+        if self.misbehaviour == super::Misbehaviour::NeverUnlock {
+            // Keeps the lock, to expire it later.
+            tracing::warn!(%h, "misbehaving: not paying the first hop");
+            return;
+        }
+        t.done = true;
+        let (pid, secret, first, channel, started, lock, amount) =
+            (t.pid, t.secret, t.first, t.channel, t.started, t.lock, t.target_amount);
+        self.unlock_out(channel, first, pid, secret);
+        if let Some(reply) = self.payment_replies.remove(&h) {
+            let _ = reply.send(Ok(PaymentReport { fee: lock.amount - amount, elapsed: started.elapsed() }));
+        }
+        self.transfers.remove(&h);
+        self.dirty_transfers.insert(h);
+        self.payment_ended(h, PaymentStatus::Completed);
+    }
+
     fn unlock_out(&mut self, channel: u64, to: Address, pid: B256, secret: B256) {
         let h = secrethash(&secret);
+        if self.misbehaviour == super::Misbehaviour::NeverUnlock {
+            tracing::warn!(channel, "misbehaving: not sending Unlock");
+            return;
+        }
         let Some(c) = self.channels.get_mut(&channel) else { return };
         match c.send_unlock(&self.key, &self.domain, &h, unlock_message_hash(&pid, &secret)) {
             Ok((proof, _)) => {
@@ -607,19 +657,28 @@ impl Core {
         Ok(())
     }
 
-    /// Lock timers: our outgoing locks whose secret never came are expired after their
-    /// expiration (plus a margin for the registration to be seen); a mediator that knows the
-    /// secret but was not paid upstream registers it on L1 before its incoming lock expires.
+    /// Lock timers, on each L1 head:
+    /// - our outgoing locks whose secret never came are expired after their expiration (a
+    ///   revealed one only once L1 shows its secret was not registered in time);
+    /// - an incoming lock whose secret we know but our payer has not unlocked gets its secret
+    ///   registered on L1 `reveal_timeout` blocks before it expires, and once expired (the
+    ///   payer had every chance to pay off-chain) it is claimed on chain
+    ///   ([`Core::claim_on_chain`]).
     pub(super) fn lock_timers(&mut self) {
         let head = self.head;
+        // Every log through this block was seen: a registration in time would be known.
+        let cursor = self.l1_cursor;
         let margin = 2;
         let r = self.mediation.reveal_timeout;
+        let cheat = self.misbehaviour == super::Misbehaviour::NeverUnlock;
         let mut expire: Vec<(B256, u64, Address, B256)> = Vec::new();
         let mut register: Vec<B256> = Vec::new();
         let mut check: Vec<B256> = Vec::new();
         for (h, t) in self.transfers.iter_mut() {
             match t {
-                Transfer::Initiator(t) if !t.done && !t.revealed && head >= t.lock.expiration + margin => {
+                Transfer::Initiator(t)
+                    if !t.done && (!t.revealed || cheat) && head >= t.lock.expiration + margin =>
+                {
                     t.done = true;
                     expire.push((*h, t.channel, t.first, t.pid));
                 }
@@ -630,16 +689,24 @@ impl Core {
                     check.push(*h);
                 }
                 Transfer::Mediator(t)
-                    if !t.out_done && t.secret.is_none() && head >= t.out_lock.expiration + margin =>
+                    if !t.out_done && t.secret.is_none() && cursor >= t.out_lock.expiration + margin =>
                 {
                     t.out_done = true;
                     expire.push((*h, t.out_channel, t.payee, t.pid));
                 }
-                Transfer::Mediator(Mediator { secret: Some(s), in_lock, registering, .. })
-                    if !*registering && head + r >= in_lock.expiration =>
+                Transfer::Mediator(Mediator { secret: Some(s), in_lock: lock, registering, .. })
+                | Transfer::Target(Target { secret: Some(s), lock, registering, .. })
+                    if !*registering && head + r >= lock.expiration =>
                 {
                     *registering = true;
                     register.push(*s);
+                }
+                Transfer::Mediator(Mediator { secret: Some(_), in_lock: lock, claiming, .. })
+                | Transfer::Target(Target { secret: Some(_), lock, claiming, .. })
+                    if !*claiming && head >= lock.expiration + margin =>
+                {
+                    *claiming = true;
+                    check.push(*h);
                 }
                 _ => {}
             }
@@ -659,40 +726,58 @@ impl Core {
         }
         for secret in register {
             let h = secrethash(&secret);
+            tracing::info!(%h, "registering the secret on L1 before our incoming lock expires");
             let key = u64::from_be_bytes(h.0[..8].try_into().expect("8 bytes"));
             self.send_l1(key, "registerSecret", move |l1| async move { l1.register_secret(secret).await });
         }
     }
 
-    /// The answer to a revealed payment's registry lookup: expire its lock if the secret was
-    /// not registered by the lock's expiration, else count the payment as made (the hop
-    /// claims it on chain).
+    /// The answer to a registry lookup for a lock past its expiration. Our outgoing lock:
+    /// expire it if the secret was not registered by the lock's expiration, else pay the hop
+    /// (it could claim on chain). Our incoming lock: claim it on chain if the secret was
+    /// registered in time, else it is lost and the payer may expire it.
     pub(super) fn on_secret_reveal_block(&mut self, h: B256, block: Result<u64, String>) {
         self.secret_checks.remove(&h);
         let block = match block {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(%h, error = %e, "secret registry lookup failed; retrying");
+                if let Some(
+                    Transfer::Mediator(Mediator { claiming, .. }) | Transfer::Target(Target { claiming, .. }),
+                ) = self.transfers.get_mut(&h)
+                {
+                    *claiming = false;
+                }
                 return;
             }
         };
-        let Some(Transfer::Initiator(t)) = self.transfers.get_mut(&h) else { return };
-        if t.done {
-            return;
-        }
-        t.done = true;
-        self.dirty_transfers.insert(h);
-        let (channel, first, pid, expiration, started, fee) =
-            (t.channel, t.first, t.pid, t.lock.expiration, t.started, t.lock.amount - t.target_amount);
-        if block == 0 || block > expiration {
-            tracing::info!(%h, "the target withheld the secret and nobody registered it; expiring our lock");
-            self.expire_lock(h, channel, first, pid);
-        } else {
-            if let Some(reply) = self.payment_replies.remove(&h) {
-                let _ = reply.send(Ok(PaymentReport { fee, elapsed: started.elapsed() }));
+        let in_time = |expiration: u64| block != 0 && block <= expiration;
+        match self.transfers.get_mut(&h) {
+            Some(Transfer::Initiator(t)) if !t.done => {
+                if in_time(t.lock.expiration) {
+                    self.initiator_paid(h);
+                } else {
+                    t.done = true;
+                    let (channel, first, pid) = (t.channel, t.first, t.pid);
+                    tracing::info!(%h, "the target withheld the secret and nobody registered it; expiring our lock");
+                    self.expire_lock(h, channel, first, pid);
+                }
             }
-            self.transfers.remove(&h);
-            self.payment_ended(h, PaymentStatus::Completed);
+            Some(
+                Transfer::Mediator(Mediator { payer, in_lock: lock, secret, .. })
+                | Transfer::Target(Target { payer, lock, secret, .. }),
+            ) => {
+                if in_time(lock.expiration) {
+                    let payer = *payer;
+                    self.claim_on_chain(payer, h);
+                } else {
+                    tracing::warn!(%h, "the secret was not registered in time: the incoming lock is lost");
+                    // Forget it, so that the payer's expiry is accepted.
+                    *secret = None;
+                    self.dirty_transfers.insert(h);
+                }
+            }
+            _ => {}
         }
     }
 
