@@ -330,7 +330,8 @@ impl ChannelContracts {
 
     /// Unlocks `sender`'s settled `locks` if it is our turn: the receiver's when some lock is
     /// claimable (its secret registered by its expiration), the sender's when none is, so one
-    /// side pays for the transaction and its outcome is the same. `None`: the other's turn.
+    /// side pays for the transaction and its outcome is the same. `None`: the other's turn,
+    /// or nothing (left) to unlock.
     pub async fn unlock_when_ours(
         &self,
         id: u64,
@@ -338,6 +339,9 @@ impl ChannelContracts {
         locks: &LockList,
         we_receive: bool,
     ) -> Result<Option<TransactionReceipt>, ContractError> {
+        if self.manager().getUnlock(id, sender).call().await?.lockedAmount.is_zero() {
+            return Ok(None);
+        }
         let mut claimable = false;
         for lock in locks.iter() {
             let block = self.secret_reveal_block(lock.secrethash).await?;

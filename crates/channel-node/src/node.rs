@@ -350,10 +350,8 @@ enum L1Event {
         id: u64,
         values: SideValues,
     },
-    /// Settled; what stays locked for `unlock`, ours and the partner's (the core orders them).
     Settled {
         id: u64,
-        locked: (U256, U256),
     },
     /// A secret registered in the `SecretRegistry` (any payment's; the core keeps its own).
     SecretRevealed {
@@ -983,6 +981,18 @@ impl Core {
             {
                 self.onchain.insert(id, record);
             }
+        }
+        // Locks of a settlement whose unlock a crash interrupted (the contract says if any).
+        let settled: Vec<u64> = self
+            .channels
+            .values()
+            .filter(|c| {
+                c.status == ChannelStatus::Settled && !(c.ours.locks.is_empty() && c.theirs.locks.is_empty())
+            })
+            .map(|c| c.id)
+            .collect();
+        for id in settled {
+            self.unlock_settled(id);
         }
         for (addr, (next_out, last_in)) in snapshot.peers {
             let peer = self.peers.entry(addr).or_default();
@@ -1640,8 +1650,8 @@ impl Core {
                     self.writes.push(Write::Meta(format!("onchain/{id}"), bytes));
                 }
             }
-            L1Event::Settled { id, locked } => {
-                self.unlock_settled(id, locked);
+            L1Event::Settled { id } => {
+                self.unlock_settled(id);
                 if let Some(c) = self.channels.get_mut(&id) {
                     c.status = ChannelStatus::Settled;
                     self.writes.push(Write::Channel(id, encode_channel(c)));
@@ -2115,14 +2125,13 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
                                 }
                             })
                         } else if *topic == ChannelManager::ChannelSettled::SIGNATURE_HASH {
-                            log.log_decode::<ChannelManager::ChannelSettled>().ok().map(|l| {
-                                let e = l.inner.data;
-                                L1Event::Settled { id: e.id, locked: (e.locked1, e.locked2) }
-                            })
+                            log.log_decode::<ChannelManager::ChannelSettled>()
+                                .ok()
+                                .map(|l| L1Event::Settled { id: l.inner.data.id })
                         } else if *topic == ChannelManager::ChannelCooperativeSettled::SIGNATURE_HASH {
                             log.log_decode::<ChannelManager::ChannelCooperativeSettled>()
                                 .ok()
-                                .map(|l| L1Event::Settled { id: l.inner.data.id, locked: Default::default() })
+                                .map(|l| L1Event::Settled { id: l.inner.data.id })
                         } else if *topic == SecretRegistry::SecretRevealed::SIGNATURE_HASH
                             && log.address() == config.deployment.secret_registry
                         {

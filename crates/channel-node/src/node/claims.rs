@@ -10,7 +10,7 @@
 //! - Once settled, the pending locks of each side are unlocked by one side only: the
 //!   receiver when some lock is claimable, the sender when none is.
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, B256};
 use loft_channels::{ChannelStatus, lock::secrethash};
 
 use super::{Core, Event, L1Receipt, Side, Write, history::PaymentStatus, mediated::Transfer};
@@ -51,22 +51,21 @@ impl Core {
         self.send_l1(id, "closeChannel", move |l1| async move { l1.close(id, Some(&proof)).await });
     }
 
-    /// A settlement left `locked` (by participant order) for `unlock`: unlock the sides whose
-    /// turn is ours.
-    pub(super) fn unlock_settled(&mut self, id: u64, locked: (U256, U256)) {
+    /// After a settlement: unlock each side's pending locks whose turn is ours (the
+    /// contract says what is left to unlock).
+    pub(super) fn unlock_settled(&mut self, id: u64) {
         let (Some(c), Some(record)) = (self.channels.get(&id), self.onchain.get(&id)) else { return };
-        let (ours_locked, theirs_locked) = if c.us < c.partner { locked } else { (locked.1, locked.0) };
         let (ours_values, theirs_values) = if record.closer == c.us {
             (record.closer_side, record.non_closer)
         } else {
             (record.non_closer, record.closer_side)
         };
         let sides = [
-            (false, ours_locked, &c.ours.locks, ours_values.locksroot, c.us),
-            (true, theirs_locked, &c.theirs.locks, theirs_values.locksroot, c.partner),
+            (false, &c.ours.locks, ours_values.locksroot, c.us),
+            (true, &c.theirs.locks, theirs_values.locksroot, c.partner),
         ];
-        for (theirs, locked, locks, locksroot, sender) in sides {
-            if locked.is_zero() {
+        for (theirs, locks, locksroot, sender) in sides {
+            if locks.is_empty() {
                 continue;
             }
             if locks.root() != locksroot {
