@@ -150,11 +150,22 @@ impl Monitored {
     }
 }
 
+/// `ChannelManager.State.Closed`.
+const CHANNEL_CLOSED: u8 = 2;
+
 /// A close of a monitored channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Closed {
     closer: Address,
     settle_block: u64,
+}
+
+impl Closed {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = self.closer.to_vec();
+        v.extend_from_slice(&self.settle_block.to_be_bytes());
+        v
+    }
 }
 
 /// What the tasks share: the store and its contents in memory.
@@ -183,6 +194,20 @@ impl State {
         Ok(())
     }
 
+    /// Records a close found by reading the channel (not by its log).
+    fn record_closed(&mut self, id: u64, c: Closed) -> Result<(), WatchtowerError> {
+        let txn = self.db()?.begin_write().map_err(store_error)?;
+        {
+            txn.open_table(CLOSED)
+                .map_err(store_error)?
+                .insert(id, c.encode().as_slice())
+                .map_err(store_error)?;
+        }
+        txn.commit().map_err(store_error)?;
+        self.closed.insert(id, c);
+        Ok(())
+    }
+
     /// Records the L1 logs of one poll: closes of monitored channels, settlements (which end
     /// monitoring), and the cursor, in one transaction.
     fn record_l1(
@@ -195,9 +220,7 @@ impl State {
         {
             let mut t = txn.open_table(CLOSED).map_err(store_error)?;
             for (id, c) in closed {
-                let mut v = c.closer.to_vec();
-                v.extend_from_slice(&c.settle_block.to_be_bytes());
-                t.insert(*id, v.as_slice()).map_err(store_error)?;
+                t.insert(*id, c.encode().as_slice()).map_err(store_error)?;
             }
             for id in settled {
                 t.remove(*id).map_err(store_error)?;
@@ -395,19 +418,28 @@ async fn accept_request(
         return Err(invalid("the delegation is not signed by the connected client"));
     }
     let known = lock(state).participants.get(&m.channel_id).copied();
-    let (p1, p2) = match known {
-        Some(p) => p,
+    let (p1, p2, read) = match known {
+        Some((p1, p2)) => (p1, p2, None),
         None => {
             let c = contracts
                 .channel(m.channel_id)
                 .await
                 .map_err(|e| (error_code::INVALID, format!("reading channel {} on L1: {e}", m.channel_id)))?;
             lock(state).participants.insert(m.channel_id, (c.participant1, c.participant2));
-            (c.participant1, c.participant2)
+            (c.participant1, c.participant2, Some(c))
         }
     };
     if !((p1 == client && p2 == m.closer) || (p2 == client && p1 == m.closer)) {
         return Err(invalid("the channel's participants on L1 are not the client and the closer"));
+    }
+    // Closed before anyone asked us to watch it: its log went by unnoticed, so record the
+    // close from the channel itself.
+    if let Some(c) = read
+        && c.state == CHANNEL_CLOSED
+        && [c.participant1, c.participant2].get(usize::from(c.closer).wrapping_sub(1)) == Some(&m.closer)
+    {
+        let closed = Closed { closer: m.closer, settle_block: c.settleBlock };
+        lock(state).record_closed(m.channel_id, closed).map_err(|e| (error_code::INVALID, e.to_string()))?;
     }
     let mut s = lock(state);
     let existing = s.requests.get(&(m.channel_id, client)).copied();

@@ -129,3 +129,76 @@ async fn offline_alice_is_saved_by_her_watchtower() {
     tower.shutdown().await;
     bob.shutdown().await;
 }
+
+/// Alice hands her watchtower Bob's newest proof only after Bob closed (the close's log went
+/// by before the tower watched the channel): the tower reads the close from the channel and
+/// still submits the proof in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_after_the_close_is_still_acted_on() {
+    let (_devnet, url, d, parties) = setup(3).await;
+    let (alice_key, bob_key, tower_key) = (&parties[0].key, &parties[1].key, &parties[2].key);
+    let dir = tempfile::tempdir().expect("dir");
+    let alice = Node::start(node_config(alice_key, d, &dir.path().join("alice"), &url)).await.expect("alice");
+    let bob = Node::start(node_config(bob_key, d, &dir.path().join("bob"), &url)).await.expect("bob");
+    let (a, b) = (alice.handle(), bob.handle());
+    a.connect(b.address(), b.listen_addr()).await.expect("connect");
+    let (id, _) = a.open(b.address(), Address::ZERO, ETH, SETTLE_TIMEOUT).await.expect("open");
+    b.deposit(id, ETH).await.expect("bob deposits");
+    wait_for("alice to see bob's deposit", async || {
+        channel(&a, id).await.is_some_and(|c| c.theirs.deposit == ETH)
+    })
+    .await;
+    b.pay_many(a.address(), ETH / 10, 5).await.expect("bob pays");
+    let bobs_proof = channel(&a, id).await.expect("channel").theirs.proof.expect("bob's proof");
+    assert_eq!(bobs_proof.proof.nonce, 5);
+    let a_l1 = a.address();
+    alice.shutdown().await;
+    let alice_before = parties[0].l1.balance(a_l1).await.expect("balance");
+    b.close_unilateral(id).await.expect("bob closes");
+    let provider = parties[1].l1.provider();
+
+    let tower = Watchtower::start(WatchtowerConfig {
+        key: tower_key.clone(),
+        deployment: d,
+        data_dir: dir.path().join("tower"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        l1_url: url.clone(),
+        l1_poll: Duration::from_millis(50),
+    })
+    .await
+    .expect("watchtower");
+    // Its L1 follower polls every 50 ms: by now it has gone past the close.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let domain = d.domain();
+    let stream = TcpStream::connect(tower.listen_addr()).await.expect("dial");
+    let identity = NoiseIdentity::new(alice_key, domain);
+    let mut conn = transport::connect(stream, &identity, Some(tower.address())).await.expect("handshake");
+    let request = MonitorRequest {
+        channel_id: id,
+        closer: b.address(),
+        proof: bobs_proof,
+        delegation: alice_key.sign_digest(&bobs_proof.update_authorization_digest(&domain, a_l1)),
+    };
+    conn.writer.send(&Message::MonitorRequest(request)).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    match conn.reader.recv().await.expect("answer") {
+        Message::MonitorAck { channel_id, nonce } => assert_eq!((channel_id, nonce), (id, 5)),
+        other => panic!("expected an ack, got {other:?}"),
+    }
+    wait_for("the watchtower's update to be mined", async || {
+        tower.monitored().iter().any(|m| m.channel == id && m.submitted == 5)
+    })
+    .await;
+    let _: serde_json::Value = provider
+        .raw_request("anvil_mine".into(), (format!("0x{:x}", SETTLE_TIMEOUT + 2),))
+        .await
+        .expect("mine");
+    wait_for("bob's node to settle", async || {
+        channel(&b, id).await.is_some_and(|c| c.status == ChannelStatus::Settled)
+    })
+    .await;
+    let alice_after = parties[0].l1.balance(a_l1).await.expect("balance");
+    assert_eq!(alice_after - alice_before, U256::from(ETH + 5 * ETH / 10), "alice gets all bob paid her");
+    tower.shutdown().await;
+    bob.shutdown().await;
+}
