@@ -278,6 +278,9 @@ pub struct ChannelView {
     pub partner_nonce: u64,
     /// Reliable messages to the partner not yet acknowledged.
     pub unacked: u64,
+    /// The nonce of the partner's proof our watchtower holds (none: no watchtower, or no
+    /// acknowledgement since the node started).
+    pub watchtower_nonce: Option<u64>,
 }
 
 impl From<&ChannelInfo> for ChannelView {
@@ -307,6 +310,7 @@ impl From<&ChannelInfo> for ChannelView {
             our_nonce: c.ours.nonce(),
             partner_nonce: c.theirs.nonce(),
             unacked: info.unacked,
+            watchtower_nonce: info.watchtower_nonce,
         }
     }
 }

@@ -180,6 +180,9 @@ pub struct ChannelInfo {
     pub channel: Channel,
     /// Reliable messages to the partner not yet acknowledged.
     pub unacked: u64,
+    /// The nonce of the partner's proof our watchtower last acknowledged (none: no
+    /// watchtower, or nothing acknowledged yet).
+    pub watchtower_nonce: Option<u64>,
 }
 
 /// What a finished batch of payments reports.
@@ -397,6 +400,11 @@ enum Event {
     SecretRevealBlock {
         secrethash: B256,
         block: Result<u64, String>,
+    },
+    /// Our watchtower acknowledged (stored) the partner's proof of `channel` up to `nonce`.
+    TowerAcked {
+        channel: u64,
+        nonce: u64,
     },
     /// The outcome of unlocking one side's settled locks (`None`: the partner's turn).
     Unlocked {
@@ -703,6 +711,7 @@ impl Node {
                 address,
                 addr,
                 rx,
+                events_tx.clone(),
             )));
             tx
         });
@@ -742,6 +751,7 @@ impl Node {
             gossip_interval: config.gossip_interval,
             secret_checks: Default::default(),
             l1_cursor,
+            tower_acked: HashMap::new(),
             misbehaviour: config.misbehaviour,
             mediation: config.mediation,
         };
@@ -937,6 +947,8 @@ struct Core {
     gossip_interval: Duration,
     /// Payments whose secret's registration on L1 is being looked up.
     secret_checks: std::collections::HashSet<B256>,
+    /// What our watchtower acknowledged, per channel (the newest nonce).
+    tower_acked: HashMap<u64, u64>,
     /// The L1 block through which the watcher has reported every log.
     l1_cursor: u64,
     misbehaviour: Misbehaviour,
@@ -1090,6 +1102,10 @@ impl Core {
             Event::L1Done { channel, what, result } => self.on_l1_done(channel, what, result),
             Event::SecretRevealBlock { secrethash, block } => self.on_secret_reveal_block(secrethash, block),
             Event::Unlocked { channel, theirs, result } => self.on_unlocked(channel, theirs, result),
+            Event::TowerAcked { channel, nonce } => {
+                let acked = self.tower_acked.entry(channel).or_default();
+                *acked = (*acked).max(nonce);
+            }
             Event::Api(api) => self.on_api(api),
         }
     }
@@ -1778,6 +1794,7 @@ impl Core {
                     .map(|c| ChannelInfo {
                         channel: c.clone(),
                         unacked: self.peers.get(&c.partner).map_or(0, |p| p.outbox.len() as u64),
+                        watchtower_nonce: self.tower_acked.get(&c.id).copied(),
                     })
                     .collect();
                 let _ = reply.send(list);

@@ -471,6 +471,9 @@ pub async fn run(command: ChannelCommand) -> anyhow::Result<()> {
                     c.partner_locked,
                     c.partner_nonce,
                 );
+                if let Some(nonce) = c.watchtower_nonce {
+                    println!("  watchtower holds the partner's proof up to nonce {nonce}");
+                }
             }
             Ok(())
         }

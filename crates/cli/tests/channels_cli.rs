@@ -7,7 +7,8 @@
 //! graph gossip gave it) and restarted from its store (every payment ends paid), and a cooperative close of each channel in one L1
 //! transaction. At the end every node's L1 balance moved by
 //! exactly its off-chain net (received minus sent) less the gas it paid, and the
-//! `ChannelManager` holds nothing.
+//! `ChannelManager` holds nothing. A second test runs `loft channel watchtower` as a process
+//! and has it save a node killed with kill -9.
 
 mod common;
 
@@ -17,10 +18,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::providers::Provider;
+use alloy::{providers::Provider, sol_types::SolEvent};
 use alloy_primitives::{Address, B256, U256};
 use common::Process;
-use loft_channel_node::{api::NodeClient, contracts::ChannelDeployment};
+use loft_channel_node::{
+    api::NodeClient,
+    contracts::{ChannelDeployment, ChannelManager},
+};
 use loft_l1::L1Client;
 use serde_json::Value;
 
@@ -176,13 +180,12 @@ async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_node_processes_route_pay_and_close_on_l1() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// `loft devnet` in `dir`: the process, its URL, and the channel deployment it wrote.
+async fn devnet(dir: &Path) -> (Process, String, ChannelDeployment) {
     let l1_port = common::free_port();
-    let _devnet = common::devnet_process(dir.path(), l1_port);
+    let process = common::devnet_process(dir, l1_port);
     let url = format!("http://127.0.0.1:{l1_port}");
-    let record = dir.path().join("target/loft-devnet/channels.json");
+    let record = dir.join("target/loft-devnet/channels.json");
     let deadline = Instant::now() + Duration::from_secs(120);
     let deployment = loop {
         if let Ok(d) = ChannelDeployment::load(&record) {
@@ -191,6 +194,13 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
         assert!(Instant::now() < deadline, "the devnet did not deploy the channel contracts");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    (process, url, deployment)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_node_processes_route_pay_and_close_on_l1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_devnet, url, deployment) = devnet(dir.path()).await;
     let dev = loft_l1::dev_signers(5).expect("keys");
     let treasury = L1Client::connect(&url, dev[1].clone()).await.expect("l1");
     let manager_balance = async || treasury.balance(deployment.channel_manager).await.expect("balance");
@@ -397,4 +407,87 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
         };
         assert_eq!(after, expected, "{}'s L1 balance", n.name);
     }
+}
+
+/// `loft channel watchtower` as its own process: A's node (started with `--watchtower`) hands
+/// it B's newest proof, and `list` shows the nonce the tower acknowledged; A is killed with
+/// kill -9; B closes alone with A's proof only, which leaves out everything B paid A; the
+/// tower submits B's newest proof in the settle period, and the settlement pays A its deposit
+/// less what it paid plus everything B paid it, to the wei (A sends nothing after its death).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watchtower_process_saves_an_offline_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_devnet, url, _) = devnet(dir.path()).await;
+    let dev = loft_l1::dev_signers(4).expect("keys");
+    let l1 = L1Client::connect(&url, dev[3].clone()).await.expect("l1");
+    let cli = Cli { dir: dir.path().to_path_buf() };
+
+    let tower_port = common::free_port();
+    let log = std::fs::File::create(dir.path().join("tower.log")).expect("log");
+    let _tower = Process(
+        loft(dir.path())
+            .args(["channel", "watchtower", "--dev-account", "3", "--l1-rpc", &url, "--l1-poll-ms", "50"])
+            .args(["--data-dir", "store-tower", "--listen", &format!("127.0.0.1:{tower_port}")])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("watchtower"),
+    );
+    let tower = format!("{}@127.0.0.1:{tower_port}", dev[3].address());
+    let mut a =
+        start_node(dir.path(), "A", &url, &["--dev-account", "1"], &["--watchtower", &tower], None).await;
+    let b = start_node(dir.path(), "B", &url, &["--dev-account", "2"], &[], None).await;
+    cli.run(&a, &["connect", &b.peer]);
+    let opened = cli
+        .json(&a, &["open", "--partner", &b.address.to_string(), "--deposit", "2", "--settle-timeout", "20"]);
+    let id = opened["channel"].as_u64().expect("channel id").to_string();
+    wait_until("B to see the channel", || cli.json(&b, &["list"]).as_array().is_some_and(|l| l.len() == 1))
+        .await;
+    cli.json(&b, &["deposit", "--channel", &id, "--total", "2"]);
+    wait_until("A to see B's deposit", || {
+        amount(&channel_with(&cli, &a, b.address)["partnerDeposit"]) == 2 * ETH
+    })
+    .await;
+    cli.json(&a, &["pay", "--to", &b.address.to_string(), "--amount", "0.25", "--count", "2"]);
+    cli.json(&b, &["pay", "--to", &a.address.to_string(), "--amount", "0.01", "--count", "40"]);
+    wait_until("A's watchtower to hold B's newest proof", || {
+        channel_with(&cli, &a, b.address)["watchtowerNonce"].as_u64() == Some(40)
+    })
+    .await;
+    let printed = cli.run(&a, &["list"]);
+    assert!(printed.contains("watchtower holds the partner's proof up to nonce 40"), "{printed}");
+
+    a.process.0.kill().expect("kill -9 A");
+    a.process.0.wait().expect("reaped");
+    let a_before = l1.balance(a.address).await.expect("balance");
+    cli.json(&b, &["close", "--channel", &id, "--unilateral"]);
+    // The tower's update lands within the settle period; then past it B's node settles.
+    let provider = l1.provider();
+    let update = async || {
+        let filter = alloy::rpc::types::Filter::new()
+            .event_signature(ChannelManager::BalanceProofUpdated::SIGNATURE_HASH)
+            .from_block(0);
+        provider.get_logs(&filter).await.expect("logs").first().and_then(|l| l.transaction_hash)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let update_tx = loop {
+        if let Some(hash) = update().await {
+            break hash;
+        }
+        assert!(Instant::now() < deadline, "the watchtower did not submit B's proof");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let receipt = provider.get_transaction_receipt(update_tx).await.expect("rpc").expect("mined");
+    assert_eq!(receipt.from, dev[3].address(), "the update is the watchtower's");
+    let _: Value = provider.raw_request("anvil_mine".into(), ("0x16",)).await.expect("mine");
+    wait_until("B's node to settle", || {
+        channel_with(&cli, &b, a.address)["status"].as_str() == Some("settled")
+    })
+    .await;
+    let a_after = l1.balance(a.address).await.expect("balance");
+    assert_eq!(
+        a_after - a_before,
+        U256::from(2 * ETH - 2 * (ETH / 4) + 40 * (ETH / 100)),
+        "A gets its deposit less what it paid plus everything B paid it"
+    );
 }

@@ -38,6 +38,7 @@ pub(super) async fn client(
     tower: Address,
     addr: SocketAddr,
     mut updates: mpsc::UnboundedReceiver<TowerUpdate>,
+    core: mpsc::UnboundedSender<super::Event>,
 ) {
     let mut latest: BTreeMap<u64, (Address, SignedBalanceProof)> = BTreeMap::new();
     let mut acked: BTreeMap<u64, u64> = BTreeMap::new();
@@ -106,6 +107,7 @@ pub(super) async fn client(
                     Some(Message::MonitorAck { channel_id, nonce }) => {
                         tracing::trace!(channel = channel_id, nonce, "watchtower has it");
                         acked.insert(channel_id, nonce);
+                        let _ = core.send(super::Event::TowerAcked { channel: channel_id, nonce });
                     }
                     Some(Message::Error { code, text }) => {
                         tracing::warn!(%tower, code, %text, "watchtower refused a request");
