@@ -11,7 +11,7 @@ mod common;
 
 use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
 use alloy_primitives::{Address, B256, U256};
-use common::{ETH, Party, node_config, setup, wait_for};
+use common::{ETH, Party, mine, node_config, setup, view, wait_for};
 use loft_channel_node::{
     contracts::{ChannelContracts, ChannelDeployment, ChannelManager},
     node::{MediationConfig, Misbehaviour, Node, NodeConfig, NodeHandle, PaymentRole, PaymentStatus},
@@ -29,12 +29,6 @@ fn mediation() -> MediationConfig {
     MediationConfig { policy: FEE, reveal_timeout: REVEAL_TIMEOUT, final_delta: 8 }
 }
 
-/// (our balance, our pending locks, their pending locks) in `node`'s channel with `partner`.
-async fn view(node: &NodeHandle, partner: Address) -> (U256, usize, usize) {
-    let c = common::channel_with(node, partner).await;
-    (c.our_balance(), c.ours.locks.len(), c.theirs.locks.len())
-}
-
 /// The lock `node` holds from `payer`, once it has one and has the payment's secret.
 async fn held_lock(node: &NodeHandle, payer: Address) -> Lock {
     wait_for("the lock to reach its target", async || view(node, payer).await.2 == 1).await;
@@ -45,11 +39,6 @@ async fn held_lock(node: &NodeHandle, payer: Address) -> Lock {
     // The SecretRequest and the initiator's reveal take a few milliseconds.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     *common::channel_with(node, payer).await.theirs.locks.iter().next().expect("a lock")
-}
-
-async fn mine(party: &Party, blocks: u64) {
-    let _: serde_json::Value =
-        party.l1.provider().raw_request("anvil_mine".into(), (format!("{blocks:#x}"),)).await.expect("mine");
 }
 
 /// Mines up to the block at which a payee registers the secret of `lock`, then waits for
@@ -79,28 +68,18 @@ async fn secret_revealed_only_on_chain_still_pays_every_hop() {
         mediation: mediation(),
         ..node_config(&parties[i].key, d, &dir.path().join(name), &url)
     };
-    let nodes = [
-        Node::start(config(0, "a")).await.expect("a"),
-        Node::start(config(1, "b")).await.expect("b"),
-        Node::start(NodeConfig { misbehaviour: Misbehaviour::RevealOnChainOnly, ..config(2, "c") })
-            .await
-            .expect("c"),
-    ];
+    let nodes = common::line_of_three(
+        [
+            config(0, "a"),
+            config(1, "b"),
+            NodeConfig { misbehaviour: Misbehaviour::RevealOnChainOnly, ..config(2, "c") },
+        ],
+        SETTLE_TIMEOUT,
+    )
+    .await;
     let [a, b, c] = [0, 1, 2].map(|i| nodes[i].handle());
-    a.connect(b.address(), b.listen_addr()).await.expect("connect");
-    b.connect(c.address(), c.listen_addr()).await.expect("connect");
-    a.open(b.address(), Address::ZERO, 2 * ETH, SETTLE_TIMEOUT).await.expect("open A-B");
-    b.open(c.address(), Address::ZERO, 2 * ETH, SETTLE_TIMEOUT).await.expect("open B-C");
-    wait_for("C to see its channel", async || c.channels().await.expect("channels").len() == 1).await;
 
-    let route = vec![
-        RouteHop { node: b.address(), policy: FEE },
-        RouteHop { node: c.address(), policy: FeePolicy::default() },
-    ];
-    let payment = {
-        let a = a.clone();
-        tokio::spawn(async move { a.pay_route(route, ETH / 10).await })
-    };
+    let payment = common::pay_a_to_c(&nodes, FEE, ETH / 10);
     let lock = held_lock(&c, b.address()).await;
     assert_eq!(view(&b, c.address()).await.1, 1, "C did not reveal the secret to B: B's lock is pending");
     registered(&parties[0], d, &lock).await;
@@ -111,13 +90,7 @@ async fn secret_revealed_only_on_chain_still_pays_every_hop() {
         .expect("join")
         .expect("the payment completes through the registry");
     assert_eq!(report.fee, 1_000);
-    wait_for("every lock to be gone", async || {
-        view(&a, b.address()).await.1 == 0
-            && view(&b, a.address()).await.2 == 0
-            && view(&b, c.address()).await.1 == 0
-            && view(&c, b.address()).await.2 == 0
-    })
-    .await;
+    common::wait_no_locks(&nodes).await;
     let paid = ETH / 10;
     assert_eq!(view(&a, b.address()).await.0, U256::from(2 * ETH - paid - 1_000), "A paid amount and fee");
     assert_eq!(view(&b, a.address()).await.0, U256::from(paid + 1_000), "B was paid with its fee");

@@ -8,16 +8,16 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
 use common::{ETH, node_config, setup, wait_for};
 use loft_channel_node::{
+    contracts::ChannelDeployment,
     node::{Node, NodeHandle},
     transport::{self, NoiseIdentity},
     watchtower::{Watchtower, WatchtowerConfig, error_code},
 };
 use loft_channels::{
-    ChannelStatus,
+    ChannelDomain, ChannelStatus, SigningKey,
     wire::{Message, MonitorRequest},
 };
 use tokio::net::TcpStream;
@@ -28,19 +28,64 @@ async fn channel(node: &NodeHandle, id: u64) -> Option<loft_channels::Channel> {
     node.channels().await.expect("channels").into_iter().find(|c| c.channel.id == id).map(|c| c.channel)
 }
 
+/// A watchtower of `key` with its store in `dir`/tower, polling L1 every 50 ms.
+fn tower_config(
+    key: &SigningKey,
+    d: ChannelDeployment,
+    dir: &std::path::Path,
+    url: &str,
+) -> WatchtowerConfig {
+    WatchtowerConfig {
+        key: key.clone(),
+        deployment: d,
+        data_dir: dir.join("tower"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        l1_url: url.to_string(),
+        l1_poll: Duration::from_millis(50),
+    }
+}
+
+/// Hands `tower` one request as the owner of `key` over a fresh connection; its answer.
+async fn ask(
+    tower: &Watchtower,
+    key: &SigningKey,
+    domain: ChannelDomain,
+    request: MonitorRequest,
+) -> Message {
+    let identity = NoiseIdentity::new(key, domain);
+    let stream = TcpStream::connect(tower.listen_addr()).await.expect("dial");
+    let mut conn = transport::connect(stream, &identity, Some(tower.address())).await.expect("handshake");
+    conn.writer.send(&Message::MonitorRequest(request)).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    conn.reader.recv().await.expect("answer")
+}
+
+/// Waits for `tower` to get the proof of `nonce` mined, mines past the settle period and
+/// waits for `closer`'s node to settle.
+async fn tower_update_then_settle(
+    tower: &Watchtower,
+    party: &common::Party,
+    closer: &NodeHandle,
+    id: u64,
+    nonce: u64,
+) {
+    wait_for("the watchtower's update to be mined", async || {
+        tower.monitored().iter().any(|m| m.channel == id && m.submitted == nonce)
+    })
+    .await;
+    common::mine(party, SETTLE_TIMEOUT + 2).await;
+    wait_for("the closer's node to settle", async || {
+        channel(closer, id).await.is_some_and(|c| c.status == ChannelStatus::Settled)
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_alice_is_saved_by_her_watchtower() {
     let (_devnet, url, d, parties) = setup(3).await;
     let (alice_key, bob_key, tower_key) = (&parties[0].key, &parties[1].key, &parties[2].key);
     let dir = tempfile::tempdir().expect("dir");
-    let tower_config = WatchtowerConfig {
-        key: tower_key.clone(),
-        deployment: d,
-        data_dir: dir.path().join("tower"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        l1_url: url.clone(),
-        l1_poll: Duration::from_millis(50),
-    };
+    let tower_config = tower_config(tower_key, d, dir.path(), &url);
     let tower = Watchtower::start(tower_config.clone()).await.expect("watchtower");
     let tower_at = (tower.address(), tower.listen_addr());
     let alice = Node::start(loft_channel_node::node::NodeConfig {
@@ -72,9 +117,6 @@ async fn offline_alice_is_saved_by_her_watchtower() {
     // A request the tower must refuse: Bob asks for Alice's channel with a delegation that
     // is not his own signature.
     let domain = d.domain();
-    let bob_identity = NoiseIdentity::new(bob_key, domain);
-    let stream = TcpStream::connect(tower.listen_addr()).await.expect("dial");
-    let mut conn = transport::connect(stream, &bob_identity, Some(tower.address())).await.expect("handshake");
     let alices_proof = channel(&b, id).await.expect("channel").theirs.proof.expect("alice's proof");
     let forged = MonitorRequest {
         channel_id: id,
@@ -82,9 +124,7 @@ async fn offline_alice_is_saved_by_her_watchtower() {
         proof: alices_proof,
         delegation: alice_key.sign_digest(&alices_proof.update_authorization_digest(&domain, b.address())),
     };
-    conn.writer.send(&Message::MonitorRequest(forged)).await.expect("send");
-    conn.writer.flush().await.expect("flush");
-    match conn.reader.recv().await.expect("answer") {
+    match ask(&tower, bob_key, domain, forged).await {
         Message::Error { code, text } => {
             assert_eq!(code, error_code::INVALID);
             assert!(text.contains("delegation"), "{text}");
@@ -104,21 +144,8 @@ async fn offline_alice_is_saved_by_her_watchtower() {
     alice.shutdown().await;
     let alice_before = parties[0].l1.balance(a_l1).await.expect("balance");
     b.close_unilateral(id).await.expect("bob closes");
-    wait_for("the watchtower's update to be mined", async || {
-        tower.monitored().iter().any(|m| m.channel == id && m.submitted == 30)
-    })
-    .await;
     // Past the settle period Bob's node settles; the tower's proof counts.
-    let _: serde_json::Value = parties[1]
-        .l1
-        .provider()
-        .raw_request("anvil_mine".into(), (format!("0x{:x}", SETTLE_TIMEOUT + 2),))
-        .await
-        .expect("mine");
-    wait_for("bob's node to settle", async || {
-        channel(&b, id).await.is_some_and(|c| c.status == ChannelStatus::Settled)
-    })
-    .await;
+    tower_update_then_settle(&tower, &parties[1], &b, id, 30).await;
     let alice_after = parties[0].l1.balance(a_l1).await.expect("balance");
     assert_eq!(
         alice_after - alice_before,
@@ -155,48 +182,22 @@ async fn a_request_after_the_close_is_still_acted_on() {
     alice.shutdown().await;
     let alice_before = parties[0].l1.balance(a_l1).await.expect("balance");
     b.close_unilateral(id).await.expect("bob closes");
-    let provider = parties[1].l1.provider();
 
-    let tower = Watchtower::start(WatchtowerConfig {
-        key: tower_key.clone(),
-        deployment: d,
-        data_dir: dir.path().join("tower"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        l1_url: url.clone(),
-        l1_poll: Duration::from_millis(50),
-    })
-    .await
-    .expect("watchtower");
+    let tower = Watchtower::start(tower_config(tower_key, d, dir.path(), &url)).await.expect("watchtower");
     // Its L1 follower polls every 50 ms: by now it has gone past the close.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let domain = d.domain();
-    let stream = TcpStream::connect(tower.listen_addr()).await.expect("dial");
-    let identity = NoiseIdentity::new(alice_key, domain);
-    let mut conn = transport::connect(stream, &identity, Some(tower.address())).await.expect("handshake");
     let request = MonitorRequest {
         channel_id: id,
         closer: b.address(),
         proof: bobs_proof,
         delegation: alice_key.sign_digest(&bobs_proof.update_authorization_digest(&domain, a_l1)),
     };
-    conn.writer.send(&Message::MonitorRequest(request)).await.expect("send");
-    conn.writer.flush().await.expect("flush");
-    match conn.reader.recv().await.expect("answer") {
+    match ask(&tower, alice_key, domain, request).await {
         Message::MonitorAck { channel_id, nonce } => assert_eq!((channel_id, nonce), (id, 5)),
         other => panic!("expected an ack, got {other:?}"),
     }
-    wait_for("the watchtower's update to be mined", async || {
-        tower.monitored().iter().any(|m| m.channel == id && m.submitted == 5)
-    })
-    .await;
-    let _: serde_json::Value = provider
-        .raw_request("anvil_mine".into(), (format!("0x{:x}", SETTLE_TIMEOUT + 2),))
-        .await
-        .expect("mine");
-    wait_for("bob's node to settle", async || {
-        channel(&b, id).await.is_some_and(|c| c.status == ChannelStatus::Settled)
-    })
-    .await;
+    tower_update_then_settle(&tower, &parties[1], &b, id, 5).await;
     let alice_after = parties[0].l1.balance(a_l1).await.expect("balance");
     assert_eq!(alice_after - alice_before, U256::from(ETH + 5 * ETH / 10), "alice gets all bob paid her");
     tower.shutdown().await;

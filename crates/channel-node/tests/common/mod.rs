@@ -51,6 +51,74 @@ pub fn node_config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path
     }
 }
 
+/// Mines `blocks` empty blocks on the devnet.
+pub async fn mine(party: &Party, blocks: u64) {
+    use alloy::providers::Provider;
+    let _: serde_json::Value =
+        party.l1.provider().raw_request("anvil_mine".into(), (format!("{blocks:#x}"),)).await.expect("mine");
+}
+
+/// (our balance, our pending locks, their pending locks) in `node`'s channel with `partner`.
+pub async fn view(
+    node: &loft_channel_node::node::NodeHandle,
+    partner: alloy_primitives::Address,
+) -> (alloy_primitives::U256, usize, usize) {
+    let c = channel_with(node, partner).await;
+    (c.our_balance(), c.ours.locks.len(), c.theirs.locks.len())
+}
+
+/// Three nodes A, B, C of `configs` in a line: A-B and B-C opened by their first party with
+/// 2 ETH each and `settle_timeout`, C seeing its channel.
+pub async fn line_of_three(
+    configs: [NodeConfig; 3],
+    settle_timeout: u64,
+) -> [loft_channel_node::node::Node; 3] {
+    use loft_channel_node::node::Node;
+    let [a, b, c] = configs;
+    let nodes = [
+        Node::start(a).await.expect("a"),
+        Node::start(b).await.expect("b"),
+        Node::start(c).await.expect("c"),
+    ];
+    let [a, b, c] = [0, 1, 2].map(|i| nodes[i].handle());
+    let zero = alloy_primitives::Address::ZERO;
+    a.connect(b.address(), b.listen_addr()).await.expect("connect");
+    b.connect(c.address(), c.listen_addr()).await.expect("connect");
+    a.open(b.address(), zero, 2 * ETH, settle_timeout).await.expect("open A-B");
+    b.open(c.address(), zero, 2 * ETH, settle_timeout).await.expect("open B-C");
+    wait_for("C to see its channel", async || c.channels().await.expect("channels").len() == 1).await;
+    nodes
+}
+
+/// Starts a payment of `amount` from A to C through B (charging `b_policy`) of a line of
+/// three; its outcome when it ends.
+pub fn pay_a_to_c(
+    nodes: &[loft_channel_node::node::Node; 3],
+    b_policy: loft_channels::route::FeePolicy,
+    amount: u128,
+) -> tokio::task::JoinHandle<Result<loft_channel_node::node::PaymentReport, loft_channel_node::node::NodeError>>
+{
+    use loft_channels::route::{FeePolicy, RouteHop};
+    let [a, b, c] = [0, 1, 2].map(|i| nodes[i].handle());
+    let route = vec![
+        RouteHop { node: b.address(), policy: b_policy },
+        RouteHop { node: c.address(), policy: FeePolicy::default() },
+    ];
+    tokio::spawn(async move { a.pay_route(route, amount).await })
+}
+
+/// Waits until no lock is pending in either channel of a line of three.
+pub async fn wait_no_locks(nodes: &[loft_channel_node::node::Node; 3]) {
+    let [a, b, c] = [0, 1, 2].map(|i| nodes[i].handle());
+    wait_for("every lock to be gone", async || {
+        view(&a, b.address()).await.1 == 0
+            && view(&b, a.address()).await.2 == 0
+            && view(&b, c.address()).await.1 == 0
+            && view(&c, b.address()).await.2 == 0
+    })
+    .await;
+}
+
 /// `node`'s channel with `partner` (there must be one).
 pub async fn channel_with(
     node: &loft_channel_node::node::NodeHandle,
