@@ -1563,6 +1563,9 @@ impl Core {
         if what == "cooperativeSettle" {
             self.closes.remove(&channel);
         }
+        if what == "closeChannel" && result.is_err() {
+            self.claim_failed(channel);
+        }
         if let Some(reply) = self.l1_replies.remove(&(channel, what)) {
             let _ = reply.send(result.map_err(NodeError::L1));
         }

@@ -51,6 +51,20 @@ impl Core {
         self.send_l1(id, "closeChannel", move |l1| async move { l1.close(id, Some(&proof)).await });
     }
 
+    /// A close for a claim failed: the claims on that channel are tried again (the lock
+    /// timers look the registry up again and close again).
+    pub(super) fn claim_failed(&mut self, channel: u64) {
+        let Some(c) = self.channels.get(&channel) else { return };
+        let payer = c.partner;
+        for t in self.transfers.values_mut() {
+            match t {
+                Transfer::Target(t) if t.payer == payer => t.claiming = false,
+                Transfer::Mediator(t) if t.payer == payer => t.claiming = false,
+                _ => {}
+            }
+        }
+    }
+
     /// After a settlement: unlock each side's pending locks whose turn is ours (the
     /// contract says what is left to unlock).
     pub(super) fn unlock_settled(&mut self, id: u64) {
