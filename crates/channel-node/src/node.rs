@@ -81,6 +81,10 @@ pub struct NodeConfig {
     pub l1_url: String,
     /// How often the L1 watcher polls.
     pub l1_poll: Duration,
+    /// How many blocks a log must be below the L1 head before the node acts on it, so that
+    /// an open or a deposit a reorg takes away never counts (0: at once, for a devnet that
+    /// makes blocks only for transactions; Raiden waits 5 on Ethereum).
+    pub l1_confirmations: u64,
     /// Fees, deltas and timeouts of mediated payments.
     pub mediation: MediationConfig,
     /// A watchtower (its address and endpoint) to hand every partner's newest proof to.
@@ -93,8 +97,8 @@ pub struct NodeConfig {
 
 impl NodeConfig {
     /// A node of `key` on `deployment` with its store in `data_dir`, listening on a free
-    /// loopback port, polling `l1_url` every 250 ms, with the default mediation policy, no
-    /// watchtower, and honest.
+    /// loopback port, polling `l1_url` every 250 ms and acting on its logs at once, with the
+    /// default mediation policy, no watchtower, and honest.
     pub fn new(key: SigningKey, deployment: ChannelDeployment, data_dir: PathBuf, l1_url: &str) -> Self {
         Self {
             key,
@@ -103,6 +107,7 @@ impl NodeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             l1_url: l1_url.to_string(),
             l1_poll: Duration::from_millis(250),
+            l1_confirmations: 0,
             mediation: MediationConfig::default(),
             watchtower: None,
             gossip_interval: GOSSIP_INTERVAL,
@@ -2075,11 +2080,13 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
         if events.send(Event::L1(L1Event::Head(head))).is_err() {
             return;
         }
-        if head > cursor {
+        // Logs are read up to the confirmed block only; the head itself drives the timers.
+        let confirmed = head.saturating_sub(config.l1_confirmations);
+        if confirmed > cursor {
             let filter = Filter::new()
                 .address(vec![config.deployment.channel_manager, config.deployment.secret_registry])
                 .from_block(cursor + 1)
-                .to_block(head);
+                .to_block(confirmed);
             match provider.get_logs(&filter).await {
                 Ok(logs) => {
                     for log in logs {
@@ -2088,7 +2095,7 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
                         {
                             return;
                         }
-                        let block = log.block_number.unwrap_or(head);
+                        let block = log.block_number.unwrap_or(confirmed);
                         let Some(topic) = log.topic0() else { continue };
                         let ev = if *topic == ChannelManager::ChannelOpened::SIGNATURE_HASH {
                             log.log_decode::<ChannelManager::ChannelOpened>().ok().and_then(|l| {
@@ -2170,7 +2177,7 @@ async fn watch_l1(config: NodeConfig, mut cursor: u64, events: mpsc::UnboundedSe
                             return;
                         }
                     }
-                    cursor = head;
+                    cursor = confirmed;
                     if events.send(Event::L1(L1Event::Cursor(cursor))).is_err() {
                         return;
                     }

@@ -282,7 +282,15 @@ pub struct NodeArgs {
     /// if the partner closes while this node is offline.
     #[arg(long)]
     watchtower: Option<String>,
+    /// Blocks an L1 event must be below the head before the node acts on it, so that an open
+    /// or deposit a reorg removes never counts (default: 0 on a dev chain, chain id 31337,
+    /// which mines only for transactions; 5 elsewhere).
+    #[arg(long)]
+    l1_confirmations: Option<u64>,
 }
+
+/// The chain id of `loft devnet` (and anvil).
+const DEV_CHAIN_ID: u64 = 31337;
 
 pub async fn run(command: ChannelCommand) -> anyhow::Result<()> {
     match command {
@@ -534,9 +542,12 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         reveal_timeout: args.reveal_timeout,
         ..MediationConfig::default()
     };
+    let l1_confirmations =
+        args.l1_confirmations.unwrap_or(if deployment.domain().chain_id() == DEV_CHAIN_ID { 0 } else { 5 });
     let node = Node::start(NodeConfig {
         listen: args.listen,
         l1_poll,
+        l1_confirmations,
         mediation,
         watchtower,
         ..NodeConfig::new(key, deployment, data_dir.clone(), &args.service.l1_rpc)
@@ -550,7 +561,10 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     println!("  peers      {}", handle.listen_addr());
     println!("  api        http://{api}");
     println!("  store      {}", data_dir.display());
-    println!("  L1         {} (ChannelManager {})", args.service.l1_rpc, deployment.channel_manager);
+    println!(
+        "  L1         {} (ChannelManager {}, acting on events {l1_confirmations} block(s) deep)",
+        args.service.l1_rpc, deployment.channel_manager
+    );
     for peer in &args.peer {
         let (address, addr) = resolve_peer(peer).await?;
         match handle.connect(address, addr).await {
