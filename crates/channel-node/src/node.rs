@@ -415,6 +415,7 @@ enum Event {
     Unlocked {
         channel: u64,
         theirs: bool,
+        locks: loft_channels::LockList,
         result: Result<Option<L1Receipt>, String>,
     },
     Api(Api),
@@ -685,6 +686,7 @@ impl Node {
 
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (committed_tx, mut committed_rx) = mpsc::unbounded_channel();
+        let reader = store.clone();
         let (batches, store_thread) = store.spawn_writer(committed_tx);
         let forward = events_tx.clone();
         let committed_task = tokio::spawn(async move {
@@ -727,6 +729,7 @@ impl Node {
             identity,
             events: events_tx.clone(),
             batches,
+            store: reader,
             next_token: 1,
             writes: Vec::new(),
             releases: Vec::new(),
@@ -912,6 +915,8 @@ struct Core {
     identity: Arc<NoiseIdentity>,
     events: mpsc::UnboundedSender<Event>,
     batches: std_mpsc::Sender<Batch>,
+    /// Reads what the store thread committed (the lock log, when a settlement needs it).
+    store: Store,
     next_token: u64,
     writes: Vec<Write>,
     releases: Vec<Release>,
@@ -999,12 +1004,18 @@ impl Core {
                 self.onchain.insert(id, record);
             }
         }
-        // Locks of a settlement whose unlock a crash interrupted (the contract says if any).
+        // Locks of a settlement whose unlock a crash interrupted (the contract says if any):
+        // a side is done with once its pending locks and its lock log are gone.
         let settled: Vec<u64> = self
             .channels
             .values()
             .filter(|c| {
-                c.status == ChannelStatus::Settled && !(c.ours.locks.is_empty() && c.theirs.locks.is_empty())
+                c.status == ChannelStatus::Settled
+                    && [(Side::Ours, &c.ours.locks), (Side::Theirs, &c.theirs.locks)].into_iter().any(
+                        |(side, locks)| {
+                            !locks.is_empty() || self.store.has_lock_log(c.id, side).unwrap_or(true)
+                        },
+                    )
             })
             .map(|c| c.id)
             .collect();
@@ -1106,7 +1117,9 @@ impl Core {
             Event::L1(e) => self.on_l1(e),
             Event::L1Done { channel, what, result } => self.on_l1_done(channel, what, result),
             Event::SecretRevealBlock { secrethash, block } => self.on_secret_reveal_block(secrethash, block),
-            Event::Unlocked { channel, theirs, result } => self.on_unlocked(channel, theirs, result),
+            Event::Unlocked { channel, theirs, locks, result } => {
+                self.on_unlocked(channel, theirs, locks, result)
+            }
             Event::TowerAcked { channel, nonce } => {
                 let acked = self.tower_acked.entry(channel).or_default();
                 *acked = (*acked).max(nonce);

@@ -17,7 +17,9 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256};
-use loft_channels::{Channel, ChannelStatus, LockList, SignedBalanceProof, proof::SIGNED_PROOF_LEN};
+use loft_channels::{
+    Channel, ChannelStatus, Lock, LockList, SignedBalanceProof, lock::LOCK_LEN, proof::SIGNED_PROOF_LEN,
+};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -26,6 +28,13 @@ const CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("channels");
 const PROOFS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("proofs");
 /// (channel, side) => that side's pending locks, in order.
 const LOCKS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("locks");
+/// (channel, side, nonce of the proof that added it) => a lock of that side ever pending:
+/// its 56 bytes and the nonce of the proof that removed it (0: still pending). The pending
+/// list of any proof of the side is rebuilt from it ([`Store::locks_at`]), for the day the
+/// partner settles an older proof than the newest.
+const LOCK_LOG: TableDefinition<(u64, u8, u64), &[u8]> = TableDefinition::new("lock_log");
+/// (channel, side, secrethash) => the `LOCK_LOG` nonce of that pending lock.
+const LOCK_PENDING: TableDefinition<(u64, u8, [u8; 32]), u64> = TableDefinition::new("lock_pending");
 /// (peer, seq) => a reliable message not yet acknowledged.
 const OUTBOX: TableDefinition<([u8; 20], u64), &[u8]> = TableDefinition::new("outbox");
 /// peer => (next outgoing seq, last processed incoming seq).
@@ -77,6 +86,12 @@ pub enum Write {
     Proof(u64, Side, [u8; SIGNED_PROOF_LEN]),
     /// The pending locks of one side.
     Locks(u64, Side, Vec<u8>),
+    /// The side's proof of this nonce added the lock.
+    LockAdded(u64, Side, u64, Lock),
+    /// The side's proof of this nonce removed the pending lock with this secrethash.
+    LockRemoved(u64, Side, B256, u64),
+    /// The side's settled locks are done with: its lock log goes.
+    LockLogDropped(u64, Side),
     /// A reliable message waiting for its `Ack`.
     Outbox(Address, u64, Vec<u8>),
     /// Every outbox entry of `peer` up to `seq` is acknowledged.
@@ -163,6 +178,8 @@ impl Store {
             txn.open_table(CHANNELS).map_err(db)?;
             txn.open_table(PROOFS).map_err(db)?;
             txn.open_table(LOCKS).map_err(db)?;
+            txn.open_table(LOCK_LOG).map_err(db)?;
+            txn.open_table(LOCK_PENDING).map_err(db)?;
             txn.open_table(OUTBOX).map_err(db)?;
             txn.open_table(PEERS).map_err(db)?;
             txn.open_table(PAYMENTS).map_err(db)?;
@@ -226,6 +243,32 @@ impl Store {
         Ok(snap)
     }
 
+    /// The pending locks of `side`'s proof of `nonce` in `channel`, in order: every logged
+    /// lock added at or before `nonce` and not removed by then.
+    pub fn locks_at(&self, channel: u64, side: Side, nonce: u64) -> Result<LockList, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let log = txn.open_table(LOCK_LOG).map_err(db)?;
+        let side = side as u8;
+        let mut list = LockList::new();
+        for row in log.range((channel, side, 0)..=(channel, side, nonce)).map_err(db)? {
+            let (_, value) = row.map_err(db)?;
+            let value = value.value();
+            let (lock, removed) = decode_logged_lock(value).ok_or(StoreError::Corrupt("lock_log"))?;
+            if removed == 0 || removed > nonce {
+                list.push(lock).map_err(|_| StoreError::Corrupt("lock_log"))?;
+            }
+        }
+        Ok(list)
+    }
+
+    /// Whether `side` of `channel` has a lock log (its settled locks are not done with).
+    pub fn has_lock_log(&self, channel: u64, side: Side) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let log = txn.open_table(LOCK_LOG).map_err(db)?;
+        let side = side as u8;
+        Ok(log.range((channel, side, 0)..=(channel, side, u64::MAX)).map_err(db)?.next().is_some())
+    }
+
     /// Applies batches in one durable transaction.
     pub fn commit(&self, batches: &[Batch]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db)?;
@@ -233,6 +276,8 @@ impl Store {
             let mut channels = txn.open_table(CHANNELS).map_err(db)?;
             let mut proofs = txn.open_table(PROOFS).map_err(db)?;
             let mut locks = txn.open_table(LOCKS).map_err(db)?;
+            let mut lock_log = txn.open_table(LOCK_LOG).map_err(db)?;
+            let mut lock_pending = txn.open_table(LOCK_PENDING).map_err(db)?;
             let mut outbox = txn.open_table(OUTBOX).map_err(db)?;
             let mut peers = txn.open_table(PEERS).map_err(db)?;
             let mut payments = txn.open_table(PAYMENTS).map_err(db)?;
@@ -248,6 +293,38 @@ impl Store {
                     }
                     Write::Locks(id, side, bytes) => {
                         locks.insert((*id, *side as u8), bytes.as_slice()).map_err(db)?;
+                    }
+                    Write::LockAdded(id, side, nonce, lock) => {
+                        let side = *side as u8;
+                        lock_log
+                            .insert((*id, side, *nonce), encode_logged_lock(lock, 0).as_slice())
+                            .map_err(db)?;
+                        lock_pending.insert((*id, side, lock.secrethash.0), *nonce).map_err(db)?;
+                    }
+                    Write::LockRemoved(id, side, secrethash, nonce) => {
+                        let side = *side as u8;
+                        let added =
+                            lock_pending.remove((*id, side, secrethash.0)).map_err(db)?.map(|v| v.value());
+                        // A lock added before the log existed has no entry: nothing to mark.
+                        if let Some(added) = added {
+                            let key = (*id, side, added);
+                            let lock = lock_log
+                                .get(key)
+                                .map_err(db)?
+                                .and_then(|v| decode_logged_lock(v.value()))
+                                .ok_or(StoreError::Corrupt("lock_log"))?
+                                .0;
+                            lock_log.insert(key, encode_logged_lock(&lock, *nonce).as_slice()).map_err(db)?;
+                        }
+                    }
+                    Write::LockLogDropped(id, side) => {
+                        let side = *side as u8;
+                        lock_log
+                            .retain_in((*id, side, 0)..=(*id, side, u64::MAX), |_, _| false)
+                            .map_err(db)?;
+                        lock_pending
+                            .retain_in((*id, side, [0; 32])..=(*id, side, [0xff; 32]), |_, _| false)
+                            .map_err(db)?;
                     }
                     Write::Outbox(peer, seq, msg) => {
                         outbox.insert((peer.0.0, *seq), msg.as_slice()).map_err(db)?;
@@ -318,6 +395,20 @@ impl Store {
             .expect("spawning the store thread");
         (tx, thread)
     }
+}
+
+/// A `LOCK_LOG` value: the lock and the nonce that removed it (0: pending).
+fn encode_logged_lock(lock: &Lock, removed: u64) -> [u8; LOCK_LEN + 8] {
+    let mut out = [0u8; LOCK_LEN + 8];
+    out[..LOCK_LEN].copy_from_slice(&lock.encode());
+    out[LOCK_LEN..].copy_from_slice(&removed.to_be_bytes());
+    out
+}
+
+fn decode_logged_lock(bytes: &[u8]) -> Option<(Lock, u64)> {
+    let lock: &[u8; LOCK_LEN] = bytes.get(..LOCK_LEN)?.try_into().ok()?;
+    let removed: [u8; 8] = bytes.get(LOCK_LEN..)?.try_into().ok()?;
+    Some((Lock::decode(lock), u64::from_be_bytes(removed)))
 }
 
 /// A channel's record: fixed data, deposits and status (proofs and locks are separate).
@@ -415,5 +506,45 @@ mod tests {
         drop(store);
         assert!(matches!(Store::open(&path, partner, b"deployment"), Err(StoreError::Foreign(_))));
         assert!(matches!(Store::open(&path, key.address(), b"other"), Err(StoreError::Foreign(_))));
+    }
+
+    /// The lock log rebuilds the pending locks of every nonce of a side, in order, and a
+    /// secrethash used again after its lock was removed is a new entry.
+    #[test]
+    fn lock_log_rebuilds_the_locks_of_any_nonce() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("node.redb"), Address::repeat_byte(1), b"d").unwrap();
+        let lock =
+            |i: u8| Lock { expiration: 100 + i as u64, amount: i as u128, secrethash: B256::repeat_byte(i) };
+        let batch = |writes| vec![Batch { token: 1, writes }];
+        let ours = Side::Ours;
+        // nonce 2 adds 1, 3 adds 2, 4 removes 1, 6 adds 3, 7 removes 2, 8 adds 1 again.
+        store
+            .commit(&batch(vec![
+                Write::LockAdded(9, ours, 2, lock(1)),
+                Write::LockAdded(9, ours, 3, lock(2)),
+                Write::LockRemoved(9, ours, lock(1).secrethash, 4),
+                Write::LockAdded(9, ours, 6, lock(3)),
+                Write::LockRemoved(9, ours, lock(2).secrethash, 7),
+                Write::LockAdded(9, ours, 8, lock(1)),
+                Write::LockAdded(9, Side::Theirs, 5, lock(7)),
+            ]))
+            .unwrap();
+        let at = |nonce| {
+            store.locks_at(9, ours, nonce).unwrap().iter().map(|l| l.amount as u8).collect::<Vec<_>>()
+        };
+        assert_eq!(at(1), Vec::<u8>::new());
+        assert_eq!(at(3), vec![1, 2]);
+        assert_eq!(at(5), vec![2]);
+        assert_eq!(at(6), vec![2, 3]);
+        assert_eq!(at(7), vec![3]);
+        assert_eq!(at(100), vec![3, 1]);
+        assert_eq!(store.locks_at(9, Side::Theirs, 5).unwrap().len(), 1);
+        assert_eq!(store.locks_at(8, ours, 100).unwrap().len(), 0, "another channel");
+        store.commit(&batch(vec![Write::LockLogDropped(9, ours)])).unwrap();
+        assert!(!store.has_lock_log(9, ours).unwrap());
+        assert!(store.has_lock_log(9, Side::Theirs).unwrap());
+        // The pending index went with the log: a removal finds nothing to mark.
+        store.commit(&batch(vec![Write::LockRemoved(9, ours, lock(1).secrethash, 10)])).unwrap();
     }
 }

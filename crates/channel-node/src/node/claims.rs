@@ -8,10 +8,12 @@
 //! - A payee whose lock is still pending after its expiration, with the secret registered
 //!   in time, closes the channel with the payer's newest balance proof (which holds the lock).
 //! - Once settled, the pending locks of each side are unlocked by one side only: the
-//!   receiver when some lock is claimable, the sender when none is.
+//!   receiver when some lock is claimable, the sender when none is. The locks are those of
+//!   the proof that was settled, which need not be the newest: every lock a side ever had
+//!   pending is in the store's lock log with the nonces that added and removed it.
 
 use alloy_primitives::{Address, B256};
-use loft_channels::{ChannelStatus, lock::secrethash};
+use loft_channels::{ChannelStatus, LockList, lock::secrethash};
 
 use super::{Core, Event, L1Receipt, Side, Write, history::PaymentStatus, mediated::Transfer};
 
@@ -65,8 +67,10 @@ impl Core {
         }
     }
 
-    /// After a settlement: unlock each side's pending locks whose turn is ours (the
-    /// contract says what is left to unlock).
+    /// After a settlement: unlock each side's settled locks whose turn is ours (the contract
+    /// says what is left to unlock). The settled locks are those of the proof on chain: our
+    /// newest when it is that one, else rebuilt from the lock log (the partner closed with an
+    /// older proof of ours, or our watchtower submitted an older one of the partner's).
     pub(super) fn unlock_settled(&mut self, id: u64) {
         let (Some(c), Some(record)) = (self.channels.get(&id), self.onchain.get(&id)) else { return };
         let (ours_values, theirs_values) = if record.closer == c.us {
@@ -75,19 +79,46 @@ impl Core {
             (record.non_closer, record.closer_side)
         };
         let sides = [
-            (false, &c.ours.locks, ours_values.locksroot, c.us),
-            (true, &c.theirs.locks, theirs_values.locksroot, c.partner),
+            (Side::Ours, &c.ours.locks, ours_values, c.us),
+            (Side::Theirs, &c.theirs.locks, theirs_values, c.partner),
         ];
-        for (theirs, locks, locksroot, sender) in sides {
-            if locks.is_empty() {
+        let mut nothing_to_unlock = Vec::new();
+        for (side, current, values, sender) in sides {
+            let theirs = side == Side::Theirs;
+            if values.locked.is_zero() {
+                // The contract holds nothing of this side: whatever we still track is over.
+                nothing_to_unlock.push(theirs);
                 continue;
             }
-            if locks.root() != locksroot {
-                // An older proof of that side was settled; its locks are not the ones we hold.
-                tracing::warn!(channel = id, theirs, "settled locks differ from ours: not unlocking them");
-                continue;
-            }
-            let locks = locks.clone();
+            let locks = if current.root() == values.locksroot {
+                current.clone()
+            } else {
+                match self.store.locks_at(id, side, values.nonce) {
+                    Ok(list) if list.root() == values.locksroot => {
+                        tracing::info!(
+                            channel = id,
+                            theirs,
+                            nonce = values.nonce,
+                            "an older proof was settled: unlocking its locks"
+                        );
+                        list
+                    }
+                    Ok(_) => {
+                        tracing::warn!(
+                            channel = id,
+                            theirs,
+                            nonce = values.nonce,
+                            "settled locks are not in our lock log: not unlocking them"
+                        );
+                        nothing_to_unlock.push(theirs);
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(channel = id, theirs, error = %e, "reading the lock log");
+                        continue;
+                    }
+                }
+            };
             let contracts = crate::contracts::ChannelContracts::new(&self.l1, self.deployment);
             let events = self.events.clone();
             tokio::spawn(async move {
@@ -96,14 +127,23 @@ impl Core {
                     .await
                     .map(|r| r.map(|r| L1Receipt { tx: r.transaction_hash, gas_used: r.gas_used }))
                     .map_err(|e| e.to_string());
-                let _ = events.send(Event::Unlocked { channel: id, theirs, result });
+                let _ = events.send(Event::Unlocked { channel: id, theirs, locks, result });
             });
+        }
+        for theirs in nothing_to_unlock {
+            self.settled_locks_done(id, theirs, &LockList::new(), false);
         }
     }
 
-    /// The outcome of an unlock: the settled channel's locks of that side are done with;
-    /// the payments we were owed through them end (paid if we knew their secret).
-    pub(super) fn on_unlocked(&mut self, id: u64, theirs: bool, result: Result<Option<L1Receipt>, String>) {
+    /// The outcome of an unlock of `locks`: the settled channel's locks of that side are done
+    /// with; the payments we were owed through them end (paid if we knew their secret).
+    pub(super) fn on_unlocked(
+        &mut self,
+        id: u64,
+        theirs: bool,
+        locks: LockList,
+        result: Result<Option<L1Receipt>, String>,
+    ) {
         match &result {
             Ok(Some(r)) => {
                 tracing::info!(channel = id, theirs, tx = %r.tx, gas = r.gas_used, "locks unlocked on L1")
@@ -114,17 +154,26 @@ impl Core {
                 return;
             }
         }
-        let claimed = matches!(result, Ok(Some(_)));
+        self.settled_locks_done(id, theirs, &locks, matches!(result, Ok(Some(_))));
+    }
+
+    /// Forgets one side's locks of a settled channel (and its lock log): a payment owed to us
+    /// through them ends paid if we claimed its lock in `unlocked` with its secret, else
+    /// expired.
+    fn settled_locks_done(&mut self, id: u64, theirs: bool, unlocked: &LockList, claimed: bool) {
         let Some(c) = self.channels.get_mut(&id) else { return };
         let side = if theirs { &mut c.theirs } else { &mut c.ours };
-        let hashes: Vec<B256> = side.locks.iter().map(|l| l.secrethash).collect();
+        let mut hashes: Vec<B256> = side.locks.iter().map(|l| l.secrethash).collect();
+        hashes.extend(unlocked.iter().map(|l| l.secrethash).filter(|h| side.locks.get(h).is_none()));
         side.locks = Default::default();
-        let encoded = side.locks.encode();
-        self.writes.push(Write::Locks(id, if theirs { Side::Theirs } else { Side::Ours }, encoded));
+        let store_side = if theirs { Side::Theirs } else { Side::Ours };
+        self.writes.push(Write::Locks(id, store_side, side.locks.encode()));
+        self.writes.push(Write::LockLogDropped(id, store_side));
         for h in hashes {
+            let in_claim = claimed && unlocked.get(&h).is_some();
             let paid = match self.transfers.get(&h) {
-                Some(Transfer::Target(t)) if theirs => claimed && t.secret.is_some(),
-                Some(Transfer::Mediator(t)) if theirs => claimed && t.secret.is_some(),
+                Some(Transfer::Target(t)) if theirs => in_claim && t.secret.is_some(),
+                Some(Transfer::Mediator(t)) if theirs => in_claim && t.secret.is_some(),
                 _ => continue,
             };
             self.transfers.remove(&h);

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use alloy_primitives::{Address, B256};
 use loft_channels::{
-    Lock,
+    Lock, LockList, SignedBalanceProof,
     lock::secrethash,
     route::{FeePolicy, RouteHop, plan},
     wire::{
@@ -277,9 +277,14 @@ impl Core {
         let mh = locked_message_hash(&pid, &self.key.address(), &target, &lock, &p.hops);
         let proof = channel.send_locked(&self.key, &self.domain, lock, head, mh)?;
         let id = channel.id;
-        let locks = channel.ours.locks.encode();
-        self.writes.push(Write::Proof(id, Side::Ours, proof.encode()));
-        self.writes.push(Write::Locks(id, Side::Ours, locks));
+        lock_proof_writes(
+            &mut self.writes,
+            id,
+            Side::Ours,
+            &proof,
+            &channel.ours.locks,
+            LockChange::Added(lock),
+        );
         self.enqueue(
             first,
             Reliable::Locked(LockedTransfer {
@@ -328,9 +333,14 @@ impl Core {
             .filter(|c| c.partner == peer)
             .ok_or(format!("no channel {id} with us"))?;
         c_in.receive_locked(v, &m.lock, head, mh).map_err(|e| e.to_string())?;
-        let locks = c_in.theirs.locks.encode();
-        self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
-        self.writes.push(Write::Locks(id, Side::Theirs, locks));
+        lock_proof_writes(
+            &mut self.writes,
+            id,
+            Side::Theirs,
+            &m.proof,
+            &c_in.theirs.locks,
+            LockChange::Added(m.lock),
+        );
         let h = m.lock.secrethash;
         if self.transfers.contains_key(&h) {
             // A secrethash we already carry (a loop in the route, or a replayed payment):
@@ -404,9 +414,8 @@ impl Core {
             }
         };
         let out_id = c_out.id;
-        let locks = c_out.ours.locks.encode();
-        self.writes.push(Write::Proof(out_id, Side::Ours, proof.encode()));
-        self.writes.push(Write::Locks(out_id, Side::Ours, locks));
+        let added = LockChange::Added(out_lock);
+        lock_proof_writes(&mut self.writes, out_id, Side::Ours, &proof, &c_out.ours.locks, added);
         self.enqueue(
             next.node,
             Reliable::Locked(LockedTransfer {
@@ -547,9 +556,14 @@ impl Core {
         let Some(c) = self.channels.get_mut(&channel) else { return };
         match c.send_unlock(&self.key, &self.domain, &h, unlock_message_hash(&pid, &secret)) {
             Ok((proof, _)) => {
-                let locks = c.ours.locks.encode();
-                self.writes.push(Write::Proof(channel, Side::Ours, proof.encode()));
-                self.writes.push(Write::Locks(channel, Side::Ours, locks));
+                lock_proof_writes(
+                    &mut self.writes,
+                    channel,
+                    Side::Ours,
+                    &proof,
+                    &c.ours.locks,
+                    LockChange::Removed(h),
+                );
                 self.enqueue(to, Reliable::Unlock(Unlock { pid, secret, proof }));
             }
             Err(e) => tracing::warn!(channel, error = %e, "cannot unlock"),
@@ -569,10 +583,15 @@ impl Core {
             .filter(|c| c.partner == peer)
             .ok_or(format!("no channel {id} with us"))?;
         c.receive_unlock(v, &m.secret, unlock_message_hash(&m.pid, &m.secret)).map_err(|e| e.to_string())?;
-        let locks = c.theirs.locks.encode();
-        self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
-        self.writes.push(Write::Locks(id, Side::Theirs, locks));
         let h = secrethash(&m.secret);
+        lock_proof_writes(
+            &mut self.writes,
+            id,
+            Side::Theirs,
+            &m.proof,
+            &c.theirs.locks,
+            LockChange::Removed(h),
+        );
         self.dirty_transfers.insert(h);
         if matches!(self.transfers.get(&h), Some(Transfer::Target(_) | Transfer::Mediator(_))) {
             self.payment_ended(h, PaymentStatus::Completed);
@@ -617,9 +636,8 @@ impl Core {
             Err(ChannelError::LockNotExpired { .. }) => return Err(Refusal::NotYet),
             Err(e) => return Err(Refusal::Refuse(e.to_string())),
         }
-        let locks = c.theirs.locks.encode();
-        self.writes.push(Write::Proof(id, Side::Theirs, m.proof.encode()));
-        self.writes.push(Write::Locks(id, Side::Theirs, locks));
+        let removed = LockChange::Removed(m.secrethash);
+        lock_proof_writes(&mut self.writes, id, Side::Theirs, &m.proof, &c.theirs.locks, removed);
         self.dirty_transfers.insert(m.secrethash);
         self.payment_ended(m.secrethash, PaymentStatus::Expired);
         match self.transfers.get(&m.secrethash) {
@@ -788,9 +806,14 @@ impl Core {
         let Some(c) = self.channels.get_mut(&channel) else { return };
         match c.send_lock_expired(&self.key, &self.domain, &h, head, lock_expired_message_hash(&pid, &h)) {
             Ok((proof, _)) => {
-                let locks = c.ours.locks.encode();
-                self.writes.push(Write::Proof(channel, Side::Ours, proof.encode()));
-                self.writes.push(Write::Locks(channel, Side::Ours, locks));
+                lock_proof_writes(
+                    &mut self.writes,
+                    channel,
+                    Side::Ours,
+                    &proof,
+                    &c.ours.locks,
+                    LockChange::Removed(h),
+                );
                 self.enqueue(to, Reliable::LockExpired(LockExpired { pid, secrethash: h, proof }));
             }
             Err(e) => tracing::warn!(channel, error = %e, "cannot expire lock"),
@@ -803,4 +826,30 @@ impl Core {
             self.payment_ended(h, PaymentStatus::Expired);
         }
     }
+}
+
+/// The lock a proof added or removed.
+pub(super) enum LockChange {
+    Added(Lock),
+    Removed(B256),
+}
+
+/// The writes of a `side` proof that added or removed a lock: the proof, the side's pending
+/// locks after it, and the lock log (which rebuilds the locks of any older proof of the side,
+/// should that be the one settled on L1).
+pub(super) fn lock_proof_writes(
+    writes: &mut Vec<Write>,
+    id: u64,
+    side: Side,
+    proof: &SignedBalanceProof,
+    locks: &LockList,
+    change: LockChange,
+) {
+    let nonce = proof.proof.nonce;
+    writes.push(Write::Proof(id, side, proof.encode()));
+    writes.push(Write::Locks(id, side, locks.encode()));
+    writes.push(match change {
+        LockChange::Added(lock) => Write::LockAdded(id, side, nonce, lock),
+        LockChange::Removed(h) => Write::LockRemoved(id, side, h, nonce),
+    });
 }
