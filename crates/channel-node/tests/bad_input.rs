@@ -1,23 +1,30 @@
 //! A node against a misbehaving peer ("Mallory", a raw client built from `loft-channels` and
 //! the transport): forged signatures, replayed and lower nonces, nonce gaps, payments above
-//! capacity, sequence gaps, undecodable and garbage frames. Every one is refused with a clear
-//! `Error`, the connection is closed, the channel is unchanged, and the node keeps serving:
-//! Mallory's honest payments before and after are all counted, exactly once.
+//! capacity, sequence gaps, undecodable and garbage frames; and in hash-locked payments, an
+//! already expired lock, a lock whose proof does not commit to it, an unlock with the wrong
+//! secret, and the expiry of a lock whose secret the node was given. Every one is refused
+//! with a clear `Error`, the connection is closed, the channel is unchanged, and the node
+//! keeps serving: Mallory's honest messages before and after are all counted, exactly once.
 
 mod common;
 
 use std::time::Duration;
 
 use alloy_primitives::{Address, B256, U256};
-use common::{ETH, node_config, setup, wait_for};
+use common::{ETH, Party, mine, node_config, setup, wait_for};
 use loft_channel_node::{
     contracts::ChannelContracts,
     node::{Node, NodeHandle},
     transport::{self, Connection, NoiseIdentity},
 };
 use loft_channels::{
-    BalanceProof, Channel, ChannelDomain, SigningKey,
-    wire::{DirectTransfer, Hello, Message, PROTOCOL_VERSION, Reliable, direct_message_hash},
+    BalanceProof, Channel, ChannelDomain, Lock, SignedBalanceProof, SigningKey,
+    lock::secrethash,
+    wire::{
+        DirectTransfer, Hello, LockExpired, LockedTransfer, Message, PROTOCOL_VERSION, Reliable,
+        RevealSecret, Unlock, direct_message_hash, lock_expired_message_hash, locked_message_hash,
+        unlock_message_hash,
+    },
 };
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
@@ -51,22 +58,54 @@ impl Mallory {
         (conn, expected)
     }
 
-    fn direct(&self, seq: u64, proof: loft_channels::SignedBalanceProof, pid: B256) -> Message {
+    fn direct(&self, seq: u64, proof: SignedBalanceProof, pid: B256) -> Message {
         Message::Reliable(seq, Reliable::Direct(DirectTransfer { pid, proof }))
     }
 
-    /// Sends `msg` on a fresh connection and returns the node's answer (`Error` expected).
+    /// A `LockedTransfer` from Mallory to the node (the target), carrying `proof`.
+    fn locked(&self, seq: u64, pid: B256, lock: Lock, proof: SignedBalanceProof) -> Message {
+        let (initiator, target) = (self.key.address(), self.node.address());
+        let m =
+            LockedTransfer { pid, initiator, target, lock, hops: vec![], proof, initiator_endpoint: None };
+        Message::Reliable(seq, Reliable::Locked(m))
+    }
+
+    /// The message hash a `LockedTransfer` of `lock` from Mallory to the node binds.
+    fn locked_hash(&self, pid: &B256, lock: &Lock) -> B256 {
+        locked_message_hash(pid, &self.key.address(), &self.node.address(), lock, &[])
+    }
+
+    /// Sends `msg` on a fresh connection and returns the node's answer (`Error` expected;
+    /// the node's own messages resent after `Hello` are passed over).
     async fn send_bad(&self, msg: Message) -> String {
         let (mut conn, _) = self.connect().await;
         conn.writer.send(&msg).await.expect("send");
         conn.writer.flush().await.expect("flush");
-        match tokio::time::timeout(Duration::from_secs(10), conn.reader.recv()).await.expect("answer") {
-            Ok(Message::Error { text, .. }) => {
-                // The node closes the connection after the error.
-                assert!(conn.reader.recv().await.is_err(), "connection closed after {text}");
-                text
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), conn.reader.recv()).await.expect("answer") {
+                Ok(Message::Error { text, .. }) => {
+                    // The node closes the connection after the error.
+                    assert!(conn.reader.recv().await.is_err(), "connection closed after {text}");
+                    return text;
+                }
+                Ok(Message::Reliable(..) | Message::ChannelUpdate(_)) => {}
+                other => panic!("expected an Error, got {other:?}"),
             }
-            other => panic!("expected an Error, got {other:?}"),
+        }
+    }
+
+    /// Sends `msg` on a fresh connection and waits for the node's `Ack` of `seq`.
+    async fn send_good(&self, seq: u64, msg: Message) {
+        let (mut conn, expected) = self.connect().await;
+        assert_eq!(expected, seq, "the refused messages did not consume a seq");
+        conn.writer.send(&msg).await.expect("send");
+        conn.writer.flush().await.expect("flush");
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), conn.reader.recv()).await.expect("answer") {
+                Ok(Message::Ack(n)) if n == seq => return,
+                Ok(Message::Reliable(..) | Message::ChannelUpdate(_)) => {}
+                other => panic!("expected Ack({seq}), got {other:?}"),
+            }
         }
     }
 
@@ -75,9 +114,10 @@ impl Mallory {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
-    let (_devnet, url, d, parties) = setup(2).await;
+/// The devnet, Alice's node, and Mallory with a channel to Alice in which Mallory deposited
+/// 1 ETH (settle timeout 40 blocks).
+async fn alice_and_mallory() -> (loft_l1::Devnet, tempfile::TempDir, Node, Mallory, Vec<Party>) {
+    let (devnet, url, d, parties) = setup(2).await;
     let (alice_key, mallory_key, mallory_l1) = (&parties[0].key, &parties[1].key, &parties[1].l1);
     let dir = tempfile::tempdir().expect("dir");
     let alice = Node::start(node_config(alice_key, d, &dir.path().join("alice"), &url)).await.expect("alice");
@@ -93,13 +133,20 @@ async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
     let mut channel = Channel::new(id, Address::ZERO, mallory_key.address(), alice_key.address(), 40);
     channel.ours.deposit = ETH;
     let domain = d.domain();
-    let mut m = Mallory {
+    let mallory = Mallory {
         identity: NoiseIdentity::new(mallory_key, domain),
         key: mallory_key.clone(),
         domain,
         channel,
         node: node.clone(),
     };
+    (devnet, dir, alice, mallory, parties)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
+    let (_devnet, _dir, alice, mut m, _parties) = alice_and_mallory().await;
+    let (domain, node) = (m.domain, m.node.clone());
 
     // An honest payment first: seq 1, nonce 1.
     let pid = B256::repeat_byte(1);
@@ -184,4 +231,75 @@ async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
     assert_eq!(conn.reader.recv().await.expect("ack"), Message::Ack(2));
     assert_eq!(m.partner_balance_at_node().await, U256::from(ETH - 200));
     alice.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cheating_lock_messages_are_refused() {
+    let (_devnet, _dir, alice, mut m, parties) = alice_and_mallory().await;
+    let domain = m.domain;
+    let head = parties[1].l1.block_number().await.expect("head");
+
+    // A lock that expired long ago (Mallory's own channel would not sign it: its head is
+    // left out). Each bad message is built on a copy of Mallory's channel.
+    let secret = B256::repeat_byte(0x5e);
+    let pid = B256::repeat_byte(1);
+    let stale = Lock { expiration: 1, amount: 1_000, secrethash: secrethash(&secret) };
+    let proof =
+        m.channel.clone().send_locked(&m.key, &domain, stale, 0, m.locked_hash(&pid, &stale)).expect("p");
+    let text = m.send_bad(m.locked(1, pid, stale, proof)).await;
+    assert!(text.contains("lock expires at block 1, the head is"), "{text}");
+
+    // A lock of 1,000 wei whose proof locks only 100: the message claims more than the
+    // proof commits to (the message hash is re-signed over the claimed lock).
+    let lock = Lock { expiration: head + 80, amount: 1_000, secrethash: secrethash(&secret) };
+    let small = Lock { amount: 100, ..lock };
+    let proof = m.channel.clone().send_locked(&m.key, &domain, small, head, B256::ZERO).expect("proof");
+    let lie = BalanceProof { message_hash: m.locked_hash(&pid, &lock), ..proof.proof }.sign(&m.key, &domain);
+    let text = m.send_bad(m.locked(1, pid, lock, lie)).await;
+    assert!(text.contains("locksroot do not match"), "{text}");
+    assert_eq!(channel_view(&m).await, (0, 0), "nothing changed");
+
+    // The honest lock is taken (seq 1, nonce 1): the node is its target.
+    let mh = m.locked_hash(&pid, &lock);
+    let proof = m.channel.send_locked(&m.key, &domain, lock, head, mh).expect("proof");
+    m.send_good(1, m.locked(1, pid, lock, proof)).await;
+    assert_eq!(channel_view(&m).await, (1, 1_000));
+
+    // An unlock whose secret opens no pending lock (its proof pays the real lock out).
+    let wrong = B256::repeat_byte(0x77);
+    let (proof, _) = m
+        .channel
+        .clone()
+        .send_unlock(&m.key, &domain, &lock.secrethash, unlock_message_hash(&pid, &wrong))
+        .expect("proof");
+    let text = m.send_bad(Message::Reliable(2, Reliable::Unlock(Unlock { pid, secret: wrong, proof }))).await;
+    assert!(text.contains("secret does not match"), "{text}");
+    assert_eq!(channel_view(&m).await, (1, 1_000), "nothing changed");
+
+    // Mallory reveals the secret, then waits out the expiration and tries to take the lock
+    // back with a valid LockExpired: the node knows the secret (it can claim the lock on L1),
+    // so it refuses.
+    m.send_good(2, Message::Reliable(2, Reliable::RevealSecret(RevealSecret { pid, secret }))).await;
+    mine(&parties[1], lock.expiration + 2 - head).await;
+    let mh = lock_expired_message_hash(&pid, &lock.secrethash);
+    let (proof, _) = m
+        .channel
+        .clone()
+        .send_lock_expired(&m.key, &domain, &lock.secrethash, lock.expiration + 2, mh)
+        .expect("p");
+    let text = m
+        .send_bad(Message::Reliable(
+            3,
+            Reliable::LockExpired(LockExpired { pid, secrethash: lock.secrethash, proof }),
+        ))
+        .await;
+    assert!(text.contains("we know its secret"), "{text}");
+    assert_eq!(channel_view(&m).await, (1, 1_000), "the lock is still pending");
+    alice.shutdown().await;
+}
+
+/// (Mallory's nonce, Mallory's locked amount) as the node sees them.
+async fn channel_view(m: &Mallory) -> (u64, u128) {
+    let c = &m.node.channels().await.expect("channels")[0].channel;
+    (c.theirs.nonce(), c.theirs.locked())
 }

@@ -707,4 +707,155 @@ mod tests {
             Err(ChannelError::NotOpen(..))
         ));
     }
+
+    /// One step of a random run: who sends, what, and how a cheater bends the proof first.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Direct(u128),
+        /// Amount, secret index, blocks past the next one until expiration.
+        Lock(u128, u8, u64),
+        Unlock(u8),
+        Expire(u8),
+        /// The L1 head moves on.
+        Tick(u64),
+    }
+
+    /// What the receiver is handed along with the proof.
+    #[derive(Debug, Clone, Copy)]
+    enum Delivery {
+        Direct,
+        Locked(Lock),
+        Unlock(B256),
+        Expired(B256),
+    }
+
+    fn any_step() -> impl proptest::strategy::Strategy<Value = (bool, Step, Option<u8>)> {
+        use proptest::prelude::*;
+        let step = prop_oneof![
+            (1u128..40).prop_map(Step::Direct),
+            (1u128..40, 0u8..4, 0u64..20).prop_map(|(a, s, e)| Step::Lock(a, s, e)),
+            (0u8..4).prop_map(Step::Unlock),
+            (0u8..4).prop_map(Step::Expire),
+            (1u64..15).prop_map(Step::Tick),
+        ];
+        (any::<bool>(), step, proptest::option::of(0u8..7))
+    }
+
+    fn secret(i: u8) -> B256 {
+        B256::repeat_byte(i + 1)
+    }
+
+    fn deliver(
+        r: &mut Channel,
+        proof: &SignedBalanceProof,
+        what: Delivery,
+        head: u64,
+        message_hash: B256,
+        domain: &ChannelDomain,
+    ) -> Result<(), ChannelError> {
+        let v = proof.verify(domain).expect("every proof here is validly signed by someone");
+        match what {
+            Delivery::Direct => r.receive_direct(&v, message_hash).map(|_| ()),
+            Delivery::Locked(l) => r.receive_locked(&v, &l, head, message_hash),
+            Delivery::Unlock(s) => r.receive_unlock(&v, &s, message_hash).map(|_| ()),
+            Delivery::Expired(h) => r.receive_lock_expired(&v, &h, head, message_hash).map(|_| ()),
+        }
+    }
+
+    /// Runs one step; a sender's refusal must change nothing, a bent proof must be refused by
+    /// the receiver with nothing changed, and the honest proof must then be taken.
+    fn run_step(
+        p: &mut Pair,
+        head: &mut u64,
+        i: u64,
+        (from_alice, step, bend): (bool, Step, Option<u8>),
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::prelude::*;
+        let domain = p.domain;
+        let (sender, skey, receiver, rkey) = if from_alice {
+            (&mut p.alice, &p.alice_key, &mut p.bob, &p.bob_key)
+        } else {
+            (&mut p.bob, &p.bob_key, &mut p.alice, &p.alice_key)
+        };
+        let before = sender.clone();
+        let m = mh(i);
+        let sent = match step {
+            Step::Tick(n) => {
+                *head += n;
+                return Ok(());
+            }
+            Step::Direct(a) => sender.send_direct(skey, &domain, a, m).map(|p| (p, Delivery::Direct)),
+            Step::Lock(a, s, e) => {
+                let l = lock(&secret(s), a, *head + 1 + e);
+                sender.send_locked(skey, &domain, l, *head, m).map(|p| (p, Delivery::Locked(l)))
+            }
+            Step::Unlock(s) => sender
+                .send_unlock(skey, &domain, &secrethash(&secret(s)), m)
+                .map(|(p, _)| (p, Delivery::Unlock(secret(s)))),
+            Step::Expire(s) => {
+                let h = secrethash(&secret(s));
+                sender.send_lock_expired(skey, &domain, &h, *head, m).map(|(p, _)| (p, Delivery::Expired(h)))
+            }
+        };
+        let Ok((proof, what)) = sent else {
+            prop_assert_eq!(&*sender, &before, "a refused send changed the sender");
+            return Ok(());
+        };
+        if let Some(bend) = bend {
+            let honest = proof.proof;
+            let capacity = sender.ours.deposit + sender.theirs.transferred();
+            let (bent, bent_m) = match bend {
+                0 => (BalanceProof { nonce: honest.nonce + 1, ..honest }.sign(skey, &domain), m),
+                1 => (BalanceProof { nonce: honest.nonce - 1, ..honest }.sign(skey, &domain), m),
+                2 => (honest.sign(rkey, &domain), m),
+                3 => (proof, mh(i + 1_000_000)),
+                4 => (BalanceProof { locked: honest.locked + 1, ..honest }.sign(skey, &domain), m),
+                5 => (BalanceProof { channel_id: honest.channel_id + 1, ..honest }.sign(skey, &domain), m),
+                _ => (BalanceProof { transferred: capacity + 1, ..honest }.sign(skey, &domain), m),
+            };
+            let untouched = receiver.clone();
+            let got = deliver(receiver, &bent, what, *head, bent_m, &domain);
+            prop_assert!(got.is_err(), "bent proof ({bend}) taken: {what:?}");
+            prop_assert_eq!(&*receiver, &untouched, "a refusal changed the receiver");
+        }
+        prop_assert_eq!(deliver(receiver, &proof, what, *head, m, &domain), Ok(()));
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// Random runs of direct payments, locks, unlocks, expiries and head moves in both
+        /// directions, each proof possibly bent by its sender (nonce gap or replay, another
+        /// signer, another message, a wrong locked amount, another channel, more than the
+        /// sender holds): both views always agree, no side ever commits more than it holds,
+        /// and the contract's settle arithmetic pays each side exactly its off-chain balance.
+        #[test]
+        fn random_runs_keep_both_views_equal_and_settle_to_the_balances(
+            da in 0u128..200,
+            db in 0u128..200,
+            steps in proptest::collection::vec(any_step(), 1..60),
+        ) {
+            use proptest::prelude::*;
+            let mut p = pair(da, db);
+            let mut head = 10;
+            for (i, step) in steps.into_iter().enumerate() {
+                run_step(&mut p, &mut head, i as u64, step)?;
+                prop_assert_eq!(&p.alice.ours, &p.bob.theirs);
+                prop_assert_eq!(&p.alice.theirs, &p.bob.ours);
+                for c in [&p.alice, &p.bob] {
+                    prop_assert!(c.ours.transferred() + c.ours.locked() <= c.ours.deposit + c.theirs.transferred());
+                }
+                let (a, b) = (&p.alice.ours, &p.bob.ours);
+                let s = crate::settle::settle_amounts(
+                    U256::from(da), U256::from(db),
+                    U256::from(a.transferred()), U256::from(a.locked()),
+                    U256::from(b.transferred()), U256::from(b.locked()),
+                );
+                prop_assert_eq!(s.amount1, p.alice.our_distributable());
+                prop_assert_eq!(s.amount2, p.bob.our_distributable());
+                prop_assert_eq!(s.locked1, U256::from(a.locked()));
+                prop_assert_eq!(s.locked2, U256::from(b.locked()));
+                prop_assert_eq!(p.alice.our_balance() + p.bob.our_balance(), U256::from(da + db));
+            }
+        }
+    }
 }
