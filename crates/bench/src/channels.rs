@@ -67,13 +67,22 @@ fn node_config(p: &Party, d: ChannelDeployment, dir: &std::path::Path, url: &str
 
 const HOP_FEE: FeePolicy = FeePolicy { fee_flat: 1_000, fee_ppm: 100, expiry_delta: 8 };
 
-/// Latencies (ms) of `count` sequential payments A -> B -> C -> D on four fresh nodes.
+/// What `count` sequential payments A -> B -> C -> D on four fresh nodes took.
+struct Hop3 {
+    /// Each payment's latency, ms.
+    latencies_ms: Vec<f64>,
+    /// Durable commits of the four nodes together, per payment.
+    commits_per_payment: f64,
+    /// How long those commits took, ms.
+    commit_ms: Vec<f64>,
+}
+
 async fn hop3_latencies(
     parties: &[Party],
     d: ChannelDeployment,
     url: &str,
     count: usize,
-) -> anyhow::Result<Vec<f64>> {
+) -> anyhow::Result<Hop3> {
     let data = bench_dir().join("channels-hop3");
     let _ = std::fs::remove_dir_all(&data);
     let mut nodes = Vec::new();
@@ -98,15 +107,27 @@ async fn hop3_latencies(
     for _ in 0..10 {
         h[0].pay_route(route.clone(), 1_000_000_000).await?;
     }
+    let mut before = Vec::new();
+    for node in &h {
+        before.push(node.store_stats().await?);
+    }
     let mut ms = Vec::with_capacity(count);
     for _ in 0..count {
         ms.push(h[0].pay_route(route.clone(), 1_000_000_000).await?.elapsed.as_secs_f64() * 1000.0);
+    }
+    let (mut commits, mut commit_ms) = (0, Vec::new());
+    for (node, before) in h.iter().zip(before) {
+        let after = node.store_stats().await?;
+        let new = after.commits.saturating_sub(before.commits);
+        commits += new;
+        let skip = after.commit_us.len().saturating_sub(new as usize);
+        commit_ms.extend(after.commit_us[skip..].iter().map(|us| *us as f64 / 1000.0));
     }
     for n in nodes {
         n.shutdown().await;
     }
     let _ = std::fs::remove_dir_all(&data);
-    Ok(ms)
+    Ok(Hop3 { latencies_ms: ms, commits_per_payment: commits as f64 / count.max(1) as f64, commit_ms })
 }
 
 async fn wait_for_deposits(node: &NodeHandle, id: u64, ours: u128, theirs: u128) -> anyhow::Result<()> {
@@ -302,11 +323,32 @@ pub async fn run(args: ChannelsArgs) -> anyhow::Result<Report> {
     b_node.shutdown().await;
 
     let pb = spinner(format!("{} sequential 3-hop payments A -> B -> C -> D", args.hop_payments));
-    let mut hops = hop3_latencies(&parties[3..7], d, &url, args.hop_payments).await?;
+    let mut hop3 = hop3_latencies(&parties[3..7], d, &url, args.hop_payments).await?;
     pb.finish_and_clear();
-    let n = hops.len() as u64;
-    report.push("channels.hop3_latency_ms_p50", percentile(&mut hops, 50.0), "ms", Better::Lower, n);
-    report.push("channels.hop3_latency_ms_p99", percentile(&mut hops, 99.0), "ms", Better::Lower, n);
+    let n = hop3.latencies_ms.len() as u64;
+    report.push(
+        "channels.hop3_latency_ms_p50",
+        percentile(&mut hop3.latencies_ms, 50.0),
+        "ms",
+        Better::Lower,
+        n,
+    );
+    report.push(
+        "channels.hop3_latency_ms_p99",
+        percentile(&mut hop3.latencies_ms, 99.0),
+        "ms",
+        Better::Lower,
+        n,
+    );
+    report.push("channels.hop3_commits_per_payment", hop3.commits_per_payment, "commits", Better::Lower, n);
+    let commits = hop3.commit_ms.len() as u64;
+    report.push(
+        "channels.hop3_commit_ms_p50",
+        percentile(&mut hop3.commit_ms, 50.0),
+        "ms",
+        Better::Lower,
+        commits,
+    );
 
     // --- L1 gas of the channel's life
     let open_close = open.gas_used + close.gas_used;

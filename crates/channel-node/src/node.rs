@@ -750,6 +750,7 @@ impl Node {
             transfers: HashMap::new(),
             dirty_transfers: Default::default(),
             payment_replies: HashMap::new(),
+            payment_answers: HashMap::new(),
             dial: HashMap::new(),
             dialing: HashMap::new(),
             payments: BTreeMap::new(),
@@ -897,6 +898,8 @@ enum Release {
     Tower(u64),
     /// Incoming messages of `peer` up to `seq` may be acknowledged.
     Ack(Address, u64),
+    /// The `pay_route` call of this secrethash may have its answer: what decided it is on disk.
+    Answer(B256),
 }
 
 /// A pipelined `pay_many` in progress.
@@ -946,6 +949,8 @@ struct Core {
     dirty_transfers: std::collections::BTreeSet<B256>,
     /// `pay_route` calls waiting for their payment's end.
     payment_replies: HashMap<B256, oneshot::Sender<Result<PaymentReport, NodeError>>>,
+    /// Answers decided, waiting for the commit that records them ([`Release::Answer`]).
+    payment_answers: HashMap<B256, mediated::PaymentAnswer>,
     /// Mediated payments we took part in (the API's history), by secrethash.
     payments: BTreeMap<B256, PaymentRecord>,
     /// Where we accept peers, as our payments' targets may dial it (none when we listen on
@@ -1072,7 +1077,11 @@ impl Core {
                 None => Write::TransferDone(h),
             });
         }
-        if self.writes.is_empty() && self.releases.is_empty() {
+        // Acknowledged outbox entries need not be durable at once: after a crash they are sent
+        // again and the peer, which has their seq, only acknowledges them again. So a step
+        // that did nothing else waits for the next commit instead of costing an fsync of its
+        // own (one per message on a payment's path, each delaying the commits behind it).
+        if self.releases.is_empty() && self.writes.iter().all(|w| matches!(w, Write::OutboxAcked(..))) {
             return;
         }
         if self.tower.is_some() {
@@ -1612,6 +1621,7 @@ impl Core {
                         let e = acks.entry(peer).or_default();
                         *e = (*e).max(seq);
                     }
+                    Release::Answer(h) => self.answer_payment(h),
                     Release::Tower(id) => {
                         if let (Some(tower), Some(c)) = (&self.tower, self.channels.get(&id))
                             && let Some(proof) = c.theirs.proof

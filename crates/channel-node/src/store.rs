@@ -20,29 +20,42 @@ use alloy_primitives::{Address, B256};
 use loft_channels::{
     Channel, ChannelStatus, Lock, LockList, SignedBalanceProof, lock::LOCK_LEN, proof::SIGNED_PROOF_LEN,
 };
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-const CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("channels");
-/// (channel, side: 0 ours, 1 the partner's) => the newest signed proof of that side.
-const PROOFS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("proofs");
-/// (channel, side) => that side's pending locks, in order.
-const LOCKS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("locks");
-/// (channel, side, nonce of the proof that added it) => a lock of that side ever pending:
-/// its 56 bytes and the nonce of the proof that removed it (0: still pending). The pending
-/// list of any proof of the side is rebuilt from it ([`Store::locks_at`]), for the day the
-/// partner settles an older proof than the newest.
-const LOCK_LOG: TableDefinition<(u64, u8, u64), &[u8]> = TableDefinition::new("lock_log");
-/// (channel, side, secrethash) => the `LOCK_LOG` nonce of that pending lock.
-const LOCK_PENDING: TableDefinition<(u64, u8, [u8; 32]), u64> = TableDefinition::new("lock_pending");
-/// (peer, seq) => a reliable message not yet acknowledged.
-const OUTBOX: TableDefinition<([u8; 20], u64), &[u8]> = TableDefinition::new("outbox");
-/// peer => (next outgoing seq, last processed incoming seq).
-const PEERS: TableDefinition<[u8; 20], (u64, u64)> = TableDefinition::new("peers");
-/// secrethash => our role in that mediated payment.
-const TRANSFERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("transfers");
-/// payment id => the API's record of it.
-const PAYMENTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("payments");
+/// (channel, part) => part [`PART_RECORD`]: the channel's fixed data, deposits and status;
+/// [`part_proof`]: the newest signed proof of a side; [`part_locks`]: that side's pending
+/// locks, in order. One table keyed by channel, so that the writes a payment makes to a
+/// channel land in one B-tree leaf: every table a commit touches costs redb its own
+/// copied-on-write pages.
+const CHANNELS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("channel_parts");
+/// (channel, side, secrethash, nonce of the proof that added it) => a lock of that side ever
+/// pending: its 56 bytes and the nonce of the proof that removed it (0: still pending). The
+/// pending list of any proof of the side is rebuilt from it ([`Store::locks_at`]), for the day
+/// the partner settles an older proof than the newest; keyed by secrethash so that the
+/// removal finds its entry in the same table.
+const LOCK_LOG: TableDefinition<(u64, u8, [u8; 32], u64), &[u8]> = TableDefinition::new("lock_history");
+/// (peer, 0) => next outgoing seq ‖ last processed incoming seq (8 bytes each);
+/// (peer, seq >= 1) => a reliable message not yet acknowledged. Sequence numbers and the
+/// outbox change together, so they share a table.
+const PEERS: TableDefinition<([u8; 20], u64), &[u8]> = TableDefinition::new("peer_links");
+/// (secrethash, [`MEDIATED_ROLE`]) => our role in that mediated payment while it is under way;
+/// (secrethash, [`MEDIATED_RECORD`]) => the API's record of it.
+const MEDIATED: TableDefinition<([u8; 32], u8), &[u8]> = TableDefinition::new("mediated");
+
+const PART_RECORD: u8 = 0;
+const fn part_proof(side: Side) -> u8 {
+    1 + side as u8
+}
+const fn part_locks(side: Side) -> u8 {
+    3 + side as u8
+}
+const MEDIATED_ROLE: u8 = 0;
+const MEDIATED_RECORD: u8 = 1;
+
+/// The table layout this code writes: `meta["layout"]`. Layout 1 (until 2026-12-07) had a
+/// table per kind of record; [`layout1`] moves such a store over when it is opened.
+const LAYOUT: u8 = 2;
 
 /// Record format version.
 const RECORD_VERSION: u8 = 1;
@@ -59,6 +72,9 @@ pub enum StoreError {
     /// The store belongs to another node or deployment.
     #[error("store belongs to {0}")]
     Foreign(String),
+    /// The store was written in a layout newer than this code knows.
+    #[error("store layout {0} is newer than this node's ({LAYOUT}): run a newer loft")]
+    Layout(u8),
     /// The store thread is gone.
     #[error("store thread stopped")]
     Stopped,
@@ -154,10 +170,12 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) `path` for the node `us` on the deployment named by `deployment`
     /// (chain id and manager); refuses a store written by another node or for another
-    /// deployment.
+    /// deployment, or in a layout newer than this code's. A layout-1 store is moved to the
+    /// current layout in the same transaction, so it is either moved whole or not at all.
     pub fn open(path: &Path, us: Address, deployment: &[u8]) -> Result<Self, StoreError> {
         let database = Database::create(path).map_err(db)?;
         let txn = database.begin_write().map_err(db)?;
+        let layout1 = txn.list_tables().map_err(db)?.any(|t| t.name() == layout1::PROOFS.name());
         {
             let mut meta = txn.open_table(META).map_err(db)?;
             for (key, value) in [("address", us.as_slice()), ("deployment", deployment)] {
@@ -175,15 +193,22 @@ impl Store {
                     }
                 }
             }
+            let layout = meta.get("layout").map_err(db)?.map(|v| v.value().to_vec());
+            match layout.as_deref() {
+                Some([LAYOUT]) => {}
+                Some([newer]) if *newer > LAYOUT => return Err(StoreError::Layout(*newer)),
+                None => {
+                    meta.insert("layout", [LAYOUT].as_slice()).map_err(db)?;
+                }
+                Some(_) => return Err(StoreError::Corrupt("meta")),
+            }
             txn.open_table(CHANNELS).map_err(db)?;
-            txn.open_table(PROOFS).map_err(db)?;
-            txn.open_table(LOCKS).map_err(db)?;
             txn.open_table(LOCK_LOG).map_err(db)?;
-            txn.open_table(LOCK_PENDING).map_err(db)?;
-            txn.open_table(OUTBOX).map_err(db)?;
             txn.open_table(PEERS).map_err(db)?;
-            txn.open_table(PAYMENTS).map_err(db)?;
-            txn.open_table(TRANSFERS).map_err(db)?;
+            txn.open_table(MEDIATED).map_err(db)?;
+        }
+        if layout1 {
+            layout1::migrate(&txn)?;
         }
         txn.commit().map_err(db)?;
         Ok(Self { db: Arc::new(database) })
@@ -199,46 +224,57 @@ impl Store {
     /// Everything on disk.
     pub fn load(&self, us: Address) -> Result<Snapshot, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
-        let channels_t = txn.open_table(CHANNELS).map_err(db)?;
-        let proofs = txn.open_table(PROOFS).map_err(db)?;
-        let locks = txn.open_table(LOCKS).map_err(db)?;
         let mut snap = Snapshot::default();
-        for row in channels_t.iter().map_err(db)? {
-            let (id, record) = row.map_err(db)?;
-            let id = id.value();
-            let mut channel = decode_channel(id, us, record.value())?;
-            for (side, slot) in [(Side::Ours, &mut channel.ours), (Side::Theirs, &mut channel.theirs)] {
-                if let Some(p) = proofs.get((id, side as u8)).map_err(db)? {
+        // Parts come in key order: a channel's record first, then its proofs and locks.
+        for row in txn.open_table(CHANNELS).map_err(db)?.iter().map_err(db)? {
+            let (key, value) = row.map_err(db)?;
+            let (id, part) = key.value();
+            let value = value.value();
+            if part == PART_RECORD {
+                snap.channels.push(decode_channel(id, us, value)?);
+                continue;
+            }
+            let channel =
+                snap.channels.last_mut().filter(|c| c.id == id).ok_or(StoreError::Corrupt("channels"))?;
+            match part {
+                1 | 2 => {
                     let bytes: &[u8; SIGNED_PROOF_LEN] =
-                        p.value().try_into().map_err(|_| StoreError::Corrupt("proofs"))?;
+                        value.try_into().map_err(|_| StoreError::Corrupt("channels"))?;
+                    let slot =
+                        if part == part_proof(Side::Ours) { &mut channel.ours } else { &mut channel.theirs };
                     slot.proof = Some(SignedBalanceProof::decode(bytes));
                 }
-                if let Some(l) = locks.get((id, side as u8)).map_err(db)? {
-                    slot.locks = LockList::decode(l.value()).map_err(|_| StoreError::Corrupt("locks"))?;
+                3 | 4 => {
+                    let slot =
+                        if part == part_locks(Side::Ours) { &mut channel.ours } else { &mut channel.theirs };
+                    slot.locks = LockList::decode(value).map_err(|_| StoreError::Corrupt("channels"))?;
                 }
+                _ => return Err(StoreError::Corrupt("channels")),
             }
-            snap.channels.push(channel);
         }
         for row in txn.open_table(PEERS).map_err(db)?.iter().map_err(db)? {
-            let (peer, seqs) = row.map_err(db)?;
-            snap.peers.insert(Address::from(peer.value()), seqs.value());
-        }
-        for row in txn.open_table(OUTBOX).map_err(db)?.iter().map_err(db)? {
-            let (key, msg) = row.map_err(db)?;
+            let (key, value) = row.map_err(db)?;
             let (peer, seq) = key.value();
-            snap.outbox.entry(Address::from(peer)).or_default().push((seq, msg.value().to_vec()));
+            let peer = Address::from(peer);
+            if seq == 0 {
+                snap.peers.insert(peer, decode_seqs(value.value()).ok_or(StoreError::Corrupt("peers"))?);
+            } else {
+                snap.outbox.entry(peer).or_default().push((seq, value.value().to_vec()));
+            }
         }
         for row in txn.open_table(META).map_err(db)?.iter().map_err(db)? {
             let (key, value) = row.map_err(db)?;
             snap.meta.insert(key.value().to_owned(), value.value().to_vec());
         }
-        for row in txn.open_table(TRANSFERS).map_err(db)?.iter().map_err(db)? {
-            let (h, record) = row.map_err(db)?;
-            snap.transfers.insert(B256::from(h.value()), record.value().to_vec());
-        }
-        for row in txn.open_table(PAYMENTS).map_err(db)?.iter().map_err(db)? {
-            let (pid, record) = row.map_err(db)?;
-            snap.payments.insert(B256::from(pid.value()), record.value().to_vec());
+        for row in txn.open_table(MEDIATED).map_err(db)?.iter().map_err(db)? {
+            let (key, record) = row.map_err(db)?;
+            let (h, kind) = key.value();
+            let into = match kind {
+                MEDIATED_ROLE => &mut snap.transfers,
+                MEDIATED_RECORD => &mut snap.payments,
+                _ => return Err(StoreError::Corrupt("mediated")),
+            };
+            into.insert(B256::from(h), record.value().to_vec());
         }
         Ok(snap)
     }
@@ -248,15 +284,21 @@ impl Store {
     pub fn locks_at(&self, channel: u64, side: Side, nonce: u64) -> Result<LockList, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let log = txn.open_table(LOCK_LOG).map_err(db)?;
-        let side = side as u8;
-        let mut list = LockList::new();
-        for row in log.range((channel, side, 0)..=(channel, side, nonce)).map_err(db)? {
-            let (_, value) = row.map_err(db)?;
-            let value = value.value();
-            let (lock, removed) = decode_logged_lock(value).ok_or(StoreError::Corrupt("lock_log"))?;
-            if removed == 0 || removed > nonce {
-                list.push(lock).map_err(|_| StoreError::Corrupt("lock_log"))?;
+        let mut added = Vec::new();
+        for row in log.range(side_range(channel, side)).map_err(db)? {
+            let (key, value) = row.map_err(db)?;
+            let (.., added_at) = key.value();
+            let (lock, removed) = decode_logged_lock(value.value()).ok_or(StoreError::Corrupt("lock_log"))?;
+            if added_at <= nonce && (removed == 0 || removed > nonce) {
+                added.push((added_at, lock));
             }
+        }
+        // A proof adds at most one lock, at the end of the list: the order of the nonces that
+        // added them is the list's order.
+        added.sort_by_key(|(at, _)| *at);
+        let mut list = LockList::new();
+        for (_, lock) in added {
+            list.push(lock).map_err(|_| StoreError::Corrupt("lock_log"))?;
         }
         Ok(list)
     }
@@ -265,87 +307,79 @@ impl Store {
     pub fn has_lock_log(&self, channel: u64, side: Side) -> Result<bool, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let log = txn.open_table(LOCK_LOG).map_err(db)?;
-        let side = side as u8;
-        Ok(log.range((channel, side, 0)..=(channel, side, u64::MAX)).map_err(db)?.next().is_some())
+        Ok(log.range(side_range(channel, side)).map_err(db)?.next().is_some())
     }
 
     /// Applies batches in one durable transaction.
     pub fn commit(&self, batches: &[Batch]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db)?;
         {
+            // Opening a table a commit leaves alone costs nothing on disk.
             let mut channels = txn.open_table(CHANNELS).map_err(db)?;
-            let mut proofs = txn.open_table(PROOFS).map_err(db)?;
-            let mut locks = txn.open_table(LOCKS).map_err(db)?;
             let mut lock_log = txn.open_table(LOCK_LOG).map_err(db)?;
-            let mut lock_pending = txn.open_table(LOCK_PENDING).map_err(db)?;
-            let mut outbox = txn.open_table(OUTBOX).map_err(db)?;
             let mut peers = txn.open_table(PEERS).map_err(db)?;
-            let mut payments = txn.open_table(PAYMENTS).map_err(db)?;
+            let mut mediated = txn.open_table(MEDIATED).map_err(db)?;
             let mut meta = txn.open_table(META).map_err(db)?;
-            let mut transfers = txn.open_table(TRANSFERS).map_err(db)?;
             for write in batches.iter().flat_map(|b| &b.writes) {
                 match write {
                     Write::Channel(id, record) => {
-                        channels.insert(*id, record.as_slice()).map_err(db)?;
+                        channels.insert((*id, PART_RECORD), record.as_slice()).map_err(db)?;
                     }
                     Write::Proof(id, side, bytes) => {
-                        proofs.insert((*id, *side as u8), bytes.as_slice()).map_err(db)?;
+                        channels.insert((*id, part_proof(*side)), bytes.as_slice()).map_err(db)?;
                     }
                     Write::Locks(id, side, bytes) => {
-                        locks.insert((*id, *side as u8), bytes.as_slice()).map_err(db)?;
+                        channels.insert((*id, part_locks(*side)), bytes.as_slice()).map_err(db)?;
                     }
                     Write::LockAdded(id, side, nonce, lock) => {
-                        let side = *side as u8;
-                        lock_log
-                            .insert((*id, side, *nonce), encode_logged_lock(lock, 0).as_slice())
-                            .map_err(db)?;
-                        lock_pending.insert((*id, side, lock.secrethash.0), *nonce).map_err(db)?;
+                        let key = (*id, *side as u8, lock.secrethash.0, *nonce);
+                        lock_log.insert(key, encode_logged_lock(lock, 0).as_slice()).map_err(db)?;
                     }
                     Write::LockRemoved(id, side, secrethash, nonce) => {
-                        let side = *side as u8;
-                        let added =
-                            lock_pending.remove((*id, side, secrethash.0)).map_err(db)?.map(|v| v.value());
+                        let (id, side, h) = (*id, *side as u8, secrethash.0);
+                        // The pending entry of this secrethash (a secrethash may come back
+                        // after its lock was removed: the older entries are marked already).
                         // A lock added before the log existed has no entry: nothing to mark.
-                        if let Some(added) = added {
-                            let key = (*id, side, added);
-                            let lock = lock_log
-                                .get(key)
-                                .map_err(db)?
-                                .and_then(|v| decode_logged_lock(v.value()))
-                                .ok_or(StoreError::Corrupt("lock_log"))?
-                                .0;
+                        let mut pending = None;
+                        for row in lock_log.range((id, side, h, 0)..=(id, side, h, u64::MAX)).map_err(db)? {
+                            let (key, value) = row.map_err(db)?;
+                            let (lock, removed) =
+                                decode_logged_lock(value.value()).ok_or(StoreError::Corrupt("lock_log"))?;
+                            if removed == 0 {
+                                pending = Some((key.value(), lock));
+                            }
+                        }
+                        if let Some((key, lock)) = pending {
                             lock_log.insert(key, encode_logged_lock(&lock, *nonce).as_slice()).map_err(db)?;
                         }
                     }
                     Write::LockLogDropped(id, side) => {
-                        let side = *side as u8;
-                        lock_log
-                            .retain_in((*id, side, 0)..=(*id, side, u64::MAX), |_, _| false)
-                            .map_err(db)?;
-                        lock_pending
-                            .retain_in((*id, side, [0; 32])..=(*id, side, [0xff; 32]), |_, _| false)
-                            .map_err(db)?;
+                        lock_log.retain_in(side_range(*id, *side), |_, _| false).map_err(db)?;
                     }
                     Write::Outbox(peer, seq, msg) => {
-                        outbox.insert((peer.0.0, *seq), msg.as_slice()).map_err(db)?;
+                        peers.insert((peer.0.0, *seq), msg.as_slice()).map_err(db)?;
                     }
                     Write::OutboxAcked(peer, seq) => {
-                        outbox.retain_in((peer.0.0, 0)..=(peer.0.0, *seq), |_, _| false).map_err(db)?;
+                        if *seq >= 1 {
+                            peers.retain_in((peer.0.0, 1)..=(peer.0.0, *seq), |_, _| false).map_err(db)?;
+                        }
                     }
                     Write::Peer(peer, next_out, last_in) => {
-                        peers.insert(peer.0.0, (*next_out, *last_in)).map_err(db)?;
+                        peers
+                            .insert((peer.0.0, 0), encode_seqs(*next_out, *last_in).as_slice())
+                            .map_err(db)?;
                     }
-                    Write::Payment(pid, record) => {
-                        payments.insert(pid.0, record.as_slice()).map_err(db)?;
+                    Write::Payment(h, record) => {
+                        mediated.insert((h.0, MEDIATED_RECORD), record.as_slice()).map_err(db)?;
                     }
                     Write::Meta(key, value) => {
                         meta.insert(key.as_str(), value.as_slice()).map_err(db)?;
                     }
                     Write::Transfer(h, record) => {
-                        transfers.insert(h.0, record.as_slice()).map_err(db)?;
+                        mediated.insert((h.0, MEDIATED_ROLE), record.as_slice()).map_err(db)?;
                     }
                     Write::TransferDone(h) => {
-                        transfers.remove(h.0).map_err(db)?;
+                        mediated.remove((h.0, MEDIATED_ROLE)).map_err(db)?;
                     }
                 }
             }
@@ -395,6 +429,117 @@ impl Store {
             .expect("spawning the store thread");
         (tx, thread)
     }
+}
+
+/// The first layout, a table per kind of record, and its move to the current one.
+mod layout1 {
+    use redb::{ReadableTable, TableDefinition, TableHandle, WriteTransaction};
+
+    use super::{
+        CHANNELS, LOCK_LOG, MEDIATED, MEDIATED_RECORD, MEDIATED_ROLE, PART_RECORD, PEERS, StoreError, db,
+    };
+
+    pub(super) const CHANNELS1: TableDefinition<u64, &[u8]> = TableDefinition::new("channels");
+    /// (channel, side) => the side's newest proof.
+    pub(super) const PROOFS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("proofs");
+    /// (channel, side) => the side's pending locks.
+    pub(super) const LOCKS: TableDefinition<(u64, u8), &[u8]> = TableDefinition::new("locks");
+    /// (channel, side, nonce that added it) => lock ‖ nonce that removed it.
+    pub(super) const LOCK_LOG1: TableDefinition<(u64, u8, u64), &[u8]> = TableDefinition::new("lock_log");
+    /// An index of `LOCK_LOG1`, rebuilt from it: nothing to move.
+    pub(super) const LOCK_PENDING: TableDefinition<(u64, u8, [u8; 32]), u64> =
+        TableDefinition::new("lock_pending");
+    pub(super) const OUTBOX: TableDefinition<([u8; 20], u64), &[u8]> = TableDefinition::new("outbox");
+    pub(super) const PEERS1: TableDefinition<[u8; 20], (u64, u64)> = TableDefinition::new("peers");
+    pub(super) const TRANSFERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("transfers");
+    pub(super) const PAYMENTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("payments");
+
+    /// Every row of a layout-1 table, read before it is deleted.
+    fn rows<K: redb::Key + 'static, V: redb::Value + 'static, KO, VO>(
+        txn: &WriteTransaction,
+        table: TableDefinition<K, V>,
+        mut take: impl FnMut(K::SelfType<'_>, V::SelfType<'_>) -> (KO, VO),
+    ) -> Result<Vec<(KO, VO)>, StoreError> {
+        let opened = txn.open_table(table).map_err(db)?;
+        let mut out = Vec::new();
+        for row in opened.iter().map_err(db)? {
+            let (k, v) = row.map_err(db)?;
+            out.push(take(k.value(), v.value()));
+        }
+        Ok(out)
+    }
+
+    /// Moves every record of the layout-1 tables to the current ones and deletes them.
+    pub(super) fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
+        let channels = rows(txn, CHANNELS1, |id, v| ((id, PART_RECORD), v.to_vec()))?;
+        // Layout 1's side is 0 ours, 1 theirs: parts 1-2 are proofs, 3-4 locks.
+        let proofs = rows(txn, PROOFS, |(id, side), v| ((id, 1 + side), v.to_vec()))?;
+        let locks = rows(txn, LOCKS, |(id, side), v| ((id, 3 + side), v.to_vec()))?;
+        let lock_log = rows(txn, LOCK_LOG1, |k, v| (k, v.to_vec()))?;
+        let outbox = rows(txn, OUTBOX, |k, v| (k, v.to_vec()))?;
+        let peers = rows(txn, PEERS1, |peer, (next_out, last_in)| {
+            ((peer, 0), super::encode_seqs(next_out, last_in))
+        })?;
+        let transfers = rows(txn, TRANSFERS, |h, v| ((h, MEDIATED_ROLE), v.to_vec()))?;
+        let payments = rows(txn, PAYMENTS, |h, v| ((h, MEDIATED_RECORD), v.to_vec()))?;
+        {
+            let mut table = txn.open_table(CHANNELS).map_err(db)?;
+            for (key, value) in channels.iter().chain(&proofs).chain(&locks) {
+                table.insert(*key, value.as_slice()).map_err(db)?;
+            }
+            let mut table = txn.open_table(LOCK_LOG).map_err(db)?;
+            for ((id, side, added), value) in &lock_log {
+                let (lock, _) = super::decode_logged_lock(value).ok_or(StoreError::Corrupt("lock_log"))?;
+                table.insert((*id, *side, lock.secrethash.0, *added), value.as_slice()).map_err(db)?;
+            }
+            let mut table = txn.open_table(PEERS).map_err(db)?;
+            for (key, value) in &outbox {
+                table.insert(*key, value.as_slice()).map_err(db)?;
+            }
+            for (key, value) in &peers {
+                table.insert(*key, value.as_slice()).map_err(db)?;
+            }
+            let mut table = txn.open_table(MEDIATED).map_err(db)?;
+            for (key, value) in transfers.iter().chain(&payments) {
+                table.insert(*key, value.as_slice()).map_err(db)?;
+            }
+        }
+        for name in [
+            CHANNELS1.name(),
+            PROOFS.name(),
+            LOCKS.name(),
+            LOCK_LOG1.name(),
+            LOCK_PENDING.name(),
+            OUTBOX.name(),
+            PEERS1.name(),
+            TRANSFERS.name(),
+            PAYMENTS.name(),
+        ] {
+            txn.delete_table(redb::TableDefinition::<u64, u64>::new(name)).map_err(db)?;
+        }
+        tracing::info!("store moved from layout 1 to layout {}", super::LAYOUT);
+        Ok(())
+    }
+}
+
+/// Every `LOCK_LOG` key of one side of a channel.
+fn side_range(channel: u64, side: Side) -> std::ops::RangeInclusive<(u64, u8, [u8; 32], u64)> {
+    let side = side as u8;
+    (channel, side, [0; 32], 0)..=(channel, side, [0xff; 32], u64::MAX)
+}
+
+/// A peer's sequence numbers as its `PEERS` row 0 holds them.
+fn encode_seqs(next_out: u64, last_in: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&next_out.to_be_bytes());
+    out[8..].copy_from_slice(&last_in.to_be_bytes());
+    out
+}
+
+fn decode_seqs(bytes: &[u8]) -> Option<(u64, u64)> {
+    let next_out = bytes.get(..8)?.try_into().ok()?;
+    let last_in = bytes.get(8..16)?.try_into().ok()?;
+    (bytes.len() == 16).then(|| (u64::from_be_bytes(next_out), u64::from_be_bytes(last_in)))
 }
 
 /// A `LOCK_LOG` value: the lock and the nonce that removed it (0: pending).
@@ -546,5 +691,86 @@ mod tests {
         assert!(store.has_lock_log(9, Side::Theirs).unwrap());
         // The pending index went with the log: a removal finds nothing to mark.
         store.commit(&batch(vec![Write::LockRemoved(9, ours, lock(1).secrethash, 10)])).unwrap();
+    }
+
+    /// A store written in layout 1 (a table per kind of record) opens with every record in
+    /// place, and its old tables are gone; a layout newer than the code's is refused.
+    #[test]
+    fn a_layout_1_store_is_moved_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.redb");
+        let key = SigningKey::from_bytes(&[1; 32]).unwrap();
+        let partner = Address::repeat_byte(2);
+        let mut c = Channel::new(4, Address::ZERO, key.address(), partner, 40);
+        c.ours.deposit = 100;
+        let domain = ChannelDomain::new(1, Address::ZERO);
+        let proof = c.send_direct(&key, &domain, 5, B256::ZERO).unwrap();
+        let lock = |i: u8| Lock { expiration: 100, amount: i as u128, secrethash: B256::repeat_byte(i) };
+        c.theirs.locks.push(lock(1)).unwrap();
+        {
+            let database = Database::create(&path).unwrap();
+            let txn = database.begin_write().unwrap();
+            {
+                let mut meta = txn.open_table(META).unwrap();
+                meta.insert("address", key.address().as_slice()).unwrap();
+                meta.insert("deployment", b"d".as_slice()).unwrap();
+                meta.insert("l1Cursor", 7u64.to_be_bytes().as_slice()).unwrap();
+                txn.open_table(layout1::CHANNELS1).unwrap().insert(4, encode_channel(&c).as_slice()).unwrap();
+                txn.open_table(layout1::PROOFS).unwrap().insert((4, 0), proof.encode().as_slice()).unwrap();
+                txn.open_table(layout1::LOCKS)
+                    .unwrap()
+                    .insert((4, 1), c.theirs.locks.encode().as_slice())
+                    .unwrap();
+                let mut log = txn.open_table(layout1::LOCK_LOG1).unwrap();
+                log.insert((4, 1, 2), encode_logged_lock(&lock(2), 3).as_slice()).unwrap();
+                log.insert((4, 1, 4), encode_logged_lock(&lock(1), 0).as_slice()).unwrap();
+                txn.open_table(layout1::LOCK_PENDING)
+                    .unwrap()
+                    .insert((4, 1, lock(1).secrethash.0), 4)
+                    .unwrap();
+                let mut outbox = txn.open_table(layout1::OUTBOX).unwrap();
+                outbox.insert((partner.0.0, 3), [3u8].as_slice()).unwrap();
+                outbox.insert((partner.0.0, 4), [4u8].as_slice()).unwrap();
+                txn.open_table(layout1::PEERS1).unwrap().insert(partner.0.0, (5, 9)).unwrap();
+                txn.open_table(layout1::TRANSFERS).unwrap().insert([7; 32], [1u8, 2].as_slice()).unwrap();
+                txn.open_table(layout1::PAYMENTS).unwrap().insert([7; 32], [3u8].as_slice()).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&path, key.address(), b"d").unwrap();
+        let snap = store.load(key.address()).unwrap();
+        assert_eq!(snap.channels, vec![c]);
+        assert_eq!(snap.outbox[&partner], vec![(3, vec![3]), (4, vec![4])]);
+        assert_eq!(snap.peers[&partner], (5, 9));
+        assert_eq!(snap.transfers[&B256::repeat_byte(7)], vec![1, 2]);
+        assert_eq!(snap.payments[&B256::repeat_byte(7)], vec![3]);
+        assert_eq!(snap.meta["l1Cursor"], 7u64.to_be_bytes().to_vec());
+        let amounts = |nonce| {
+            store.locks_at(4, Side::Theirs, nonce).unwrap().iter().map(|l| l.amount as u8).collect::<Vec<_>>()
+        };
+        assert_eq!((amounts(2), amounts(4)), (vec![2], vec![1]));
+        // The moved pending lock is found by its removal.
+        store
+            .commit(&[Batch {
+                token: 1,
+                writes: vec![Write::LockRemoved(4, Side::Theirs, lock(1).secrethash, 5)],
+            }])
+            .unwrap();
+        assert_eq!(amounts(5), Vec::<u8>::new());
+        let txn = store.db.begin_read().unwrap();
+        let mut names: Vec<String> = txn.list_tables().unwrap().map(|t| t.name().to_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["channel_parts", "lock_history", "mediated", "meta", "peer_links"]);
+        drop((txn, store));
+
+        // A newer layout than this code's is refused, not misread.
+        let database = Database::create(&path).unwrap();
+        let txn = database.begin_write().unwrap();
+        txn.open_table(META).unwrap().insert("layout", [LAYOUT + 1].as_slice()).unwrap();
+        txn.commit().unwrap();
+        drop(database);
+        assert!(
+            matches!(Store::open(&path, key.address(), b"d"), Err(StoreError::Layout(l)) if l == LAYOUT + 1)
+        );
     }
 }

@@ -60,8 +60,15 @@ impl Default for MediationConfig {
 pub struct PaymentReport {
     /// Fees paid to the mediators.
     pub fee: u128,
-    /// From the start to our `Unlock` (irrevocable for everyone downstream).
+    /// From the start to our committed `Unlock` (irrevocable for everyone downstream).
     pub elapsed: std::time::Duration,
+}
+
+/// How a payment ended, held until the commit that records it.
+pub(super) struct PaymentAnswer {
+    reply: oneshot::Sender<Result<PaymentReport, NodeError>>,
+    /// The fee paid and when the payment started, or why it failed.
+    outcome: Result<(u128, Instant), NodeError>,
 }
 
 pub(super) enum Transfer {
@@ -539,12 +546,27 @@ impl Core {
         let (pid, secret, first, channel, started, lock, amount) =
             (t.pid, t.secret, t.first, t.channel, t.started, t.lock, t.target_amount);
         self.unlock_out(channel, first, pid, secret);
-        if let Some(reply) = self.payment_replies.remove(&h) {
-            let _ = reply.send(Ok(PaymentReport { fee: lock.amount - amount, elapsed: started.elapsed() }));
-        }
+        self.decide_payment(h, Ok((lock.amount - amount, started)));
         self.transfers.remove(&h);
         self.dirty_transfers.insert(h);
         self.payment_ended(h, PaymentStatus::Completed);
+    }
+
+    /// The `pay_route` call waiting for `h` gets `outcome` once this step is on disk (its
+    /// `Unlock`, or the record of its failure): a caller told "paid" finds it so after a crash.
+    fn decide_payment(&mut self, h: B256, outcome: Result<(u128, Instant), NodeError>) {
+        if let Some(reply) = self.payment_replies.remove(&h) {
+            self.payment_answers.insert(h, PaymentAnswer { reply, outcome });
+            self.releases.push(super::Release::Answer(h));
+        }
+    }
+
+    /// Answers the `pay_route` call of `h` (its step is committed).
+    pub(super) fn answer_payment(&mut self, h: B256) {
+        if let Some(PaymentAnswer { reply, outcome }) = self.payment_answers.remove(&h) {
+            let _ =
+                reply.send(outcome.map(|(fee, started)| PaymentReport { fee, elapsed: started.elapsed() }));
+        }
     }
 
     fn unlock_out(&mut self, channel: u64, to: Address, pid: B256, secret: B256) {
@@ -665,10 +687,8 @@ impl Core {
             }
             Some(Transfer::Initiator(t)) if peer == t.first => {
                 self.payment_ended(m.secrethash, PaymentStatus::Failed);
-                if let Some(reply) = self.payment_replies.remove(&m.secrethash) {
-                    let _ = reply
-                        .send(Err(NodeError::PaymentFailed { channel: m.failed_channel, reason: m.reason }));
-                }
+                let failed = NodeError::PaymentFailed { channel: m.failed_channel, reason: m.reason };
+                self.decide_payment(m.secrethash, Err(failed));
             }
             _ => {}
         }
@@ -818,9 +838,7 @@ impl Core {
             }
             Err(e) => tracing::warn!(channel, error = %e, "cannot expire lock"),
         }
-        if let Some(reply) = self.payment_replies.remove(&h) {
-            let _ = reply.send(Err(NodeError::Route("payment expired".into())));
-        }
+        self.decide_payment(h, Err(NodeError::Route("payment expired".into())));
         if let Some(Transfer::Initiator(_)) = self.transfers.get(&h) {
             self.transfers.remove(&h);
             self.payment_ended(h, PaymentStatus::Expired);
