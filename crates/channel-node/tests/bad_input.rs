@@ -2,8 +2,9 @@
 //! the transport): forged signatures, replayed and lower nonces, nonce gaps, payments above
 //! capacity, sequence gaps, undecodable and garbage frames; and in hash-locked payments, an
 //! already expired lock, a lock whose proof does not commit to it, an unlock with the wrong
-//! secret, and the expiry of a lock whose secret the node was given. Every one is refused
-//! with a clear `Error`, the connection is closed, the channel is unchanged, and the node
+//! secret, and the expiry of a lock whose secret the node was given (refused), and a
+//! `TransferFailed` after the node revealed the secret (ignored). Every refused one gets
+//! a clear `Error`, the connection is closed, the channel is unchanged, and the node
 //! keeps serving: Mallory's honest messages before and after are all counted, exactly once.
 
 mod common;
@@ -14,16 +15,17 @@ use alloy_primitives::{Address, B256, U256};
 use common::{ETH, Party, mine, node_config, setup, wait_for};
 use loft_channel_node::{
     contracts::ChannelContracts,
-    node::{Node, NodeHandle},
+    node::{MediationConfig, Node, NodeConfig, NodeHandle, PaymentStatus},
     transport::{self, Connection, NoiseIdentity},
 };
 use loft_channels::{
     BalanceProof, Channel, ChannelDomain, Lock, SignedBalanceProof, SigningKey,
     lock::secrethash,
+    route::{FeePolicy, RouteHop},
     wire::{
         DirectTransfer, Hello, LockExpired, LockedTransfer, Message, PROTOCOL_VERSION, Reliable,
-        RevealSecret, Unlock, direct_message_hash, lock_expired_message_hash, locked_message_hash,
-        unlock_message_hash,
+        RevealSecret, SecretRequest, TransferFailed, Unlock, direct_message_hash, lock_expired_message_hash,
+        locked_message_hash, unlock_message_hash,
     },
 };
 use tokio::{io::AsyncWriteExt, net::TcpStream};
@@ -129,19 +131,37 @@ async fn answer(conn: &mut Connection) -> Result<Message, transport::TransportEr
 }
 
 /// The devnet, Alice's node, and Mallory with a channel to Alice in which Mallory deposited
-/// 1 ETH (settle timeout 40 blocks).
-async fn alice_and_mallory() -> (loft_l1::Devnet, tempfile::TempDir, Node, Mallory, Vec<Party>) {
+/// 1 ETH and Alice `alice_deposit` (settle timeout 40 blocks).
+async fn alice_and_mallory(
+    alice_deposit: u128,
+) -> (loft_l1::Devnet, tempfile::TempDir, Node, Mallory, Vec<Party>) {
     let (devnet, url, d, parties) = setup(2).await;
     let (alice_key, mallory_key, mallory_l1) = (&parties[0].key, &parties[1].key, &parties[1].l1);
     let dir = tempfile::tempdir().expect("dir");
-    let alice = Node::start(node_config(alice_key, d, &dir.path().join("alice"), &url)).await.expect("alice");
+    // Short lock times, to fit the channel's settle timeout of 40 blocks.
+    let config = NodeConfig {
+        mediation: MediationConfig { reveal_timeout: 4, final_delta: 8, ..MediationConfig::default() },
+        ..node_config(alice_key, d, &dir.path().join("alice"), &url)
+    };
+    let alice = Node::start(config).await.expect("alice");
     let (id, _) = ChannelContracts::new(mallory_l1, d)
         .open_with_deposit(alice_key.address(), Address::ZERO, 40, U256::from(ETH))
         .await
         .expect("open");
+    if alice_deposit > 0 {
+        let (total, added) = (U256::from(alice_deposit), U256::from(alice_deposit));
+        ChannelContracts::new(&parties[0].l1, d)
+            .set_total_deposit(id, alice_key.address(), total, added)
+            .await
+            .expect("deposit");
+    }
     let node = alice.handle();
-    wait_for("Alice to see Mallory's deposit", async || {
-        node.channels().await.expect("channels").first().is_some_and(|c| c.channel.theirs.deposit == ETH)
+    wait_for("Alice to see both deposits", async || {
+        node.channels()
+            .await
+            .expect("channels")
+            .first()
+            .is_some_and(|c| (c.channel.theirs.deposit, c.channel.ours.deposit) == (ETH, alice_deposit))
     })
     .await;
     let mut channel = Channel::new(id, Address::ZERO, mallory_key.address(), alice_key.address(), 40);
@@ -159,18 +179,13 @@ async fn alice_and_mallory() -> (loft_l1::Devnet, tempfile::TempDir, Node, Mallo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
-    let (_devnet, _dir, alice, mut m, _parties) = alice_and_mallory().await;
+    let (_devnet, _dir, alice, mut m, _parties) = alice_and_mallory(0).await;
     let (domain, node) = (m.domain, m.node.clone());
 
     // An honest payment first: seq 1, nonce 1.
     let pid = B256::repeat_byte(1);
     let good1 = m.channel.send_direct(&m.key, &domain, 100, direct_message_hash(&pid)).expect("proof");
-    let (mut conn, expected) = m.connect().await;
-    assert_eq!(expected, 1);
-    conn.writer.send(&m.direct(1, good1, pid)).await.expect("send");
-    conn.writer.flush().await.expect("flush");
-    assert_eq!(answer(&mut conn).await.expect("ack"), Message::Ack(1));
-    drop(conn);
+    m.send_good(1, m.direct(1, good1, pid)).await;
     assert_eq!(m.partner_balance_at_node().await, U256::from(ETH - 100));
 
     // A forged proof: signed by a key that is not Mallory's.
@@ -249,7 +264,7 @@ async fn misbehaving_peer_is_refused_and_the_node_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cheating_lock_messages_are_refused() {
-    let (_devnet, _dir, alice, mut m, parties) = alice_and_mallory().await;
+    let (_devnet, _dir, alice, mut m, parties) = alice_and_mallory(0).await;
     let domain = m.domain;
     let head = parties[1].l1.block_number().await.expect("head");
 
@@ -309,6 +324,80 @@ async fn cheating_lock_messages_are_refused() {
         .await;
     assert!(text.contains("we know its secret"), "{text}");
     assert_eq!(channel_view(&m).await, (1, 1_000), "the lock is still pending");
+    alice.shutdown().await;
+}
+
+/// Mallory is the target of Alice's payment. It asks for the secret and gets it, then claims
+/// the payment failed: Alice must not believe it (a caller told "failed" would pay again, and
+/// Mallory can claim the lock with the secret), so the payment stays pending, and completes
+/// when Mallory gives the secret back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_the_secret_is_out_is_ignored() {
+    let (_devnet, _dir, alice, m, _parties) = alice_and_mallory(ETH).await;
+    let (mut conn, _) = m.connect().await;
+    let node = m.node.clone();
+    let hop = RouteHop { node: m.key.address(), policy: FeePolicy::default() };
+    let mut pay = tokio::spawn(async move { node.pay_route(vec![hop], 1_000).await });
+
+    let (seq, lt) = match answer(&mut conn).await.expect("message") {
+        Message::Reliable(seq, Reliable::Locked(lt)) => (seq, lt),
+        other => panic!("expected a LockedTransfer, got {other:?}"),
+    };
+    assert_eq!(lt.lock.amount, 1_000);
+    let (pid, hash) = (lt.pid, lt.lock.secrethash);
+    let request = SecretRequest { pid, secrethash: hash, amount: 1_000, expiration: lt.lock.expiration };
+    conn.writer.send(&Message::Ack(seq)).await.expect("send");
+    conn.writer.send(&Message::Reliable(1, Reliable::SecretRequest(request))).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    let secret = loop {
+        match answer(&mut conn).await.expect("message") {
+            Message::Ack(1) => {}
+            Message::Reliable(seq, Reliable::RevealSecret(r)) => {
+                conn.writer.send(&Message::Ack(seq)).await.expect("send");
+                break r.secret;
+            }
+            other => panic!("expected the secret, got {other:?}"),
+        }
+    };
+    assert_eq!(secrethash(&secret), hash);
+
+    // The lie: the payment failed at Mallory's channel. Alice acknowledges it (processed and
+    // committed) and does not answer the payment.
+    let failed = TransferFailed { pid, secrethash: hash, reason: 1, failed_channel: m.channel.id };
+    conn.writer.send(&Message::Reliable(2, Reliable::TransferFailed(failed))).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    loop {
+        match answer(&mut conn).await.expect("message") {
+            Message::Ack(2) => break,
+            Message::Ack(1) => {}
+            other => panic!("expected Ack(2), got {other:?}"),
+        }
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut pay).await.is_err(),
+        "the payment was answered after a failure that came after the secret"
+    );
+    let record = alice.handle().payments().await.expect("payments");
+    assert_eq!(record[0].status, PaymentStatus::Pending);
+
+    // Mallory gives the secret back: Alice unlocks, and the payment completes.
+    let reveal = RevealSecret { pid, secret };
+    conn.writer.send(&Message::Reliable(3, Reliable::RevealSecret(reveal))).await.expect("send");
+    conn.writer.flush().await.expect("flush");
+    loop {
+        match answer(&mut conn).await.expect("message") {
+            Message::Ack(3) => {}
+            Message::Reliable(_, Reliable::Unlock(u)) => {
+                assert_eq!(u.secret, secret);
+                break;
+            }
+            other => panic!("expected the Unlock, got {other:?}"),
+        }
+    }
+    let report = tokio::time::timeout(Duration::from_secs(10), pay).await.expect("answered").expect("task");
+    assert_eq!(report.expect("paid").fee, 0);
+    let record = alice.handle().payments().await.expect("payments");
+    assert_eq!(record[0].status, PaymentStatus::Completed);
     alice.shutdown().await;
 }
 

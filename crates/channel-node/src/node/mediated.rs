@@ -680,6 +680,13 @@ impl Core {
         m: &TransferFailed,
     ) -> Result<(), String> {
         match self.transfers.get(&m.secrethash) {
+            // The lock reached the target once it asked for the secret (or gave it back): a
+            // failure after that is a lie, and for the initiator a retry with a new secret
+            // would pay twice. The payment ends by the secret's way back, or by expiry.
+            Some(Transfer::Initiator(Initiator { revealed: true, .. }))
+            | Some(Transfer::Mediator(Mediator { secret: Some(_), .. })) => {
+                tracing::warn!(%peer, secrethash = %m.secrethash, "ignoring TransferFailed: the secret is out");
+            }
             Some(Transfer::Mediator(t)) if peer == t.payee => {
                 let payer = t.payer;
                 self.enqueue(payer, Reliable::TransferFailed(*m));
