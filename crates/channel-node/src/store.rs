@@ -433,7 +433,7 @@ impl Store {
 
 /// The first layout, a table per kind of record, and its move to the current one.
 mod layout1 {
-    use redb::{ReadableTable, TableDefinition, TableHandle, WriteTransaction};
+    use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
     use super::{
         CHANNELS, LOCK_LOG, MEDIATED, MEDIATED_RECORD, MEDIATED_ROLE, PART_RECORD, PEERS, StoreError, db,
@@ -504,19 +504,15 @@ mod layout1 {
                 table.insert(*key, value.as_slice()).map_err(db)?;
             }
         }
-        for name in [
-            CHANNELS1.name(),
-            PROOFS.name(),
-            LOCKS.name(),
-            LOCK_LOG1.name(),
-            LOCK_PENDING.name(),
-            OUTBOX.name(),
-            PEERS1.name(),
-            TRANSFERS.name(),
-            PAYMENTS.name(),
-        ] {
-            txn.delete_table(redb::TableDefinition::<u64, u64>::new(name)).map_err(db)?;
-        }
+        txn.delete_table(CHANNELS1).map_err(db)?;
+        txn.delete_table(PROOFS).map_err(db)?;
+        txn.delete_table(LOCKS).map_err(db)?;
+        txn.delete_table(LOCK_LOG1).map_err(db)?;
+        txn.delete_table(LOCK_PENDING).map_err(db)?;
+        txn.delete_table(OUTBOX).map_err(db)?;
+        txn.delete_table(PEERS1).map_err(db)?;
+        txn.delete_table(TRANSFERS).map_err(db)?;
+        txn.delete_table(PAYMENTS).map_err(db)?;
         tracing::info!("store moved from layout 1 to layout {}", super::LAYOUT);
         Ok(())
     }
