@@ -20,8 +20,9 @@ interface IERC20Transfers {
 /// @dev `deposits[l1Token][l2Token]` counts the tokens locked for each pair; a withdrawal can
 ///      never release more than was deposited for its pair. Fee-on-transfer and rebasing
 ///      tokens are not supported (the bridge accounts for the amount asked, not received).
-///      A withdrawal whose release reverts (e.g. a token that blocks the recipient) is final
-///      in the portal: its tokens stay locked.
+///      A withdrawal whose release reverts (e.g. a paused token, or one that blocks the
+///      recipient for a while) reverts here as a whole, the portal keeps it open, and anyone
+///      may finalize it again once the token lets it through: it is released exactly once.
 contract L1StandardBridge is ReentrancyGuard {
     // ------------------------------------------------------------------ events
 

@@ -68,8 +68,9 @@ contract RollupPortal is ReentrancyGuard {
         bytes32 indexed withdrawalHash, address indexed from, address indexed to
     );
 
-    /// @notice A withdrawal was executed; `success` is the outcome of its call (a failed call
-    ///         is final too: the withdrawal can not be executed again).
+    /// @notice A withdrawal's call was made; `success` is its outcome. A successful call makes
+    ///         the withdrawal final; after a failed one the withdrawal stays open and anyone may
+    ///         try it again with `finalizeWithdrawalTransaction` until its call succeeds.
     event WithdrawalFinalized(bytes32 indexed withdrawalHash, bool success);
 
     // ------------------------------------------------------------------ errors
@@ -130,8 +131,11 @@ contract RollupPortal is ReentrancyGuard {
     address public l2Sender;
     /// @notice The nonce the next deposit gets (= number of deposits so far).
     uint256 public nextDepositNonce;
-    /// @notice Withdrawals already executed.
+    /// @notice Withdrawals whose call succeeded: each is paid exactly once.
     mapping(bytes32 withdrawalHash => bool) public finalizedWithdrawals;
+    /// @notice Withdrawals whose call failed at least once (and may be tried again until it
+    ///         succeeds), as OP's L1CrossDomainMessenger keeps `failedMessages`.
+    mapping(bytes32 withdrawalHash => bool) public failedWithdrawals;
     /// @notice Proven withdrawals.
     mapping(bytes32 withdrawalHash => ProvenWithdrawal) public provenWithdrawals;
 
@@ -253,10 +257,13 @@ contract RollupPortal is ReentrancyGuard {
     /// @dev Requires `finalizationPeriodSeconds` to have passed since the proof and since the
     ///      output was posted (`block.timestamp >= t + finalizationPeriodSeconds`), the output
     ///      to still be the one proven against, and the withdrawal not to be finalized yet. The
-    ///      withdrawal is marked finalized before the call; a failed call is final too (as in
-    ///      OP). Reverts with `InsufficientGas` rather than give the call less than `gasLimit`,
-    ///      so nobody can make a withdrawal fail by finalizing it with too little gas. Anyone
-    ///      may finalize. The value comes out of the ETH deposits locked here.
+    ///      withdrawal is marked finalized before the call and unmarked if the call fails, so
+    ///      a call that fails for a while (a paused token, a recipient that can not receive
+    ///      yet) burns nothing: the withdrawal stays proven and anyone may try it again, and it
+    ///      is paid at most once. Reverts with `InsufficientGas` rather than give the call less
+    ///      than `gasLimit`, so nobody can make a withdrawal fail by finalizing it with too
+    ///      little gas. Anyone may finalize. The value comes out of the ETH deposits locked
+    ///      here.
     function finalizeWithdrawalTransaction(WithdrawalTransaction calldata withdrawal)
         external
         nonReentrant
@@ -282,6 +289,11 @@ contract RollupPortal is ReentrancyGuard {
             withdrawal.target, withdrawal.gasLimit, withdrawal.value, withdrawal.data
         );
         l2Sender = DEFAULT_L2_SENDER;
+        if (!success) {
+            // Open again for a later try; the call's value never left the portal.
+            finalizedWithdrawals[withdrawalHash] = false;
+            failedWithdrawals[withdrawalHash] = true;
+        }
         emit WithdrawalFinalized(withdrawalHash, success);
     }
 

@@ -605,8 +605,9 @@ contract RollupPortalTest is RollupTestBase {
         assertEq(w.target.balance, 1 ether);
     }
 
-    /// A failing target call is final: the withdrawal is marked finalized, the ETH stays.
-    function test_FailedTargetCallIsFinal() public {
+    /// A failing target call burns nothing: the withdrawal stays proven and open, the ETH
+    /// stays in the portal, and anyone may try again; once the call succeeds it is paid once.
+    function test_FailedTargetCallIsRetried() public {
         uint256 index = _propose(SmtVectors.OUTPUT_ROOT);
         (RollupPortal.WithdrawalTransaction memory w, bytes memory proof) = _fixture(1);
         bytes32 h = SmtVectors.withdrawal(1).withdrawalHash;
@@ -617,13 +618,30 @@ contract RollupPortalTest is RollupTestBase {
         uint256 before = address(portal).balance;
         vm.expectEmit(true, true, true, true, address(portal));
         emit WithdrawalFinalized(h, false);
+        vm.prank(makeAddr("third party"));
         portal.finalizeWithdrawalTransaction(w);
-        assertTrue(portal.finalizedWithdrawals(h));
+        assertFalse(portal.finalizedWithdrawals(h));
+        assertTrue(portal.failedWithdrawals(h));
         assertEq(address(portal).balance, before);
         assertEq(w.target.balance, 0);
         assertEq(portal.l2Sender(), portal.DEFAULT_L2_SENDER());
+        // still failing: still open
+        portal.finalizeWithdrawalTransaction(w);
+        assertFalse(portal.finalizedWithdrawals(h));
+        // nor can it be proven again while its output stands (the timer is not reset)
+        vm.expectRevert(abi.encodeWithSelector(RollupPortal.AlreadyProven.selector, h));
+        portal.proveWithdrawalTransaction(w, index, _fixtureOutput(), proof);
+
+        vm.etch(w.target, hex""); // the target can receive now
+        vm.expectEmit(true, true, true, true, address(portal));
+        emit WithdrawalFinalized(h, true);
+        portal.finalizeWithdrawalTransaction(w);
+        assertTrue(portal.finalizedWithdrawals(h));
+        assertEq(address(portal).balance, before - w.value);
+        assertEq(w.target.balance, w.value);
         vm.expectRevert(abi.encodeWithSelector(RollupPortal.AlreadyFinalized.selector, h));
         portal.finalizeWithdrawalTransaction(w);
+        assertEq(w.target.balance, w.value);
     }
 
     /// Nobody can make a withdrawal fail by finalizing it with too little gas.

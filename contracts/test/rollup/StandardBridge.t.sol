@@ -38,6 +38,45 @@ contract NoReturnToken {
     }
 }
 
+/// @dev A token whose owner can pause every transfer for a while (as USDC and USDT can).
+contract PausableToken {
+    mapping(address => uint256) public balanceOf;
+    mapping(address => mapping(address => uint256)) public allowance;
+    bool public paused;
+
+    error Paused();
+
+    function mint(address to, uint256 amount) external {
+        balanceOf[to] += amount;
+    }
+
+    function setPaused(bool paused_) external {
+        paused = paused_;
+    }
+
+    function approve(address spender, uint256 amount) external returns (bool) {
+        allowance[msg.sender][spender] = amount;
+        return true;
+    }
+
+    function transfer(address to, uint256 amount) external returns (bool) {
+        _move(msg.sender, to, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        allowance[from][msg.sender] -= amount;
+        _move(from, to, amount);
+        return true;
+    }
+
+    function _move(address from, address to, uint256 amount) internal {
+        if (paused) revert Paused();
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount;
+    }
+}
+
 /// @dev A token whose transfers return false.
 contract FalseToken {
     function transfer(address, uint256) external pure returns (bool) {
@@ -309,6 +348,51 @@ contract StandardBridgeTest is L2PredeployTestBase {
         assertEq(l1Token.balanceOf(bob), 40 ether);
         assertEq(l1Token.balanceOf(address(l1Bridge)), 60 ether);
         assertEq(l1Bridge.deposits(address(l1Token), address(l2Token)), 60 ether);
+    }
+
+    /// A third party finalizes bob's withdrawal while the L1 token is paused: the release
+    /// fails, and the withdrawal stays open. Once the token is unpaused, bob tries again and
+    /// is paid exactly once; a further try reverts.
+    function test_WithdrawalFailedWhilePausedIsRetried() public {
+        PausableToken paused = new PausableToken();
+        address pausedL2 = MintableERC20Factory(MINTABLE_ERC20_FACTORY)
+            .createMintableERC20(address(paused), "Paused", "PSD");
+        paused.mint(alice, 10 ether);
+        vm.prank(alice);
+        paused.approve(address(l1Bridge), 10 ether);
+        vm.recordLogs();
+        vm.prank(alice, alice);
+        l1Bridge.depositERC20To(address(paused), pausedL2, bob, 10 ether, 0, "");
+        assertTrue(_relayDeposit(_lastDeposit(vm.getRecordedLogs())));
+
+        vm.recordLogs();
+        vm.prank(bob, bob);
+        l2Bridge.withdraw(pausedL2, 4 ether, 0, "");
+        RollupPortal.WithdrawalTransaction memory w =
+            _withdrawalOf(_findLog(vm.getRecordedLogs(), MessagePassed.selector));
+        bytes32 h = portal.hashWithdrawal(w);
+        _proveAndWait(w);
+
+        paused.setPaused(true);
+        vm.prank(makeAddr("third party"));
+        assertFalse(_finalize(w));
+        assertFalse(portal.finalizedWithdrawals(h));
+        assertTrue(portal.failedWithdrawals(h));
+        assertEq(paused.balanceOf(bob), 0);
+        assertEq(l1Bridge.deposits(address(paused), pausedL2), 10 ether);
+
+        paused.setPaused(false);
+        vm.prank(bob);
+        assertTrue(_finalize(w));
+        assertTrue(portal.finalizedWithdrawals(h));
+        assertEq(paused.balanceOf(bob), 4 ether);
+        assertEq(paused.balanceOf(address(l1Bridge)), 6 ether);
+        assertEq(l1Bridge.deposits(address(paused), pausedL2), 6 ether);
+
+        vm.expectRevert(abi.encodeWithSelector(RollupPortal.AlreadyFinalized.selector, h));
+        vm.prank(bob);
+        portal.finalizeWithdrawalTransaction(w);
+        assertEq(paused.balanceOf(bob), 4 ether);
     }
 
     function test_WithdrawToAnotherL1Address() public {

@@ -302,11 +302,28 @@ impl Withdrawal {
         confirm(pending).await
     }
 
-    /// Finalizes the proven withdrawal on L1 (after the challenge window).
+    /// Finalizes the proven withdrawal on L1 (after the challenge window). A call that
+    /// failed (the portal keeps the withdrawal open for another try) is
+    /// [`NodeError::WithdrawalCallFailed`].
     pub async fn finalize(&self, l1: &L1Client, portal: Address) -> Result<TransactionReceipt, NodeError> {
+        let portal_address = portal;
         let portal = RollupPortal::new(portal, l1.provider().clone());
         let pending =
             portal.finalizeWithdrawalTransaction(self.as_call()).send().await.map_err(L1Error::from)?;
-        confirm(pending).await
+        let receipt = confirm(pending).await?;
+        let withdrawal = self.hash();
+        let succeeded = receipt.inner.logs().iter().any(|log| {
+            log.address() == portal_address
+                && log
+                    .log_decode::<RollupPortal::WithdrawalFinalized>()
+                    .is_ok_and(|e| e.inner.withdrawalHash == withdrawal && e.inner.success)
+        });
+        if !succeeded {
+            return Err(NodeError::WithdrawalCallFailed {
+                withdrawal,
+                transaction: receipt.transaction_hash,
+            });
+        }
+        Ok(receipt)
     }
 }

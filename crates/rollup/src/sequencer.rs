@@ -43,6 +43,20 @@ pub enum NodeError {
     /// The batcher's record failed or its account was misused.
     #[error(transparent)]
     Batcher(#[from] crate::batcher::BatcherError),
+    /// The deposits that fund accounts on a new rollup's L2 did not arrive.
+    #[error("funding accounts on L2: {0}")]
+    Funding(String),
+    /// A withdrawal's call on L1 failed; the withdrawal stays open and may be finalized again.
+    #[error(
+        "the call of withdrawal {withdrawal} failed on L1 (transaction {transaction}); it stays open: \
+         finalize it again once its target accepts it"
+    )]
+    WithdrawalCallFailed {
+        /// The withdrawal's hash.
+        withdrawal: B256,
+        /// The L1 transaction that tried it.
+        transaction: B256,
+    },
 }
 
 /// The epoch (L1 block number) recorded by an L2 block's L1-info deposit.
