@@ -14,6 +14,7 @@ use loft_rollup::{
     replica::Replica,
     service::{RollupRecord, l2_node},
 };
+use loft_rpc::TxRoute;
 
 /// Where `loft devnet` writes the rollup record.
 pub const DEFAULT_RECORD: &str = "target/loft-devnet/rollup.json";
@@ -100,6 +101,13 @@ pub enum RollupCommand {
         /// Keep the derived chain here (it resumes from it); in memory when absent.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// The sequencer that transactions sent to this replica are forwarded to (its answer,
+        /// hash or error, is the replica's answer).
+        #[arg(long, env = "LOFT_L2_RPC", default_value = "http://127.0.0.1:9545")]
+        sequencer_rpc: String,
+        /// Forward no transactions: the replica refuses them with an error.
+        #[arg(long)]
+        no_sequencer: bool,
     },
 }
 
@@ -205,8 +213,17 @@ pub async fn run(command: RollupCommand) -> anyhow::Result<()> {
             println!("finalized on L1 (tx {}): {} wei to {}", r.transaction_hash, w.value, w.target);
             Ok(())
         }
-        RollupCommand::Replica { rollup, l1_rpc, addr, data_dir } => {
-            replica(&rollup, &l1_rpc, addr, data_dir).await
+        RollupCommand::Replica { rollup, l1_rpc, addr, data_dir, sequencer_rpc, no_sequencer } => {
+            let route = if no_sequencer {
+                TxRoute::Refuse(
+                    "this replica only derives the chain from L1 and knows no sequencer: send \
+                     transactions to the sequencer"
+                        .into(),
+                )
+            } else {
+                TxRoute::Forward(sequencer_rpc)
+            };
+            replica(&rollup, &l1_rpc, addr, data_dir, route).await
         }
     }
 }
@@ -267,15 +284,21 @@ async fn replica(
     l1_rpc: &str,
     addr: SocketAddr,
     data_dir: Option<PathBuf>,
+    route: TxRoute,
 ) -> anyhow::Result<()> {
     let record = RollupRecord::load(record)?;
     // A replica only reads L1: the key is never used to sign.
     let l1 = L1Client::connect(l1_rpc, loft_l1::dev_signers(1)?.remove(0)).await?;
     let node = l2_node(&record, data_dir)?;
+    let forwards = match &route {
+        TxRoute::Forward(url) => format!("transactions forwarded to the sequencer at {url}"),
+        _ => "transactions refused (--no-sequencer)".to_string(),
+    };
+    node.set_tx_route(route);
     let server = loft_rpc::serve(node.clone(), addr).await.with_context(|| format!("listening on {addr}"))?;
     let mut replica = Replica::new(record.config.clone(), node, l1).await?;
     println!("replica of rollup {} from L1 {l1_rpc}", record.config.l2_chain_id);
-    println!("  JSON-RPC http://{} (safe and finalized tags)", server.addr);
+    println!("  JSON-RPC http://{} (safe and finalized tags; {forwards})", server.addr);
     println!("  starting at L2 block {}", replica.safe().number);
     let mut last = (u64::MAX, u64::MAX);
     loop {

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::{
     convert,
+    forward::TxRoute,
     node::{MiningMode, Node, NodeEvent},
 };
 
@@ -192,6 +193,8 @@ enum FilterState {
 /// The context every method sees.
 pub struct Ctx {
     node: Arc<Node>,
+    /// For forwarding transactions ([`TxRoute::Forward`]).
+    http: reqwest::Client,
     filters: Mutex<HashMap<U256, FilterState>>,
     next_filter: Mutex<U256>,
 }
@@ -267,6 +270,36 @@ fn fee_history(
 }
 
 /// Fills in and signs a transaction for a dev account (`eth_sendTransaction`).
+async fn send_raw_transaction(p: Params<'static>, c: Arc<Ctx>) -> RpcResult<B256> {
+    let raw: Bytes = one(&p)?;
+    send_raw(&c, raw).await
+}
+
+async fn send_transaction(p: Params<'static>, c: Arc<Ctx>) -> RpcResult<B256> {
+    let req: TransactionRequest = one(&p)?;
+    let node = c.node.clone();
+    let raw = tokio::task::spawn_blocking(move || sign_for_dev_account(&node, &req))
+        .await
+        .map_err(|e| err(codes::INTERNAL, e.to_string()))??;
+    send_raw(&c, raw.into()).await
+}
+
+/// Takes a signed transaction as the node's [`TxRoute`] says: into the pool (a durable
+/// write, off the async threads), on to the sequencer, or refused.
+async fn send_raw(c: &Ctx, raw: Bytes) -> RpcResult<B256> {
+    match c.node.tx_route() {
+        TxRoute::Local => {
+            let node = c.node.clone();
+            tokio::task::spawn_blocking(move || node.submit_raw(&raw))
+                .await
+                .map_err(|e| err(codes::INTERNAL, e.to_string()))?
+                .map_err(chain_err)
+        }
+        TxRoute::Forward(url) => crate::forward::forward_raw(&c.http, &url, &raw).await,
+        TxRoute::Refuse(why) => Err(err(codes::SERVER, why)),
+    }
+}
+
 fn sign_for_dev_account(node: &Node, req: &TransactionRequest) -> RpcResult<Vec<u8>> {
     let from = req.from.ok_or_else(|| invalid("missing from"))?;
     let signer = node.signer(&from).ok_or_else(|| err(codes::SERVER, format!("unknown account {from}")))?;
@@ -319,7 +352,12 @@ fn quantity<T: serde::de::DeserializeOwned>(v: &Value) -> RpcResult<T> {
 
 /// Builds the RPC module with every method.
 pub fn module(node: Arc<Node>) -> RpcModule<Ctx> {
-    let ctx = Ctx { node, filters: Mutex::new(HashMap::new()), next_filter: Mutex::new(U256::from(1)) };
+    let ctx = Ctx {
+        node,
+        http: reqwest::Client::new(),
+        filters: Mutex::new(HashMap::new()),
+        next_filter: Mutex::new(U256::from(1)),
+    };
     let mut m = RpcModule::new(ctx);
     register(&mut m).expect("method names are unique");
     m
@@ -452,15 +490,8 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
             }
         })
     })?;
-    m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
-        let raw: Bytes = one(&p)?;
-        c.node.submit_raw(&raw).map_err(chain_err)
-    })?;
-    m.register_blocking_method("eth_sendTransaction", |p, c, _| -> RpcResult<B256> {
-        let req: TransactionRequest = one(&p)?;
-        let raw = sign_for_dev_account(&c.node, &req)?;
-        c.node.submit_raw(&raw).map_err(chain_err)
-    })?;
+    m.register_async_method("eth_sendRawTransaction", |p, c, _| send_raw_transaction(p, c))?;
+    m.register_async_method("eth_sendTransaction", |p, c, _| send_transaction(p, c))?;
 
     // ---- blocks and transactions ----
     m.register_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Value> {

@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod convert;
 pub mod eth;
+pub mod forward;
 pub mod node;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -19,6 +20,7 @@ use jsonrpsee::{
     server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
 };
 
+pub use forward::TxRoute;
 pub use node::{MiningMode, Node, NodeEvent};
 
 /// Largest request body accepted (a blob transaction with 9 blobs, hex-encoded, fits).

@@ -16,6 +16,8 @@ use loft_chain::{BuiltBlock, Chain, ChainError, SealedHeader, Snapshot};
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
+use crate::forward::TxRoute;
+
 /// When blocks are produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MiningMode {
@@ -48,6 +50,7 @@ pub struct Node {
     next_snapshot: AtomicU64,
     signers: HashMap<Address, PrivateKeySigner>,
     client_version: String,
+    tx_route: Mutex<TxRoute>,
 }
 
 impl Node {
@@ -63,7 +66,18 @@ impl Node {
             next_snapshot: AtomicU64::new(1),
             signers: signers.into_iter().map(|s| (s.address(), s)).collect(),
             client_version: format!("loft/v{}", env!("CARGO_PKG_VERSION")),
+            tx_route: Mutex::new(TxRoute::Local),
         })
+    }
+
+    /// Where transactions sent to this node go (its own pool unless set).
+    pub fn tx_route(&self) -> TxRoute {
+        self.tx_route.lock().clone()
+    }
+
+    /// Sets where transactions sent to this node go.
+    pub fn set_tx_route(&self, route: TxRoute) {
+        *self.tx_route.lock() = route;
     }
 
     /// Runs `f` with the chain locked.

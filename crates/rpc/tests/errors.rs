@@ -420,3 +420,64 @@ async fn safe_and_finalized_tags() {
     let v = h.call("eth_getBalance", json!([key(1).address(), "finalized"])).await;
     assert!(v["result"].is_string(), "{v}");
 }
+
+/// A node that forwards transactions (a rollup replica) answers exactly what the node it
+/// forwards to answers: the hash of an accepted transaction, which that node then holds, or
+/// its error with code, message and data unchanged; it never keeps one in its own pool. A
+/// node that knows nowhere to send them refuses them with a clear error.
+#[tokio::test]
+async fn forwarded_transactions_get_the_sequencer_answer() {
+    let sequencer = start(MiningMode::Manual).await;
+    let replica = start(MiningMode::Manual).await;
+    replica.node.set_tx_route(loft_rpc::TxRoute::Forward(sequencer.url.clone()));
+    let alice = key(1);
+
+    let tx = sign_1559(&alice, transfer(0));
+    let answer = replica.send(&tx).await;
+    let hash = answer.get("result").cloned().unwrap_or_else(|| panic!("forwarded: {answer}"));
+    let held = sequencer.call("eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(held["result"]["hash"], hash, "the sequencer holds the forwarded transaction");
+    let not_held = replica.call("eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(not_held["result"], Value::Null, "the replica keeps nothing in its own pool");
+
+    // eth_sendTransaction signs with the replica's dev key and forwards the result too (the
+    // nonce given: the replica's own chain has not seen the first transaction yet)
+    let signed = replica
+        .call(
+            "eth_sendTransaction",
+            json!([{"from": alice.address(), "to": Address::repeat_byte(0xb0), "value": "0x1",
+                    "gas": "0x5208", "nonce": "0x1", "maxFeePerGas": format!("{FEE:#x}"), "maxPriorityFeePerGas": "0x1"}]),
+        )
+        .await;
+    let signed_hash = signed.get("result").cloned().unwrap_or_else(|| panic!("forwarded: {signed}"));
+    let held = sequencer.call("eth_getTransactionByHash", json!([signed_hash])).await;
+    assert_eq!(held["result"]["nonce"], "0x1", "{held}");
+
+    // the sequencer's refusals come back unchanged
+    for bad in [
+        tx.clone(),                                                        // already known
+        sign_1559(&key(7), transfer(0)),                                   // insufficient funds
+        sign_1559(&alice, TxEip1559 { chain_id: 1, ..transfer(2) }),       // wrong chain
+        sign_1559(&alice, TxEip1559 { gas_limit: 20_000, ..transfer(2) }), // intrinsic gas
+    ] {
+        let direct = sequencer.send(&bad).await;
+        let forwarded = replica.send(&bad).await;
+        assert!(direct.get("error").is_some(), "{direct}");
+        assert_eq!(forwarded["error"], direct["error"], "the error passes through unchanged");
+    }
+    // bytes that are no transaction: the sequencer's decoding error
+    assert_eq!(replica.send(&[0xde, 0xad]).await["error"], sequencer.send(&[0xde, 0xad]).await["error"]);
+
+    // a sequencer that does not answer
+    replica.node.set_tx_route(loft_rpc::TxRoute::Forward("http://127.0.0.1:9".into()));
+    assert_error(
+        &replica.send(&sign_1559(&alice, transfer(2))).await,
+        -32000,
+        "this node forwards transactions to its sequencer at http://127.0.0.1:9, which did not answer",
+    );
+    // no sequencer at all
+    replica.node.set_tx_route(loft_rpc::TxRoute::Refuse("no sequencer configured".into()));
+    assert_error(&replica.send(&sign_1559(&alice, transfer(2))).await, -32000, "no sequencer configured");
+    let pending = sequencer.node.with_chain(|c| c.pool().len());
+    assert_eq!(pending, 2, "only the two accepted transactions reached the sequencer");
+}
