@@ -1,5 +1,6 @@
 //! loft's benchmarks. Each prints a table and writes `target/loft-bench/NAME.json` in the
-//! format of `shared/BENCH.md`; comparisons (anvil, L1-direct) are measured in the same run.
+//! format described in `docs/bench.md`; comparisons (anvil, L1-direct) are measured in the
+//! same run.
 
 pub mod channels;
 pub mod l1;

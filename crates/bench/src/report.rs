@@ -1,4 +1,4 @@
-//! The benchmark report format of `shared/BENCH.md`: a table for people, JSON for tools.
+//! The benchmark report format (docs/bench.md): a table for people, JSON for tools.
 
 use std::{path::PathBuf, time::SystemTime};
 

@@ -1,5 +1,5 @@
 //! loft's EVM chain engine: one engine for every EVM chain loft runs (the embedded L1
-//! devnet, the optimistic rollup's L2, the sidechain).
+//! devnet and the optimistic rollup's L2; a sidechain is planned, not built).
 //!
 //! - [`tx`]: decoding and checking signed transactions (legacy, EIP-2930, EIP-1559,
 //!   EIP-4844 with blob sidecars, EIP-7702);

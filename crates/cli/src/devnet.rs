@@ -131,7 +131,8 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let rollup = if args.no_rollup {
         None
     } else {
-        let keys = loft_l1::dev_signers(4)?;
+        // Dev accounts 0-2 deploy, batch and propose; all ten are funded on L2 by deposits.
+        let keys = loft_l1::dev_signers(10)?;
         // blobs need a node that serves their contents (loft's loft_getBlob)
         let blobs = !args.calldata && devnet.is_some();
         let rollup_dir = args.data_dir.as_ref().map(|d| d.join("rollup"));

@@ -1,4 +1,5 @@
-//! `loft`: one command for the devnet, every L2 family and the benchmarks.
+//! `loft`: one command for the devnet, the L2s built so far (the optimistic rollup, the ZK
+//! rollup, state channels) and the benchmarks. A sidechain and Plasma are planned, not built.
 
 mod channel_cmd;
 mod devnet;
@@ -8,7 +9,8 @@ mod zk_cmd;
 
 use clap::{Parser, Subcommand};
 
-/// loft: a Layer 2 framework: channels, sidechain, plasma and rollups on an Ethereum L1.
+/// loft: a Layer 2 framework on an Ethereum L1: an optimistic rollup, a ZK rollup and state
+/// channels (a sidechain and Plasma are planned).
 #[derive(Parser)]
 #[command(name = "loft", version, about)]
 struct Cli {

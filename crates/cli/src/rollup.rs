@@ -32,7 +32,8 @@ pub struct RollupOptions {
     pub l1_confs: u64,
 }
 
-/// Starts the rollup against the L1 at `l1_url`; dev accounts 0-2 deploy, batch and propose.
+/// Starts the rollup against the L1 at `l1_url`; dev accounts 0-2 deploy, batch and propose,
+/// and each of `keys` deposits 1,000 ETH to its own L2 address.
 pub async fn run(
     l1_url: &str,
     keys: &[PrivateKeySigner],
@@ -45,7 +46,8 @@ pub async fn run(
         deployer: keys[0].clone(),
         batcher: keys[1].clone(),
         proposer: keys[2].clone(),
-        funded: keys.iter().map(|k| k.address()).collect(),
+        fund_on_l2: keys.to_vec(),
+        l2_funding: U256::from(loft_rollup::service::DEVNET_L2_FUNDING_WEI),
         sequencer_addr: SocketAddr::new(options.host, options.l2_port),
         replica_addr: SocketAddr::new(options.host, options.replica_port),
         block_time: 1,
@@ -65,8 +67,19 @@ pub async fn run(
         "  oracle     {} (outputs every 10 L2 blocks, 12 s challenge window)",
         rollup.deployment.output_oracle
     );
+    println!(
+        "  trust      output roots are trusted: no fault proof checks them yet, and the challenger \
+         (dev account 0) may delete any output without a proof"
+    );
     println!("  L1 bridge  {}", rollup.deployment.l1_standard_bridge);
     println!("  batches    to {} as {}", rollup.config.batch_inbox, if blobs { "blobs" } else { "calldata" });
+    if !rollup.funded_on_l2.is_empty() {
+        println!(
+            "  L2 funds   dev accounts {} deposited {} ETH each through the portal (the genesis funds nobody)",
+            dev_indexes(keys, &rollup.funded_on_l2),
+            loft_rollup::service::DEVNET_L2_FUNDING_WEI / ETH
+        );
+    }
     tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             match event {
@@ -113,6 +126,16 @@ pub async fn run(
         }
     });
     Ok(rollup)
+}
+
+/// "0-9", or the list, of the dev accounts among `funded`.
+fn dev_indexes(keys: &[PrivateKeySigner], funded: &[Address]) -> String {
+    let indexes: Vec<usize> =
+        keys.iter().enumerate().filter(|(_, k)| funded.contains(&k.address())).map(|(i, _)| i).collect();
+    match (indexes.first(), indexes.last()) {
+        (Some(first), Some(last)) if last - first + 1 == indexes.len() => format!("{first}-{last}"),
+        _ => indexes.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+    }
 }
 
 async fn wait_for<F, Fut>(what: &str, secs: u64, mut check: F) -> anyhow::Result<()>

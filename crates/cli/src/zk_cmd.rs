@@ -506,8 +506,16 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
     };
     let record = args.data_dir.join("zk.json");
     let existing = match Deployment::load(&record) {
-        Ok(d) if d.chain_id == l1.chain_id().await? && has_code(&l1, d.rollup).await => Some(d),
-        _ => None,
+        Ok(d) if d.is_on(&l1).await? => Some(d),
+        Ok(d) => {
+            println!(
+                "zk record    {} names a rollup this L1 does not have ({}): deploying a new one",
+                record.display(),
+                d.binding()
+            );
+            None
+        }
+        Err(_) => None,
     };
     let config = existing.as_ref().map(|d| d.config.clone()).unwrap_or(config);
     println!("zk keys      {} (setting up the circuits on first use)", args.data_dir.join("keys").display());
@@ -542,8 +550,17 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
         block_time: Duration::from_secs_f64(args.block_time.max(0.05)),
         l1_confirmations: args.l1_confirmations,
     };
-    // one record per deployment: a fresh rollup (a new devnet) never meets an old record
-    let store = Store::open(&args.data_dir.join(format!("operator-{}.redb", deployment.rollup)))?;
+    // The operator's record is bound to this deployment (chain, contract, L1 block): a new
+    // L1 that put a new rollup at the same address never replays an old record.
+    let path = args.data_dir.join(format!("operator-{}.redb", deployment.rollup));
+    let (store, set_aside) = Store::open_for(&path, &deployment.binding())?;
+    if let Some(aside) = set_aside {
+        println!(
+            "zk record    {} was made for another deployment: set aside as {}",
+            path.display(),
+            aside.display()
+        );
+    }
     let operator = Operator::open(op_config, l1, keys, store).await?;
     let (api, server) = serve(operator.clone(), args.listen).await?;
     println!(
@@ -552,11 +569,6 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
     );
     let task = tokio::spawn(async move { operator.run().await.map_err(anyhow::Error::from) });
     Ok(RunningOperator { api, deployment, task, server })
-}
-
-async fn has_code(l1: &L1Client, at: Address) -> bool {
-    use alloy::providers::Provider;
-    l1.provider().get_code_at(at).await.map(|c| !c.is_empty()).unwrap_or(false)
 }
 
 /// The dev account the devnet's ZK operator uses (the optimistic rollup's roles use 0-3).

@@ -6,6 +6,7 @@ mod common;
 
 use std::process::Command;
 
+use alloy_primitives::U256;
 use loft_rpc::MiningMode;
 
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -63,14 +64,9 @@ async fn web3py_against_devnet() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn web3py_against_the_rollup() {
-    let python = common::workspace_root().join(".tools/venv/bin/python");
-    if !python.exists() {
-        common::skip_or_fail("the web3.py venv is not installed (run scripts/install-tools.sh)");
-        return;
-    }
-    let devnet = common::devnet(MiningMode::Instant).await;
+/// The optimistic rollup on `devnet`, its dev accounts funded on L2 by deposits that the
+/// sequencer and the replica both hold.
+async fn start_rollup(devnet: &loft_l1::Devnet) -> loft_rollup::service::RunningRollup {
     let keys = loft_l1::dev_signers(4).expect("keys");
     let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
@@ -81,7 +77,8 @@ async fn web3py_against_the_rollup() {
             deployer: keys[0].clone(),
             batcher: keys[1].clone(),
             proposer: keys[2].clone(),
-            funded: keys.iter().map(|k| k.address()).collect(),
+            fund_on_l2: keys.to_vec(),
+            l2_funding: U256::from(loft_rollup::service::DEVNET_L2_FUNDING_WEI),
             sequencer_addr: any_port,
             replica_addr: any_port,
             block_time: 1,
@@ -95,24 +92,60 @@ async fn web3py_against_the_rollup() {
     )
     .await
     .expect("rollup");
-    let url = format!("http://{}", rollup.sequencer_rpc.addr);
-    // L1 prices come with the first L2 block (its L1-info deposit): wait for it.
+    assert_eq!(rollup.funded_on_l2.len(), keys.len(), "every dev account is funded on L2");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while rollup.sequencer.with_chain(|c| c.head().header.number) == 0 {
-        assert!(std::time::Instant::now() < deadline, "the sequencer built no block");
+    // The replica has derived the funding deposits too (they took each account's first L2
+    // nonce: a client reading its nonce from the replica before that would reuse it).
+    let funding = U256::from(loft_rollup::service::DEVNET_L2_FUNDING_WEI);
+    while !keys.iter().all(|k| rollup.replica.with_chain(|c| c.state().balance(&k.address())) >= funding) {
+        assert!(std::time::Instant::now() < deadline, "the replica never derived the funding deposits");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    tokio::task::spawn_blocking(move || {
-        run_script(
-            Command::new(python)
-                .arg("tests/clients/web3_e2e.py")
-                .env("LOFT_CHAIN_ID", loft_rollup::config::DEVNET_L2_CHAIN_ID.to_string())
-                .env("LOFT_L1_FEE", "1"),
-            &url,
-        );
-    })
-    .await
-    .expect("script task");
+    rollup
+}
+
+/// Runs the web3.py script `script` makes (its command and the URL it talks to) on a fresh
+/// rollup, then checks that every wei on the L2 is backed by the portal.
+async fn web3py_on_the_rollup(
+    script: impl FnOnce(std::path::PathBuf, &loft_rollup::service::RunningRollup) -> (Command, String),
+) {
+    let python = common::workspace_root().join(".tools/venv/bin/python");
+    if !python.exists() {
+        common::skip_or_fail("the web3.py venv is not installed (run scripts/install-tools.sh)");
+        return;
+    }
+    let devnet = common::devnet(MiningMode::Instant).await;
+    let rollup = start_rollup(&devnet).await;
+    let (mut command, url) = script(python, &rollup);
+    tokio::task::spawn_blocking(move || run_script(&mut command, &url)).await.expect("script task");
+    common::assert_l2_eth_backed(&devnet.url(), &rollup).await;
     rollup.stop().await;
     devnet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web3py_against_the_rollup() {
+    web3py_on_the_rollup(|python, rollup| {
+        let mut command = Command::new(python);
+        command
+            .arg("tests/clients/web3_e2e.py")
+            .env("LOFT_CHAIN_ID", loft_rollup::config::DEVNET_L2_CHAIN_ID.to_string())
+            .env("LOFT_L1_FEE", "1");
+        (command, format!("http://{}", rollup.sequencer_rpc.addr))
+    })
+    .await;
+}
+
+/// web3.py sends through the replica as it would through the sequencer: the replica forwards
+/// the transaction, and each transaction ends with the same receipt on both nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web3py_through_the_replica() {
+    web3py_on_the_rollup(|python, rollup| {
+        let mut command = Command::new(python);
+        command
+            .arg("tests/clients/web3_replica.py")
+            .env("LOFT_SEQUENCER_URL", format!("http://{}", rollup.sequencer_rpc.addr));
+        (command, format!("http://{}", rollup.replica_rpc.addr))
+    })
+    .await;
 }

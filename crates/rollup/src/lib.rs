@@ -18,6 +18,7 @@
 //!
 //! The sequencer, batcher, derivation pipeline and proposer build on these.
 
+pub mod backing;
 pub mod batcher;
 pub mod block;
 pub mod bridge;

@@ -12,9 +12,9 @@ use std::{
 
 use alloy::{eips::BlockNumberOrTag, providers::Provider, signers::local::PrivateKeySigner};
 use alloy_primitives::{Address, U256};
-use loft_chain::{Chain, GenesisAccount, Store};
+use loft_chain::{Chain, Store};
 use loft_l1::{L1Client, L1Error};
-use loft_rpc::{MiningMode, Node, RpcServer};
+use loft_rpc::{MiningMode, Node, RpcServer, TxRoute};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
@@ -38,8 +38,13 @@ pub struct RollupServiceConfig {
     pub batcher: PrivateKeySigner,
     /// Posts output roots.
     pub proposer: PrivateKeySigner,
-    /// Accounts funded in the L2 genesis (10,000 ETH each).
-    pub funded: Vec<Address>,
+    /// L1 accounts that each deposit [`RollupServiceConfig::l2_funding`] to their own L2
+    /// address through the portal when a new rollup is deployed (not on a resume), so that
+    /// well-known accounts hold ETH on L2 that the portal backs; one with too little ETH on
+    /// L1 is skipped. The L2 genesis funds nobody.
+    pub fund_on_l2: Vec<PrivateKeySigner>,
+    /// What each of [`RollupServiceConfig::fund_on_l2`] deposits, in wei.
+    pub l2_funding: U256,
     /// The sequencer's JSON-RPC address.
     pub sequencer_addr: SocketAddr,
     /// The replica's JSON-RPC address.
@@ -101,6 +106,9 @@ pub enum RollupEvent {
 pub struct RunningRollup {
     /// Whether an existing rollup was resumed from the data directory.
     pub resumed: bool,
+    /// The accounts whose funding deposits ([`RollupServiceConfig::fund_on_l2`]) were made
+    /// and have arrived on L2.
+    pub funded_on_l2: Vec<Address>,
     /// What another node needs to join this rollup (`loft rollup replica`) and what a user's
     /// commands need (`loft rollup deposit` ...).
     pub record: RollupRecord,
@@ -136,18 +144,53 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
+/// What `loft devnet` deposits to L2 for each dev account: 1,000 ETH.
+pub const DEVNET_L2_FUNDING_WEI: u128 = 1_000 * 1_000_000_000_000_000_000;
+
+/// How long the funding deposits of a new rollup may take to arrive on L2.
+const FUNDING_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Each of `cfg.fund_on_l2` with enough ETH on L1 deposits `cfg.l2_funding` to itself on L2
+/// through the portal; returns once every deposit is in the sequencer's chain.
+async fn fund_on_l2(
+    cfg: &RollupServiceConfig,
+    deployment: &RollupDeployment,
+    sequencer: &Node,
+) -> Result<Vec<Address>, NodeError> {
+    let mut funded = Vec::new();
+    // What a deposit's L1 transaction may cost on top of its value.
+    let gas_margin = U256::from(10u64).pow(U256::from(17));
+    for key in &cfg.fund_on_l2 {
+        let l1 = L1Client::connect(&cfg.l1_url, key.clone()).await?;
+        if l1.balance(key.address()).await? < cfg.l2_funding + gas_margin {
+            continue;
+        }
+        crate::bridge::deposit_eth(&l1, deployment, key.address(), cfg.l2_funding).await?;
+        funded.push(key.address());
+    }
+    let deadline = tokio::time::Instant::now() + FUNDING_TIMEOUT;
+    while !funded.iter().all(|a| sequencer.with_chain(|c| c.state().balance(a)) >= cfg.l2_funding) {
+        if tokio::time::Instant::now() > deadline {
+            return Err(NodeError::Funding(format!(
+                "the deposits of {} account(s) did not arrive on L2 within {FUNDING_TIMEOUT:?}",
+                funded.len()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(funded)
+}
+
 /// An L2 node of the rollup `record` describes (its genesis), kept in `dir` (in memory when
 /// `None`), mining only when told (the sequencer or derivation builds its blocks).
 pub fn l2_node(record: &RollupRecord, dir: Option<PathBuf>) -> Result<Arc<Node>, NodeError> {
-    let balance = U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18));
-    let alloc =
-        record.funded.iter().map(|a| GenesisAccount { address: *a, balance, ..Default::default() }).collect();
     let store = match dir {
         Some(d) => Store::open(&d)?,
         None => Store::in_memory()?,
     };
+    // No account holds ETH at genesis: every wei on L2 comes from a deposit into the portal.
     let chain =
-        Chain::open(l2_chain_config(&record.config, alloc, record.deployment.l1_standard_bridge), store)?;
+        Chain::open(l2_chain_config(&record.config, vec![], record.deployment.l1_standard_bridge), store)?;
     Ok(Node::new(chain, MiningMode::Manual, vec![]))
 }
 
@@ -159,10 +202,6 @@ pub struct RollupRecord {
     pub config: RollupConfig,
     /// The L1 contracts.
     pub deployment: RollupDeployment,
-    /// Accounts funded in the L2 genesis (10,000 ETH each): part of the genesis every node
-    /// of the rollup must share.
-    #[serde(default)]
-    pub funded: Vec<Address>,
 }
 
 impl RollupRecord {
@@ -266,7 +305,7 @@ async fn deploy_or_resume(
         l1_fee_base_scalar: 1_000_000,
         l1_fee_blob_scalar: 0,
     };
-    let record = RollupRecord { config, deployment, funded: cfg.funded.clone() };
+    let record = RollupRecord { config, deployment };
     if let Some(dir) = &cfg.data_dir {
         record.save(&dir.join(RECORD_FILE))?;
     }
@@ -292,6 +331,8 @@ pub async fn start(
     };
     let sequencer_rpc = serve(sequencer_node.clone(), cfg.sequencer_addr).await?;
     let replica_rpc = serve(replica_node.clone(), cfg.replica_addr).await?;
+    // The replica never includes a transaction itself: it hands it to the sequencer.
+    replica_node.set_tx_route(TxRoute::Forward(format!("http://{}", sequencer_rpc.addr)));
 
     let mut tasks = Vec::new();
     // Sequencer: a block every block_time seconds.
@@ -402,8 +443,10 @@ pub async fn start(
             }
         }
     }));
+    let funded_on_l2 = if resumed { vec![] } else { fund_on_l2(&cfg, &deployment, &sequencer_node).await? };
     Ok(RunningRollup {
         resumed,
+        funded_on_l2,
         record: record.clone(),
         config,
         deployment,

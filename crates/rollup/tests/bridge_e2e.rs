@@ -11,6 +11,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::{Address, U256};
 use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_rollup::{
+    backing::backing,
     batcher::DataMode,
     bridge,
     config::L2_STANDARD_BRIDGE,
@@ -43,7 +44,8 @@ async fn start_rollup(l1_url: &str, keys: &[PrivateKeySigner], mode: DataMode) -
             deployer: keys[0].clone(),
             batcher: keys[1].clone(),
             proposer: keys[2].clone(),
-            funded: keys.iter().map(|k| k.address()).collect(),
+            fund_on_l2: keys.to_vec(),
+            l2_funding: U256::from(loft_rollup::service::DEVNET_L2_FUNDING_WEI),
             sequencer_addr: any,
             replica_addr: any,
             block_time: 1,
@@ -162,6 +164,19 @@ async fn scenario(l1_url: &str, mode: DataMode) {
         "the bridge still holds what is on L2"
     );
     assert!(withdrawal.finalize(&l1, d.portal).await.is_err(), "finalized once");
+
+    // Every wei on L2 is backed by the portal, a withdrawal on its way out included.
+    let (eth_out, _) = bridge::withdraw_eth(&l2, me, U256::from(TOKEN)).await.expect("withdraw ETH");
+    let b = backing(&l1, &d, &rollup.sequencer).await.expect("backing");
+    assert!(b.is_backed(), "{b:?}");
+    assert_eq!((b.pending_count, b.pending_withdrawals), (1, eth_out.value), "{b:?}");
+    eventually("the replica derives the withdrawal", || async {
+        let (derived, sequenced) = (replica.balance(me).await, l2.balance(me).await);
+        matches!((derived, sequenced), (Ok(r), Ok(s)) if r == s)
+    })
+    .await;
+    let b = backing(&l1, &d, &rollup.replica).await.expect("backing");
+    assert!(b.is_backed() && b.pending_count == 1, "{b:?}");
     rollup.stop().await;
 }
 

@@ -1,6 +1,7 @@
 //! Bindings to the ZK rollup's L1 contracts (from the committed artifacts), the rollup's
 //! configuration and genesis, and deployment.
 
+use alloy::providers::Provider;
 use alloy_primitives::{Address, B256, U256};
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
@@ -95,6 +96,11 @@ pub struct Deployment {
     pub operator: Address,
     /// The L1 block the rollup was deployed in (logs are read from there).
     pub deployed_at: u64,
+    /// An L1 block (number, hash) at or after the deployment: the deployment, and every
+    /// record made for it, belongs to the L1 history that has this block. A new L1 whose
+    /// contract lands at the same address (a restarted in-memory devnet) does not have it.
+    #[serde(default)]
+    pub bound_to: Option<(u64, B256)>,
     /// The parameters.
     pub config: RollupConfig,
 }
@@ -167,7 +173,14 @@ pub async fn deploy(
     .calldata()
     .clone();
     let rollup = l1.deploy(code).await?;
+    let head = l1
+        .provider()
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(L1Error::from)?
+        .ok_or_else(|| L1Error::Rpc("the L1 has no latest block".into()))?;
     Ok(Deployment {
+        bound_to: Some((head.header.number, head.header.hash)),
         chain_id,
         rollup,
         block_verifier,
@@ -201,6 +214,36 @@ impl Deployment {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(path, serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)
+    }
+
+    /// Whether `l1` holds this deployment: the same chain id, the rollup's code, and the
+    /// block it is bound to. A record without a bound block (made before records were bound)
+    /// matches on chain id and code alone.
+    pub async fn is_on(&self, l1: &L1Client) -> Result<bool, L1Error> {
+        if l1.chain_id().await? != self.chain_id {
+            return Ok(false);
+        }
+        let provider = l1.provider();
+        if provider.get_code_at(self.rollup).await.map_err(L1Error::from)?.is_empty() {
+            return Ok(false);
+        }
+        let Some((number, hash)) = self.bound_to else { return Ok(true) };
+        let block = provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
+            .await
+            .map_err(L1Error::from)?;
+        Ok(block.is_some_and(|b| b.header.hash == hash))
+    }
+
+    /// What a record made for this deployment is bound to: chain id, rollup address and
+    /// bound block, as text.
+    pub fn binding(&self) -> String {
+        match self.bound_to {
+            Some((number, hash)) => {
+                format!("chain {} rollup {} block {number} {hash}", self.chain_id, self.rollup)
+            }
+            None => format!("chain {} rollup {}", self.chain_id, self.rollup),
+        }
     }
 
     /// Reads a record written by [`Deployment::save`].

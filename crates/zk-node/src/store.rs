@@ -14,6 +14,8 @@ use crate::wire::WireOp;
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const PENDING: TableDefinition<u64, &[u8]> = TableDefinition::new("pending");
+/// `"deployment"`: the deployment the record was made for ([`Store::open_for`]).
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// A sealed block as the store keeps it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -54,6 +56,53 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(err)?;
         }
         Ok(Self { db: Database::create(path).map_err(err)? })
+    }
+
+    /// Opens the record at `path` for the deployment `binding` names (its chain, contract
+    /// and L1 block: `Deployment::binding`), or starts one. A record made for another
+    /// deployment, or for none it names, is never replayed into this one: it is renamed
+    /// `<path>.set-aside-<unix seconds>` and its new path returned with a fresh record.
+    pub fn open_for(path: &Path, binding: &str) -> Result<(Self, Option<std::path::PathBuf>), StoreError> {
+        let store = Self::open(path)?;
+        let recorded = store.binding()?;
+        let (blocks, pending) = store.load()?;
+        let matches = match &recorded {
+            Some(b) => b == binding,
+            // a record from before records were bound: only an empty one is safe to take
+            None => blocks.is_empty() && pending.is_empty(),
+        };
+        if matches {
+            store.bind(binding)?;
+            return Ok((store, None));
+        }
+        drop(store);
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(format!(".set-aside-{secs}"));
+        let aside = std::path::PathBuf::from(aside);
+        std::fs::rename(path, &aside).map_err(err)?;
+        let store = Self::open(path)?;
+        store.bind(binding)?;
+        Ok((store, Some(aside)))
+    }
+
+    /// The deployment the record was made for, if it says.
+    pub fn binding(&self) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        match txn.open_table(META) {
+            Ok(t) => Ok(t.get("deployment").map_err(err)?.map(|v| v.value().to_string())),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    fn bind(&self, binding: &str) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(err)?;
+        txn.open_table(META).map_err(err)?.insert("deployment", binding).map_err(err)?;
+        txn.commit().map_err(err)
     }
 
     /// A record in memory, lost with the process.
@@ -128,5 +177,57 @@ impl Store {
             Err(e) => return Err(err(e)),
         }
         Ok((blocks, pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed(number: u32) -> SealedRecord {
+        SealedRecord { number, ops: vec![], new_root: B256::repeat_byte(number as u8), submitted: true }
+    }
+
+    /// A record made for one deployment is never replayed into another that reuses the
+    /// contract address (a restarted in-memory devnet): it is set aside, and the new
+    /// deployment starts empty; the same deployment reopens its own record.
+    #[test]
+    fn a_record_of_another_deployment_is_set_aside() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(err)?;
+        let path = dir.path().join("operator.redb");
+        let (first, aside) = Store::open_for(&path, "chain 31337 rollup 0xaa block 9 0x01")?;
+        assert!(aside.is_none());
+        first.seal(&sealed(1), &[])?;
+        drop(first);
+
+        let (again, aside) = Store::open_for(&path, "chain 31337 rollup 0xaa block 9 0x01")?;
+        assert!(aside.is_none(), "the same deployment keeps its record");
+        assert_eq!(again.load()?.0, vec![sealed(1)]);
+        drop(again);
+
+        let (other, aside) = Store::open_for(&path, "chain 31337 rollup 0xaa block 9 0x02")?;
+        let aside = aside.expect("set aside");
+        assert!(other.load()?.0.is_empty(), "the new deployment starts empty");
+        assert_eq!(other.binding()?.as_deref(), Some("chain 31337 rollup 0xaa block 9 0x02"));
+        let kept = Store::open(&aside)?;
+        assert_eq!(kept.load()?.0, vec![sealed(1)], "the old record is kept aside, whole");
+        Ok(())
+    }
+
+    /// A record from before records were bound is taken only when empty.
+    #[test]
+    fn an_unbound_record_with_blocks_is_set_aside() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(err)?;
+        let path = dir.path().join("operator.redb");
+        Store::open(&path)?.seal(&sealed(1), &[])?;
+        let (store, aside) = Store::open_for(&path, "chain 1 rollup 0xbb")?;
+        assert!(aside.is_some());
+        assert!(store.load()?.0.is_empty());
+
+        let empty = dir.path().join("empty.redb");
+        drop(Store::open(&empty)?);
+        let (_, aside) = Store::open_for(&empty, "chain 1 rollup 0xbb")?;
+        assert!(aside.is_none(), "an empty unbound record is simply bound");
+        Ok(())
     }
 }

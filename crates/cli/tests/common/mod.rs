@@ -88,3 +88,15 @@ pub async fn rpc(
 pub fn quantity(v: &serde_json::Value) -> u128 {
     v.as_str().and_then(|s| u128::from_str_radix(s.trim_start_matches("0x"), 16).ok()).expect("a quantity")
 }
+
+/// Every wei on the rollup's L2 is backed: the portal holds at least what L2 accounts own
+/// plus the withdrawals not yet paid on L1, on the sequencer's chain and on the replica's.
+pub async fn assert_l2_eth_backed(l1_url: &str, rollup: &loft_rollup::service::RunningRollup) {
+    let key = loft_l1::dev_signers(1).expect("key").remove(0);
+    let l1 = loft_l1::L1Client::connect(l1_url, key).await.expect("L1");
+    for node in [&rollup.sequencer, &rollup.replica] {
+        let backing = loft_rollup::backing::backing(&l1, &rollup.deployment, node).await.expect("backing");
+        assert!(backing.is_backed(), "L2 ETH that the portal does not back: {backing:?}");
+        assert!(backing.l2_accounts > alloy_primitives::U256::ZERO, "nothing on L2 to check: {backing:?}");
+    }
+}
