@@ -6,6 +6,7 @@ pub mod channels;
 pub mod l1;
 pub mod report;
 pub mod rollup;
+pub mod rollup_hour;
 pub mod zk;
 
 use clap::Subcommand;

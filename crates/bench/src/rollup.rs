@@ -16,6 +16,8 @@
 //!   from send to the sequencer's block holding it (the receipt), and to the replica deriving
 //!   that block from L1 (the safe head).
 //! - L1-direct: the same kind of transfer executed on the L1 engine.
+//! - An hour of L1 cost, idle and at 10 transfers/s, simulated with the batcher's channel
+//!   policy before and after channels waited to fill (`rollup_hour`).
 
 use std::{
     collections::HashMap,
@@ -37,8 +39,9 @@ use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_primitives::batch::{ChannelEncoder, Compression};
 use loft_rollup::{
     RollupConfig,
-    batcher::{DataMode, MAX_BLOB_PAYLOAD},
+    batcher::MAX_BLOB_PAYLOAD,
     block::batch_for_block,
+    channel_policy::{ChannelPolicy, DataChoice},
     config::{BATCH_INBOX, L1Anchor},
     deposits::L1BlockInfo,
     derive::{L1Block, L2Head, attributes},
@@ -268,7 +271,7 @@ async fn latency(txs: usize, rate: f64) -> anyhow::Result<(Vec<f64>, Vec<f64>)> 
             block_time: 1,
             output_interval: 10,
             finalization_period: 12,
-            data_mode: DataMode::Blobs,
+            channel_policy: ChannelPolicy::immediate(DataChoice::Blobs),
             sequencer_l1_confs: 2,
             data_dir: Some(dir.path().to_path_buf()),
         },
@@ -478,6 +481,23 @@ pub async fn run(args: RollupArgs) -> anyhow::Result<Report> {
             n,
         );
     }
+    let pb = spinner("an hour of L1 cost, simulated: idle, and at 10 transfers/s".to_string());
+    let busy = eth_workload(L2_CHAIN_ID, 36_000, args.senders).transfers;
+    for (label, policy) in [("", ChannelPolicy::DEFAULT), ("before.", crate::rollup_hour::before())] {
+        let idle = crate::rollup_hour::hour_cost(policy, &[], 0)?;
+        let tps10 = crate::rollup_hour::hour_cost(policy, &busy, 10)?;
+        for (key, value, unit) in [
+            ("idle_hour_gas", idle.gas, "gas"),
+            ("idle_hour_blob_gas", idle.blob_gas, "blob gas"),
+            ("idle_hour_transactions", idle.transactions, "tx"),
+            ("tps10_hour_gas", tps10.gas, "gas"),
+            ("tps10_hour_blob_gas", tps10.blob_gas, "blob gas"),
+            ("tps10_hour_transactions", tps10.transactions, "tx"),
+        ] {
+            report.push(&format!("rollup.l1_cost.{label}{key}"), value as f64, unit, Better::Lower, 3600);
+        }
+    }
+    pb.finish_and_clear();
     if args.latency_txs > 0 {
         let pb = spinner(format!(
             "latency: {} transfers at {}/s to the running rollup",

@@ -67,6 +67,10 @@ pub struct DevnetArgs {
     /// shallower L1 reorg then never takes an origin away).
     #[arg(long, default_value_t = 2)]
     sequencer_l1_confs: u64,
+    /// L1 blocks a batcher channel may stay open before it is posted (it is posted sooner
+    /// once it holds about a blob of compressed data): bounds how far the safe head lags.
+    #[arg(long, default_value_t = 5)]
+    max_channel_duration: u64,
 }
 
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
@@ -92,7 +96,11 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             };
             let devnet = Devnet::start(config).await?;
             let url = devnet.url();
-            print_banner(&devnet, mining, args.data_dir.as_deref());
+            // A rollup needs L1 time to pass while nobody sends L1 transactions (its L1
+            // origins, channel durations and windows count L1 blocks), as on a real L1.
+            let idle = (!args.no_rollup && mining == MiningMode::Instant).then_some(IDLE_BLOCK_TIME);
+            devnet.node.set_idle_block_time(idle);
+            print_banner(&devnet, mining, idle, args.data_dir.as_deref());
             (Some(devnet), url)
         }
     };
@@ -143,6 +151,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             blobs,
             data_dir: rollup_dir,
             l1_confs: args.sequencer_l1_confs,
+            max_channel_duration: args.max_channel_duration,
         };
         let rollup = crate::rollup::run(&url, &keys, options).await?;
         // For `loft rollup ...` (its default --rollup path).
@@ -252,14 +261,27 @@ async fn existing_deployments(client: &L1Client, path: &std::path::Path) -> Opti
     (!code.is_empty()).then_some(d)
 }
 
-fn print_banner(devnet: &Devnet, mining: MiningMode, data_dir: Option<&std::path::Path>) {
+/// With the rollup on an instant-mining devnet, an empty L1 block after this long without one.
+const IDLE_BLOCK_TIME: Duration = Duration::from_secs(2);
+
+fn print_banner(
+    devnet: &Devnet,
+    mining: MiningMode,
+    idle: Option<Duration>,
+    data_dir: Option<&std::path::Path>,
+) {
     println!("loft devnet: embedded L1 (loft chain engine, revm)\n");
     println!("Dev accounts (mnemonic \"{}\"), 10000 ETH each:", loft_l1::DEV_MNEMONIC);
     for (i, s) in devnet.accounts.iter().enumerate() {
         println!("  ({i}) {}  key 0x{}", s.address(), alloy_primitives::hex::encode(s.to_bytes()));
     }
     let mining = match mining {
-        MiningMode::Instant => "instant (a block per transaction)".to_string(),
+        MiningMode::Instant => match idle {
+            Some(d) => {
+                format!("instant (a block per transaction, and an empty one after {}s without)", d.as_secs())
+            }
+            None => "instant (a block per transaction)".to_string(),
+        },
         MiningMode::Interval(d) => format!("every {:?}", d),
         MiningMode::Manual => "manual (evm_mine)".to_string(),
     };

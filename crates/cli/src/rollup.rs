@@ -8,8 +8,8 @@ use alloy_primitives::{Address, Bytes, U256};
 use anyhow::{Context, bail};
 use loft_l1::{L1Client, contracts};
 use loft_rollup::{
-    batcher::DataMode,
     bridge,
+    channel_policy::{ChannelPolicy, DataChoice},
     service::{RollupEvent, RollupServiceConfig, RunningRollup, start},
 };
 use tokio::sync::mpsc;
@@ -24,8 +24,10 @@ pub struct RollupOptions {
     pub l2_port: u16,
     /// The replica's port.
     pub replica_port: u16,
-    /// Batches as blobs (else calldata).
+    /// Batches as the cheaper of blobs and calldata (else calldata).
     pub blobs: bool,
+    /// L1 blocks a channel may stay open before it is posted.
+    pub max_channel_duration: u64,
     /// Where the rollup is kept (in memory when `None`).
     pub data_dir: Option<std::path::PathBuf>,
     /// The sequencer's L1 confirmation depth for origins.
@@ -41,6 +43,7 @@ pub async fn run(
 ) -> anyhow::Result<RunningRollup> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let blobs = options.blobs;
+    let options_duration = options.max_channel_duration;
     let cfg = RollupServiceConfig {
         l1_url: l1_url.to_string(),
         deployer: keys[0].clone(),
@@ -53,7 +56,11 @@ pub async fn run(
         block_time: 1,
         output_interval: 10,
         finalization_period: 12,
-        data_mode: if blobs { DataMode::Blobs } else { DataMode::Calldata },
+        channel_policy: ChannelPolicy {
+            max_duration: options.max_channel_duration,
+            data: if blobs { DataChoice::Cheaper } else { DataChoice::Calldata },
+            ..ChannelPolicy::DEFAULT
+        },
         sequencer_l1_confs: options.l1_confs,
         data_dir: options.data_dir,
     };
@@ -72,7 +79,13 @@ pub async fn run(
          (dev account 0) may delete any output without a proof"
     );
     println!("  L1 bridge  {}", rollup.deployment.l1_standard_bridge);
-    println!("  batches    to {} as {}", rollup.config.batch_inbox, if blobs { "blobs" } else { "calldata" });
+    println!(
+        "  batches    to {} as {}, a channel per {} KB of compressed data or {} L1 blocks",
+        rollup.config.batch_inbox,
+        if blobs { "the cheaper of blobs and calldata" } else { "calldata" },
+        ChannelPolicy::DEFAULT.target_bytes / 1000,
+        options_duration
+    );
     if !rollup.funded_on_l2.is_empty() {
         println!(
             "  L2 funds   dev accounts {} deposited {} ETH each through the portal (the genesis funds nobody)",

@@ -84,7 +84,9 @@ async fn start_rollup(devnet: &loft_l1::Devnet) -> loft_rollup::service::Running
             block_time: 1,
             output_interval: 10,
             finalization_period: 12,
-            data_mode: loft_rollup::batcher::DataMode::Blobs,
+            channel_policy: loft_rollup::channel_policy::ChannelPolicy::immediate(
+                loft_rollup::channel_policy::DataChoice::Blobs,
+            ),
             sequencer_l1_confs: 0,
             data_dir: None,
         },

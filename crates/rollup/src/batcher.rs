@@ -32,7 +32,12 @@ use loft_rpc::Node;
 use redb::{Database, ReadableDatabase, TableDefinition, backends::InMemoryBackend};
 use serde::{Deserialize, Serialize};
 
-use crate::{block::batch_for_block, config::RollupConfig, sequencer::NodeError};
+use crate::{
+    block::batch_for_block,
+    channel_policy::{ChannelPolicy, DataChoice, L1Prices},
+    config::RollupConfig,
+    sequencer::{NodeError, block_epoch},
+};
 
 /// Largest calldata payload per L1 transaction.
 pub const MAX_CALLDATA_PAYLOAD: usize = 120_000;
@@ -210,7 +215,7 @@ pub struct Batcher {
     l1: L1Client,
     store: BatcherStore,
     state: BatcherState,
-    mode: DataMode,
+    policy: ChannelPolicy,
     compression: Compression,
     confirmations: u64,
     receipt_timeout: std::time::Duration,
@@ -218,7 +223,8 @@ pub struct Batcher {
 
 impl Batcher {
     /// A batcher for `l2`'s blocks, signing with `l1`'s account (the configured batcher). It
-    /// resumes from `store`'s record; a new record starts after L2 block `posted`.
+    /// resumes from `store`'s record; a new record starts after L2 block `posted`. It posts
+    /// every block at once in `mode` until [`Batcher::with_policy`] says otherwise.
     pub fn new(
         config: RollupConfig,
         l2: Arc<Node>,
@@ -237,7 +243,10 @@ impl Batcher {
             l1,
             store,
             state,
-            mode,
+            policy: ChannelPolicy::immediate(match mode {
+                DataMode::Calldata => DataChoice::Calldata,
+                DataMode::Blobs => DataChoice::Blobs,
+            }),
             compression: Compression::default(),
             confirmations: 0,
             receipt_timeout: std::time::Duration::from_secs(30),
@@ -258,9 +267,18 @@ impl Batcher {
         self
     }
 
-    /// Posts the next channels as calldata or as blobs.
+    /// When channels are closed, and how they are posted ([`ChannelPolicy`]).
+    pub fn with_policy(mut self, policy: ChannelPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Posts the next channels as calldata or as blobs, each as soon as it has blocks.
     pub fn set_mode(&mut self, mode: DataMode) {
-        self.mode = mode;
+        self.policy = ChannelPolicy::immediate(match mode {
+            DataMode::Calldata => DataChoice::Calldata,
+            DataMode::Blobs => DataChoice::Blobs,
+        });
     }
 
     /// The last L2 block confirmed on L1.
@@ -278,9 +296,9 @@ impl Batcher {
         self.state.in_flight.len()
     }
 
-    /// Looks after the transactions in flight (receipts, reorgs, fee bumps), then posts the
-    /// L2 blocks after the last one submitted (at most `max_blocks`) as a new channel and
-    /// waits briefly for its receipts.
+    /// Looks after the transactions in flight (receipts, reorgs, fee bumps), then, when the
+    /// policy says the channel of L2 blocks after the last one submitted is due (or it holds
+    /// `max_blocks`), posts it and waits briefly for its receipts.
     pub async fn post(&mut self, max_blocks: u64) -> Result<PostReport, NodeError> {
         let mut report = PostReport::default();
         self.settle(&mut report).await?;
@@ -502,8 +520,10 @@ impl Batcher {
         Ok(SignedVersion { hash, raw, fees })
     }
 
-    /// Encodes the blocks after the last one submitted as one channel, signs its frame
-    /// transactions, records them and broadcasts them; returns its index in flight.
+    /// Encodes the blocks after the last one submitted (at most `max_blocks`) as one channel
+    /// and, when the policy closes it, signs its frame transactions (as calldata or blobs,
+    /// as the policy chooses at the L1's current prices), records them and broadcasts them;
+    /// returns its index in flight.
     async fn submit_channel(
         &mut self,
         max_blocks: u64,
@@ -514,7 +534,7 @@ impl Batcher {
         if head <= after {
             return Ok(None);
         }
-        let (first, last) = (after + 1, head.min(after + max_blocks));
+        let (first, last) = (after + 1, head.min(after + max_blocks.max(1)));
         // The id is derived from the blocks, so the same blocks always make the same channel.
         let last_hash =
             self.l2.with_chain(|ch| ch.header_by_number(last))?.map(|h| h.hash).unwrap_or_default();
@@ -522,38 +542,55 @@ impl Batcher {
             B128::from_slice(&keccak256([&first.to_be_bytes()[..], last_hash.as_slice()].concat())[..16]);
         let mut encoder =
             ChannelEncoder::new(id, self.compression).map_err(|e| NodeError::Batch(e.to_string()))?;
-        report.blocks = Some((first, last));
+        let mut transactions = 0;
         for n in first..=last {
             let batch = self.l2.with_chain(|ch| batch_for_block(ch, n))?;
-            report.transactions += batch.transactions.len();
+            transactions += batch.transactions.len();
             encoder.add_batch(&batch).map_err(|e| NodeError::Batch(e.to_string()))?;
         }
+        let l1_head = self.l1.block_number().await?;
+        let first_epoch = self.l2.with_chain(|ch| block_epoch(ch, first))?;
+        let full = last - first + 1 >= max_blocks.max(1);
+        if !full
+            && !self.policy.should_close(
+                last - first + 1,
+                first_epoch,
+                encoder.estimated_compressed_bytes(),
+                l1_head,
+            )
+        {
+            return Ok(None);
+        }
         encoder.close().map_err(|e| NodeError::Batch(e.to_string()))?;
+        report.blocks = Some((first, last));
+        report.transactions = transactions;
         report.raw_bytes = encoder.input_bytes();
         report.compressed_bytes = encoder.compressed_bytes();
-        let payload_size = match self.mode {
+        let fees = self.l1.fees().await?;
+        let prices = L1Prices { gas: fees.max_fee_per_gas, blob_gas: fees.max_fee_per_blob_gas };
+        let mode =
+            self.policy.mode_for(encoder.compressed_data().map(|d| d.as_ref()).unwrap_or_default(), prices);
+        let payload_size = match mode {
             DataMode::Calldata => MAX_CALLDATA_PAYLOAD,
             DataMode::Blobs => MAX_BLOB_PAYLOAD,
         };
         let payloads = encoder.into_tx_data(payload_size).map_err(|e| NodeError::Batch(e.to_string()))?;
 
-        let l1_head = self.l1.block_number().await?;
         let mut nonce = match self.state.in_flight.last().and_then(|c| c.txs.last()) {
             Some(tx) => tx.nonce + 1,
             None => self.l1.mined_nonce().await?,
         };
-        let fees = self.l1.fees().await?;
         let mut txs = Vec::with_capacity(payloads.len());
         for payload in payloads {
             let fees = match self.state.superseded.get(&nonce) {
                 Some(old) => fees.bumped(*old),
                 None => fees,
             };
-            let version = self.sign_frame(nonce, &payload, self.mode, fees).await?;
+            let version = self.sign_frame(nonce, &payload, mode, fees).await?;
             txs.push(FrameTx {
                 nonce,
                 payload,
-                mode: self.mode,
+                mode,
                 versions: vec![version],
                 signed_at: l1_head,
                 included: None,
@@ -568,7 +605,7 @@ impl Batcher {
             let raw = self.state.in_flight[index].txs[ti].versions[0].raw.clone();
             match self.l1.broadcast(&raw).await {
                 Err(L1Error::Rpc(msg))
-                    if self.mode == DataMode::Blobs
+                    if mode == DataMode::Blobs
                         && !self.state.cell_proofs
                         && (msg.contains("7594") || msg.to_lowercase().contains("cell")) =>
                 {

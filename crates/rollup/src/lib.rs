@@ -22,6 +22,7 @@ pub mod backing;
 pub mod batcher;
 pub mod block;
 pub mod bridge;
+pub mod channel_policy;
 pub mod config;
 pub mod contracts;
 pub mod deposits;

@@ -19,6 +19,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
     batcher::{Batcher, BatcherStore, DataMode, PostReport},
+    channel_policy::ChannelPolicy,
     config::{BATCH_INBOX, DEVNET_L2_CHAIN_ID, L1Anchor, RollupConfig},
     contracts::{RollupDeployParams, RollupDeployment, deploy},
     genesis::l2_chain_config,
@@ -55,8 +56,9 @@ pub struct RollupServiceConfig {
     pub output_interval: u64,
     /// The withdrawal challenge window, seconds.
     pub finalization_period: u64,
-    /// How batches are posted.
-    pub data_mode: DataMode,
+    /// When the batcher closes a channel and how it posts it (calldata, blobs or the
+    /// cheaper); its maximum duration must stay under half the sequencing window.
+    pub channel_policy: ChannelPolicy,
     /// L1 blocks on top of an L1 block before the sequencer takes it as an origin.
     pub sequencer_l1_confs: u64,
     /// Where the L2 chains are kept; in memory when `None`.
@@ -320,6 +322,13 @@ pub async fn start(
 ) -> Result<RunningRollup, NodeError> {
     let l1 = L1Client::connect(&cfg.l1_url, cfg.deployer.clone()).await?;
     let (record, resumed) = deploy_or_resume(&cfg, &l1).await?;
+    // A channel must reach L1 well within the sequencing window of its first block's epoch.
+    if cfg.channel_policy.max_duration.saturating_mul(2) >= record.config.sequencing_window {
+        return Err(NodeError::Batch(format!(
+            "a maximum channel duration of {} L1 blocks is not under half the sequencing window ({} blocks)",
+            cfg.channel_policy.max_duration, record.config.sequencing_window
+        )));
+    }
     let (config, deployment) = (record.config.clone(), record.deployment);
     let dir = |name: &str| cfg.data_dir.as_ref().map(|d| d.join(name));
     let sequencer_node = l2_node(&record, dir("l2-sequencer"))?;
@@ -371,7 +380,8 @@ pub async fn start(
         None => BatcherStore::in_memory()?,
     };
     let mut batcher =
-        Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1, batcher_store, 0, cfg.data_mode)?;
+        Batcher::new(config.clone(), sequencer_node.clone(), batcher_l1, batcher_store, 0, DataMode::Blobs)?
+            .with_policy(cfg.channel_policy);
     let tx = events.clone();
     tasks.push(tokio::spawn(async move {
         loop {

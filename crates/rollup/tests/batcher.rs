@@ -12,6 +12,7 @@ use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_rollup::{
     RollupConfig,
     batcher::{BUMP_AFTER_BLOCKS, Batcher, BatcherStore, DataMode},
+    channel_policy::ChannelPolicy,
     config::{BATCH_INBOX, L1Anchor},
     genesis::l2_chain_config,
     sequencer::Sequencer,
@@ -44,8 +45,8 @@ async fn mine(l1: &L1Client, blocks: u64) {
         l1.provider().raw_request("anvil_mine".into(), (U256::from(blocks),)).await.expect("mine");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_block_is_posted_once_across_crashes_and_fee_bumps() {
+/// An embedded L1 mining by hand, and an L2 config whose anchor is its genesis.
+async fn l1_and_config() -> (Devnet, L1Client, RollupConfig) {
     let devnet = Devnet::start(DevnetConfig {
         addr: "127.0.0.1:0".parse().expect("addr"),
         mining: MiningMode::Manual,
@@ -72,6 +73,14 @@ async fn every_block_is_posted_once_across_crashes_and_fee_bumps() {
         l1_fee_base_scalar: 1_000_000,
         l1_fee_blob_scalar: 0,
     };
+    (devnet, l1, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_block_is_posted_once_across_crashes_and_fee_bumps() {
+    let (devnet, l1, config) = l1_and_config().await;
+    let genesis =
+        l1.provider().get_block_by_number(BlockNumberOrTag::Number(0)).await.expect("b").expect("b");
     let chain = Chain::open(l2_chain_config(&config, vec![], Address::ZERO), Store::in_memory().expect("s"))
         .expect("l2");
     let l2 = Node::new(chain, MiningMode::Manual, vec![]);
@@ -136,5 +145,59 @@ async fn every_block_is_posted_once_across_crashes_and_fee_bumps() {
     drop(batcher);
     let batcher = open(0);
     assert_eq!((batcher.confirmed(), batcher.in_flight()), (8, 0));
+    devnet.stop().await;
+}
+
+/// An idle chain costs one batch transaction per channel duration, not one per tick: the
+/// batcher waits while its channel is small and young, posts it once the L1 head is the
+/// maximum duration past the channel's first L1 origin, and posts it the cheaper way (blobs,
+/// at the devnet's 1-wei blob gas).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_chain_is_posted_once_per_channel_duration() {
+    let (devnet, l1, config) = l1_and_config().await;
+    let chain = Chain::open(l2_chain_config(&config, vec![], Address::ZERO), Store::in_memory().expect("s"))
+        .expect("l2");
+    let l2 = Node::new(chain, MiningMode::Manual, vec![]);
+    let mut sequencer = Sequencer::new(config.clone(), l2.clone(), l1.clone()).expect("sequencer");
+    let policy = ChannelPolicy { max_duration: 4, ..ChannelPolicy::DEFAULT };
+    let mut batcher = Batcher::new(
+        config.clone(),
+        l2.clone(),
+        l1.clone(),
+        BatcherStore::in_memory().expect("store"),
+        0,
+        DataMode::Calldata,
+    )
+    .expect("batcher")
+    .with_policy(policy)
+    .with_receipt_timeout(Duration::ZERO);
+    let start = sequencer.head().timestamp;
+    while sequencer.step(start + 5).await.expect("sequence").is_some() {}
+    assert_eq!(sequencer.head().number, 5);
+
+    for _ in 0..3 {
+        assert_eq!(batcher.post(500).await.expect("post").blocks, None, "a young, small channel waits");
+        mine(&l1, 1).await;
+    }
+    assert_eq!(l1.block_number().await.expect("head"), 3);
+    assert_eq!(batcher.post(500).await.expect("post").blocks, None, "3 L1 blocks: still waiting");
+    mine(&l1, 1).await;
+    let report = batcher.post(500).await.expect("post");
+    assert_eq!((report.blocks, report.l1_transactions), (Some((1, 5)), 1), "{report:?}");
+    mine(&l1, 1).await;
+    let head = l1.block_number().await.expect("head");
+    let block = l1
+        .provider()
+        .get_block_by_number(BlockNumberOrTag::Number(head))
+        .full()
+        .await
+        .expect("b")
+        .expect("b");
+    let posted: Vec<_> = block.transactions.into_transactions().collect();
+    assert_eq!(posted.len(), 1);
+    use alloy::consensus::Transaction;
+    assert!(posted[0].blob_versioned_hashes().is_some_and(|h| h.len() == 1), "one blob: {posted:?}");
+    assert_eq!(batcher.post(500).await.expect("confirm").confirmed, 5);
+    assert_eq!(inbox_txs(&l1, 0, head).await.len(), 1, "one transaction for the whole idle stretch");
     devnet.stop().await;
 }

@@ -12,8 +12,8 @@ use alloy_primitives::{Address, U256};
 use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_rollup::{
     backing::backing,
-    batcher::DataMode,
     bridge,
+    channel_policy::{ChannelPolicy, DataChoice},
     config::L2_STANDARD_BRIDGE,
     proposer::Withdrawal,
     service::{RollupServiceConfig, RunningRollup, start},
@@ -34,7 +34,7 @@ where
     }
 }
 
-async fn start_rollup(l1_url: &str, keys: &[PrivateKeySigner], mode: DataMode) -> RunningRollup {
+async fn start_rollup(l1_url: &str, keys: &[PrivateKeySigner], mode: DataChoice) -> RunningRollup {
     let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
@@ -51,7 +51,7 @@ async fn start_rollup(l1_url: &str, keys: &[PrivateKeySigner], mode: DataMode) -
             block_time: 1,
             output_interval: 4,
             finalization_period: 4,
-            data_mode: mode,
+            channel_policy: ChannelPolicy::immediate(mode),
             sequencer_l1_confs: 1,
             data_dir: None,
         },
@@ -84,7 +84,7 @@ async fn prove_and_finalize(
     }
 }
 
-async fn scenario(l1_url: &str, mode: DataMode) {
+async fn scenario(l1_url: &str, mode: DataChoice) {
     let keys = loft_l1::dev_signers(4).expect("keys");
     let user = keys[3].clone();
     let me = user.address();
@@ -189,7 +189,7 @@ async fn standard_bridge_on_the_embedded_devnet() {
     })
     .await
     .expect("devnet");
-    scenario(&devnet.url(), DataMode::Blobs).await;
+    scenario(&devnet.url(), DataChoice::Blobs).await;
     devnet.stop().await;
 }
 
@@ -205,5 +205,5 @@ async fn standard_bridge_on_anvil() {
     };
     let anvil = alloy::node_bindings::Anvil::new().path(anvil_bin).try_spawn().expect("anvil starts");
     // anvil does not serve blob contents: batches go as calldata there.
-    scenario(&anvil.endpoint(), DataMode::Calldata).await;
+    scenario(&anvil.endpoint(), DataChoice::Calldata).await;
 }

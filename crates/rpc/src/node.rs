@@ -51,6 +51,7 @@ pub struct Node {
     signers: HashMap<Address, PrivateKeySigner>,
     client_version: String,
     tx_route: Mutex<TxRoute>,
+    idle_block_time: Mutex<Option<Duration>>,
 }
 
 impl Node {
@@ -67,7 +68,16 @@ impl Node {
             signers: signers.into_iter().map(|s| (s.address(), s)).collect(),
             client_version: format!("loft/v{}", env!("CARGO_PKG_VERSION")),
             tx_route: Mutex::new(TxRoute::Local),
+            idle_block_time: Mutex::new(None),
         })
+    }
+
+    /// In instant mode, also mine an empty block once the head is this old, as a real L1
+    /// makes blocks whether or not anyone sends transactions (a rollup on it needs L1 time
+    /// to pass: its L1 origins, channel durations and sequencing windows count L1 blocks).
+    /// `None` (the default): instant mode mines only for transactions, as anvil does.
+    pub fn set_idle_block_time(&self, every: Option<Duration>) {
+        *self.idle_block_time.lock() = every;
     }
 
     /// Where transactions sent to this node go (its own pool unless set).
@@ -196,7 +206,20 @@ impl Node {
                     _ => Duration::from_millis(200),
                 };
                 tokio::time::sleep(wait).await;
-                if let MiningMode::Interval(_) = node.mining() {
+                let idle = *node.idle_block_time.lock();
+                let due = match (node.mining(), idle) {
+                    (MiningMode::Interval(_), _) => true,
+                    (MiningMode::Instant, Some(every)) => {
+                        let head = node.with_chain(|c| c.head().header.timestamp);
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_secs())
+                            .unwrap_or_default();
+                        now >= head.saturating_add(every.as_secs().max(1))
+                    }
+                    _ => false,
+                };
+                if due {
                     let node = node.clone();
                     let result = tokio::task::spawn_blocking(move || node.mine()).await;
                     match result {
