@@ -52,12 +52,46 @@ pub struct ChannelDeployment {
     pub settle_timeout_max: u64,
     /// The L1 block before the deployment (where log scans start).
     pub deploy_block: u64,
+    /// An L1 block (number, hash) at or after the deployment: the deployment, and a node's
+    /// store made for it, belongs to the L1 history that has this block. A new L1 whose
+    /// contracts land at the same addresses (a restarted in-memory devnet) does not have it.
+    #[serde(default)]
+    pub bound_to: Option<(u64, B256)>,
 }
 
 impl ChannelDeployment {
     /// The EIP-712 domain of balance proofs on this deployment.
     pub fn domain(&self) -> ChannelDomain {
         ChannelDomain::new(self.chain_id, self.channel_manager)
+    }
+
+    /// What a node's store for this deployment is bound to: chain id, manager and, for a
+    /// record that has one, the bound block's hash.
+    pub fn binding_id(&self) -> Vec<u8> {
+        let mut id = self.chain_id.to_be_bytes().to_vec();
+        id.extend_from_slice(self.channel_manager.as_slice());
+        if let Some((_, hash)) = self.bound_to {
+            id.extend_from_slice(hash.as_slice());
+        }
+        id
+    }
+
+    /// Whether `l1` holds this deployment: the same chain id, the manager's code, and the
+    /// bound block (a record without one matches on chain id and code alone).
+    pub async fn is_on(&self, l1: &L1Client) -> Result<bool, L1Error> {
+        if l1.chain_id().await? != self.chain_id {
+            return Ok(false);
+        }
+        let provider = l1.provider();
+        if provider.get_code_at(self.channel_manager).await.map_err(L1Error::from)?.is_empty() {
+            return Ok(false);
+        }
+        let Some((number, hash)) = self.bound_to else { return Ok(true) };
+        let block = provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
+            .await
+            .map_err(L1Error::from)?;
+        Ok(block.is_some_and(|b| b.header.hash == hash))
     }
 
     /// Writes the record as JSON.
@@ -114,7 +148,14 @@ pub async fn deploy(
     .calldata()
     .clone();
     let manager = l1.deploy(code).await?;
+    let head = l1
+        .provider()
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(L1Error::from)?
+        .ok_or_else(|| L1Error::Rpc("the L1 has no latest block".into()))?;
     Ok(ChannelDeployment {
+        bound_to: Some((head.header.number, head.header.hash)),
         chain_id,
         channel_manager: manager,
         secret_registry: registry,

@@ -678,9 +678,16 @@ impl Node {
         std::fs::create_dir_all(&config.data_dir)?;
         let domain = config.deployment.domain();
         let us = config.key.address();
-        let mut deployment_id = domain.chain_id().to_be_bytes().to_vec();
-        deployment_id.extend_from_slice(domain.manager().as_slice());
-        let store = Store::open(&config.data_dir.join("channels.redb"), us, &deployment_id)?;
+        let path = config.data_dir.join("channels.redb");
+        let (store, set_aside) = Store::open_or_set_aside(&path, us, &config.deployment.binding_id())?;
+        if let Some(aside) = set_aside {
+            tracing::warn!(
+                store = %path.display(),
+                set_aside = %aside.display(),
+                "the channel store was made for another deployment (chain, contract or L1 history): \
+                 set aside, starting a new one"
+            );
+        }
         let snapshot = store.load(us)?;
         let l1_cursor = store_cursor(&store)?.unwrap_or(config.deployment.deploy_block);
 

@@ -69,9 +69,13 @@ pub enum StoreError {
     /// A record could not be decoded.
     #[error("corrupt record in {0}")]
     Corrupt(&'static str),
-    /// The store belongs to another node or deployment.
+    /// The store belongs to another node (another key: the wrong data directory).
     #[error("store belongs to {0}")]
     Foreign(String),
+    /// The store was made for another deployment (another chain or contract, or the same
+    /// addresses on a new L1): [`Store::open_or_set_aside`] sets it aside.
+    #[error("store was made for another deployment (0x{0})")]
+    OtherDeployment(String),
     /// The store was written in a layout newer than this code knows.
     #[error("store layout {0} is newer than this node's ({LAYOUT}): run a newer loft")]
     Layout(u8),
@@ -168,6 +172,30 @@ pub struct Store {
 }
 
 impl Store {
+    /// [`Store::open`], except that a store made for another deployment is never replayed into
+    /// this one: it is renamed `<path>.set-aside-<unix seconds>` (returned) and a new store
+    /// is started. A store of another node is still refused.
+    pub fn open_or_set_aside(
+        path: &Path,
+        us: Address,
+        deployment: &[u8],
+    ) -> Result<(Self, Option<std::path::PathBuf>), StoreError> {
+        match Self::open(path, us, deployment) {
+            Err(StoreError::OtherDeployment(_)) => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or_default();
+                let mut aside = path.as_os_str().to_owned();
+                aside.push(format!(".set-aside-{secs}"));
+                let aside = std::path::PathBuf::from(aside);
+                std::fs::rename(path, &aside).map_err(db)?;
+                Ok((Self::open(path, us, deployment)?, Some(aside)))
+            }
+            other => other.map(|store| (store, None)),
+        }
+    }
+
     /// Opens (or creates) `path` for the node `us` on the deployment named by `deployment`
     /// (chain id and manager); refuses a store written by another node or for another
     /// deployment, or in a layout newer than this code's. A layout-1 store is moved to the
@@ -181,6 +209,9 @@ impl Store {
             for (key, value) in [("address", us.as_slice()), ("deployment", deployment)] {
                 let existing = meta.get(key).map_err(db)?.map(|v| v.value().to_vec());
                 match existing {
+                    Some(v) if v != value && key == "deployment" => {
+                        return Err(StoreError::OtherDeployment(alloy_primitives::hex::encode(v)));
+                    }
                     Some(v) if v != value => {
                         return Err(StoreError::Foreign(format!(
                             "{key} 0x{}",
@@ -641,12 +672,20 @@ mod tests {
         drop(store);
         let store = Store::open(&path, key.address(), b"deployment").unwrap();
         let snap = store.load(key.address()).unwrap();
-        assert_eq!(snap.channels, vec![c]);
+        assert_eq!(snap.channels, vec![c.clone()]);
         assert_eq!(snap.outbox[&partner], vec![(3, vec![3])]);
         assert_eq!(snap.peers[&partner], (4, 9));
         drop(store);
         assert!(matches!(Store::open(&path, partner, b"deployment"), Err(StoreError::Foreign(_))));
-        assert!(matches!(Store::open(&path, key.address(), b"other"), Err(StoreError::Foreign(_))));
+        assert!(matches!(Store::open(&path, key.address(), b"other"), Err(StoreError::OtherDeployment(_))));
+        // another deployment's store is set aside whole, never replayed; another node's is refused
+        let (fresh, aside) = Store::open_or_set_aside(&path, key.address(), b"other").unwrap();
+        assert!(fresh.load(key.address()).unwrap().channels.is_empty());
+        let aside = aside.expect("set aside");
+        drop(fresh);
+        let kept = Store::open(&aside, key.address(), b"deployment").unwrap();
+        assert_eq!(kept.load(key.address()).unwrap().channels, vec![c]);
+        assert!(matches!(Store::open_or_set_aside(&path, partner, b"other"), Err(StoreError::Foreign(_))));
     }
 
     /// The lock log rebuilds the pending locks of every nonce of a side, in order, and a

@@ -87,9 +87,10 @@ async fn cooperative_then_unilateral_close_through_the_nodes() {
         .set_total_deposit(id, b.address(), U256::from(3 * ETH), U256::from(3 * ETH))
         .await
         .expect("deposit");
+    // both deposits at both nodes (a node may see its partner's deposit before its own)
     wait_for("the second channel at both nodes", async || {
-        find(&a, id).await.is_some_and(|x| x.theirs.deposit == 3 * ETH)
-            && find(&b, id).await.is_some_and(|y| y.theirs.deposit == 3 * ETH)
+        let both = |c: &loft_channels::Channel| c.ours.deposit == 3 * ETH && c.theirs.deposit == 3 * ETH;
+        find(&a, id).await.is_some_and(|x| both(&x)) && find(&b, id).await.is_some_and(|y| both(&y))
     })
     .await;
     a.pay_many(b.address(), ETH / 10, 5).await.expect("alice pays");

@@ -63,6 +63,10 @@ pub struct DevnetArgs {
     /// Port of the ZK rollup operator's JSON-RPC.
     #[arg(long, default_value_t = 7545)]
     zk_port: u16,
+    /// Depth of the ZK rollup's account tree (2^depth accounts; a smaller tree makes smaller
+    /// circuits, set up and proven faster). Used when the ZK rollup is first deployed.
+    #[arg(long, default_value_t = 24)]
+    zk_account_depth: usize,
     /// L1 blocks on top of an L1 block before the sequencer takes it as an L1 origin (a
     /// shallower L1 reorg then never takes an origin away).
     #[arg(long, default_value_t = 2)]
@@ -182,7 +186,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             exit_keys: None,
             wide: 2,
             transfers: 4,
-            account_depth: 24,
+            account_depth: args.zk_account_depth,
             priority_expiration: 600,
             tokens: vec![deployments.loft_token],
         };
@@ -196,7 +200,9 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
         Some(running)
     };
-    if !args.exit_after_deploy {
+    if args.exit_after_deploy {
+        println!("\nready; exiting (--exit-after-deploy)");
+    } else {
         println!("\nready; Ctrl-C to stop");
         tokio::signal::ctrl_c().await?;
         println!("stopping");
@@ -222,17 +228,13 @@ async fn channel_deployment(
     data_dir: Option<&std::path::Path>,
     chain_id: u64,
 ) -> anyhow::Result<loft_channel_node::contracts::ChannelDeployment> {
-    use alloy::providers::Provider;
     use loft_channel_node::contracts::{self as channels, ChannelDeployment};
     let record = data_dir
         .map(|d| d.to_path_buf())
         .unwrap_or_else(|| PathBuf::from("target/loft-devnet"))
         .join(format!("channels-{chain_id}.json"));
     let existing = match ChannelDeployment::load(&record) {
-        Ok(d) if d.chain_id == chain_id => {
-            let code = client.provider().get_code_at(d.channel_manager).await?;
-            (!code.is_empty()).then_some(d)
-        }
+        Ok(d) if d.is_on(client).await? => Some(d),
         _ => None,
     };
     let d = match existing {

@@ -67,7 +67,7 @@ impl RollupKeys {
         std::fs::create_dir_all(dir).map_err(|e| KeysError::Dir(dir.display().to_string(), e))?;
         let (block_path, _) = cache_paths(dir, config);
         let block = if block_path.exists() {
-            Keys::load(&block_path)?
+            Keys::load_own(&block_path)?
         } else {
             let blank =
                 BlockCircuit::blank(config.params(), config.shape(), config.fee_account).map_err(setup)?;
@@ -85,7 +85,7 @@ impl RollupKeys {
         std::fs::create_dir_all(dir).map_err(|e| KeysError::Dir(dir.display().to_string(), e))?;
         let (_, exit_path) = cache_paths(dir, config);
         if exit_path.exists() {
-            return Ok(Keys::load(&exit_path)?);
+            return Ok(Keys::load_own(&exit_path)?);
         }
         let blank = ExitCircuit::blank(config.params()).map_err(setup)?;
         let keys = groth16::deterministic_setup(blank, EXIT_SEED).map_err(setup)?;

@@ -111,11 +111,32 @@ impl Keys {
     /// Reads a proving key written by [`Keys::save`] (or an MPC ceremony's output in the same
     /// encoding). Points are checked on the curve and in the subgroup.
     pub fn load(path: &std::path::Path) -> Result<Self, KeyFileError> {
+        Self::read(path, ark_serialize::Validate::Yes)
+    }
+
+    /// Reads a proving key this node set up and wrote itself ([`Keys::save`] of a
+    /// deterministic setup), without checking every point on the curve and in the subgroup:
+    /// those checks (a scalar multiplication per G2 point) are most of the time a start
+    /// takes. The node trusts its own files as it trusts its own binary (whoever can write
+    /// one can change the other); a key from outside (a ceremony's) goes through
+    /// [`Keys::load`]. The verifying key, small, is still checked.
+    pub fn load_own(path: &std::path::Path) -> Result<Self, KeyFileError> {
+        let keys = Self::read(path, ark_serialize::Validate::No)?;
+        use ark_serialize::Valid;
+        keys.verifying.check().map_err(|e| KeyFileError::Format(path.display().to_string(), e))?;
+        Ok(keys)
+    }
+
+    fn read(path: &std::path::Path, validate: ark_serialize::Validate) -> Result<Self, KeyFileError> {
         use ark_serialize::CanonicalDeserialize;
         let name = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|e| KeyFileError::Io(name.clone(), e))?;
-        let proving = ProvingKey::<Bn254>::deserialize_uncompressed(std::io::BufReader::new(file))
-            .map_err(|e| KeyFileError::Format(name, e))?;
+        let proving = ProvingKey::<Bn254>::deserialize_with_mode(
+            std::io::BufReader::new(file),
+            ark_serialize::Compress::No,
+            validate,
+        )
+        .map_err(|e| KeyFileError::Format(name, e))?;
         Ok(Self::from_proving(proving))
     }
 }
