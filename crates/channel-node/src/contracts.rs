@@ -79,19 +79,7 @@ impl ChannelDeployment {
     /// Whether `l1` holds this deployment: the same chain id, the manager's code, and the
     /// bound block (a record without one matches on chain id and code alone).
     pub async fn is_on(&self, l1: &L1Client) -> Result<bool, L1Error> {
-        if l1.chain_id().await? != self.chain_id {
-            return Ok(false);
-        }
-        let provider = l1.provider();
-        if provider.get_code_at(self.channel_manager).await.map_err(L1Error::from)?.is_empty() {
-            return Ok(false);
-        }
-        let Some((number, hash)) = self.bound_to else { return Ok(true) };
-        let block = provider
-            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
-            .await
-            .map_err(L1Error::from)?;
-        Ok(block.is_some_and(|b| b.header.hash == hash))
+        loft_l1::binding::deployment_is_on(l1, self.chain_id, self.channel_manager, self.bound_to).await
     }
 
     /// Writes the record as JSON.
@@ -148,14 +136,8 @@ pub async fn deploy(
     .calldata()
     .clone();
     let manager = l1.deploy(code).await?;
-    let head = l1
-        .provider()
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-        .await
-        .map_err(L1Error::from)?
-        .ok_or_else(|| L1Error::Rpc("the L1 has no latest block".into()))?;
     Ok(ChannelDeployment {
-        bound_to: Some((head.header.number, head.header.hash)),
+        bound_to: Some(loft_l1::binding::head_block(l1).await?),
         chain_id,
         channel_manager: manager,
         secret_registry: registry,

@@ -182,14 +182,7 @@ impl Store {
     ) -> Result<(Self, Option<std::path::PathBuf>), StoreError> {
         match Self::open(path, us, deployment) {
             Err(StoreError::OtherDeployment(_)) => {
-                let secs = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or_default();
-                let mut aside = path.as_os_str().to_owned();
-                aside.push(format!(".set-aside-{secs}"));
-                let aside = std::path::PathBuf::from(aside);
-                std::fs::rename(path, &aside).map_err(db)?;
+                let aside = loft_l1::binding::set_aside(path).map_err(db)?;
                 Ok((Self::open(path, us, deployment)?, Some(aside)))
             }
             other => other.map(|store| (store, None)),

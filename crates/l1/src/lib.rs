@@ -5,8 +5,11 @@
 //! - [`client`]: one client over alloy's provider for any Ethereum JSON-RPC node (the embedded
 //!   devnet, anvil, geth): every component talks to L1 through it, whichever node it is;
 //! - [`contracts`]: bindings to loft's Solidity contracts (committed artifacts) and their
-//!   deployment.
+//!   deployment;
+//! - [`binding`]: records bound to one deployment (chain, contract, an L1 block), set aside
+//!   when they do not match.
 
+pub mod binding;
 pub mod client;
 pub mod contracts;
 pub mod devnet;

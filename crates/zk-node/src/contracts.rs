@@ -1,7 +1,6 @@
 //! Bindings to the ZK rollup's L1 contracts (from the committed artifacts), the rollup's
 //! configuration and genesis, and deployment.
 
-use alloy::providers::Provider;
 use alloy_primitives::{Address, B256, U256};
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
@@ -173,14 +172,8 @@ pub async fn deploy(
     .calldata()
     .clone();
     let rollup = l1.deploy(code).await?;
-    let head = l1
-        .provider()
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-        .await
-        .map_err(L1Error::from)?
-        .ok_or_else(|| L1Error::Rpc("the L1 has no latest block".into()))?;
     Ok(Deployment {
-        bound_to: Some((head.header.number, head.header.hash)),
+        bound_to: Some(loft_l1::binding::head_block(l1).await?),
         chain_id,
         rollup,
         block_verifier,
@@ -220,19 +213,7 @@ impl Deployment {
     /// block it is bound to. A record without a bound block (made before records were bound)
     /// matches on chain id and code alone.
     pub async fn is_on(&self, l1: &L1Client) -> Result<bool, L1Error> {
-        if l1.chain_id().await? != self.chain_id {
-            return Ok(false);
-        }
-        let provider = l1.provider();
-        if provider.get_code_at(self.rollup).await.map_err(L1Error::from)?.is_empty() {
-            return Ok(false);
-        }
-        let Some((number, hash)) = self.bound_to else { return Ok(true) };
-        let block = provider
-            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
-            .await
-            .map_err(L1Error::from)?;
-        Ok(block.is_some_and(|b| b.header.hash == hash))
+        loft_l1::binding::deployment_is_on(l1, self.chain_id, self.rollup, self.bound_to).await
     }
 
     /// What a record made for this deployment is bound to: chain id, rollup address and

@@ -76,14 +76,7 @@ impl Store {
             return Ok((store, None));
         }
         drop(store);
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let mut aside = path.as_os_str().to_owned();
-        aside.push(format!(".set-aside-{secs}"));
-        let aside = std::path::PathBuf::from(aside);
-        std::fs::rename(path, &aside).map_err(err)?;
+        let aside = loft_l1::binding::set_aside(path).map_err(err)?;
         let store = Self::open(path)?;
         store.bind(binding)?;
         Ok((store, Some(aside)))
