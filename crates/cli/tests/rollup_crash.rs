@@ -84,7 +84,12 @@ fn l2_transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
 /// Sends L2 transfers from `key` until the node is gone, collecting the hashes it returned.
 async fn load(http: reqwest::Client, url: String, key: PrivateKeySigner) -> Vec<B256> {
     let mut accepted = Vec::new();
-    for nonce in 0.. {
+    // the funding deposit took the account's first nonces on L2
+    let first = common::rpc(&http, &url, "eth_getTransactionCount", json!([key.address(), "latest"]))
+        .await
+        .map(|n| number(&n))
+        .expect("nonce");
+    for nonce in first.. {
         match common::rpc(&http, &url, "eth_sendRawTransaction", json!([l2_transfer(&key, nonce)])).await {
             Ok(v) => accepted.push(serde_json::from_value(v).expect("hash")),
             Err(_) => break,
@@ -110,8 +115,14 @@ async fn kill_9_of_the_rollup_under_load() {
     let keys = loft_l1::dev_signers(4).expect("keys");
 
     let mut node = spawn(dir.path(), &ports);
-    wait_until("the L2 sequencer", 120, || async {
-        common::rpc(&http, &l2, "eth_chainId", json!([])).await.is_ok()
+    // The senders' ETH on L2 comes from the deposits a new rollup's dev accounts make.
+    wait_until("the senders' funding deposits on L2", 120, || async {
+        let mut funded = true;
+        for key in &keys[2..4] {
+            let balance = common::rpc(&http, &l2, "eth_getBalance", json!([key.address(), "latest"])).await;
+            funded &= balance.is_ok_and(|b| common::quantity(&b) > 0);
+        }
+        funded
     })
     .await;
     let a = tokio::spawn(load(http.clone(), l2.clone(), keys[2].clone()));
