@@ -303,7 +303,9 @@ async fn latency(txs: usize, rate: f64) -> anyhow::Result<(Vec<f64>, Vec<f64>)> 
     }
     let user = keys[3].clone();
     let l2 = L1Client::connect(&format!("http://{}", rollup.sequencer_rpc.addr), user.clone()).await?;
-    let raws: Vec<Bytes> = (0..txs as u64)
+    // the account's funding deposit took its first L2 nonce
+    let first = l2.provider().get_transaction_count(user.address()).await?;
+    let raws: Vec<Bytes> = (first..first + txs as u64)
         .map(|nonce| {
             sign(
                 &user,
