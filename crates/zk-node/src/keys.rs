@@ -42,7 +42,8 @@ pub enum KeysError {
 
 fn file_name(config: &RollupConfig, circuit: &str) -> String {
     format!(
-        "{circuit}-d{}-b{}-w{}-t{}-f{}.pk",
+        "{circuit}-v{}-d{}-b{}-w{}-t{}-f{}.pk",
+        loft_zk::CIRCUIT_VERSION,
         config.account_depth,
         config.balance_depth,
         config.wide_slots,

@@ -52,11 +52,16 @@ impl Packing {
         Some(((mantissa as u64) << self.exponent_bits) | exponent as u64)
     }
 
-    /// The amount a packed value means (`None` past 2^128).
+    /// The amount a packed value means (`None` past 2^128, and for any encoding but
+    /// [`Packing::pack`]'s: a non-zero exponent with a mantissa that times 10 still fits).
     pub fn unpack(&self, packed: u64) -> Option<u128> {
         let exponent = (packed & ((1 << self.exponent_bits) - 1)) as u32;
         let mantissa = (packed >> self.exponent_bits) as u128;
         if packed >> self.bits() != 0 {
+            return None;
+        }
+        let max_mantissa = (1u128 << self.mantissa_bits) - 1;
+        if exponent != 0 && mantissa * 10 <= max_mantissa {
             return None;
         }
         10u128.checked_pow(exponent).and_then(|p| p.checked_mul(mantissa))
@@ -113,6 +118,11 @@ mod tests {
         );
         assert_eq!(FEE.round_up(2049), Some(2050));
         assert_eq!(AMOUNT.pack(0), Some(0));
+        // 10 has one encoding, 10·10^0: 1·10^1 (and 0·10^3) mean nothing
+        assert_eq!(FEE.unpack(10 << 5), Some(10));
+        assert_eq!(FEE.unpack((1 << 5) | 1), None);
+        assert_eq!(FEE.unpack(3), None);
+        assert_eq!(AMOUNT.unpack((1 << 5) | 31), None, "exponent 31 with a small mantissa");
     }
 
     proptest! {
@@ -122,6 +132,13 @@ mod tests {
             let packed = AMOUNT.pack(amount).expect("representable");
             prop_assert_eq!(AMOUNT.unpack(packed), Some(amount));
             prop_assert!(packed < 1 << 40);
+        }
+
+        #[test]
+        fn every_packed_value_has_one_meaning_and_one_encoding(packed in 0u64..(1 << 16)) {
+            if let Some(fee) = FEE.unpack(packed) {
+                prop_assert_eq!(FEE.pack(fee), Some(packed));
+            }
         }
 
         #[test]

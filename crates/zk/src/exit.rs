@@ -8,7 +8,7 @@
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
-use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, fields::fp::FpVar, uint8::UInt8};
+use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar, uint8::UInt8};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use sha2::{Digest, Sha256};
 
@@ -90,11 +90,16 @@ impl ExitCircuit {
     }
 }
 
-fn be(bits: &[Boolean<Fr>], width: usize) -> Vec<Boolean<Fr>> {
+/// `bits` (little-endian) as `width` big-endian bits; bits past `width` must be zero (an
+/// account past 2^24 or a token past 2^8 is refused, never cut to another id).
+fn be(bits: &[Boolean<Fr>], width: usize) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    for bit in bits.iter().skip(width) {
+        bit.enforce_equal(&Boolean::FALSE)?;
+    }
     let mut out: Vec<Boolean<Fr>> = bits.iter().take(width).cloned().collect();
     out.resize(width, Boolean::FALSE);
     out.reverse();
-    out
+    Ok(out)
 }
 
 impl ConstraintSynthesizer<Fr> for ExitCircuit {
@@ -108,11 +113,11 @@ impl ConstraintSynthesizer<Fr> for ExitCircuit {
         a.enforce_equal(&on, &path_root(&a, &leaf, &w.account_path)?, &root, "the account is in the state")?;
         a.enforce_equal(&on, &path_root(&a, &w.balance, &w.balance_path)?, &w.balance_root, "the balance")?;
         a.enforce_nonzero(&on, &w.address, "the account exists")?;
-        let mut bits = be(&a.to_bits(&root, 254, "a root")?, 256);
-        bits.extend(be(&w.account_path.bits, ACCOUNT_BITS));
-        bits.extend(be(&w.balance_path.bits, TOKEN_BITS));
-        bits.extend(be(&a.to_bits(&w.balance, 128, "a balance")?, 128));
-        bits.extend(be(&a.to_bits(&w.address, 160, "an address")?, 160));
+        let mut bits = be(&a.to_bits(&root, 254, "a root")?, 256)?;
+        bits.extend(be(&w.account_path.bits, ACCOUNT_BITS)?);
+        bits.extend(be(&w.balance_path.bits, TOKEN_BITS)?);
+        bits.extend(be(&a.to_bits(&w.balance, 128, "a balance")?, 128)?);
+        bits.extend(be(&a.to_bits(&w.address, 160, "an address")?, 160)?);
         let bytes: Vec<UInt8<Fr>> = bits
             .chunks(8)
             .map(|c| UInt8::from_bits_le(&c.iter().rev().cloned().collect::<Vec<_>>()))

@@ -19,6 +19,11 @@
 //! Each rule is written once natively and once as an R1CS gadget from the same parameters,
 //! and property tests check that the two agree.
 
+/// The version of the circuits' constraints: keys are made for one version (a cache of keys
+/// names it), so it goes up with every change to what the block or exit circuit enforces.
+/// 2: packed amounts in their one encoding, ids within their public-data fields.
+pub const CIRCUIT_VERSION: u32 = 2;
+
 pub mod amount;
 pub mod block;
 pub mod circuit;

@@ -222,9 +222,26 @@ pub struct SlotOut<A: Arith + ?Sized> {
     pub fee_token: Vec<A::Bool>,
 }
 
-/// A packed value: `mantissa · 10^exponent`.
+/// A packed value: `mantissa · 10^exponent`, in its one encoding (`Packing::pack`'s, the
+/// smallest exponent): where the exponent is not 0, `mantissa · 10` does not fit the
+/// mantissa's bits (else `10·10^0` and `1·10^1` would both mean 10, and public data that a
+/// user's signature or L1 sees would have two spellings).
 pub fn unpack<A: Arith>(a: &A, p: &PackedW<A>) -> Result<A::F, A::Error> {
-    let mut value = a.bits_to_number(&p.mantissa);
+    let mantissa = a.bits_to_number(&p.mantissa);
+    let mut scaled = a.bool_constant(false);
+    for bit in &p.exponent {
+        scaled = a.or(&scaled, bit)?;
+    }
+    let bits = p.mantissa.len();
+    // the smallest mantissa that times 10 passes 2^bits - 1
+    let least = ((1u128 << bits) - 1) / 10 + 1;
+    let excess = a.sub(&mantissa, &a.constant(Fr::from(least)));
+    a.to_bits(
+        &a.select(&scaled, &excess, &a.constant(Fr::zero()))?,
+        bits,
+        "a packed amount has one encoding (the smallest exponent)",
+    )?;
+    let mut value = mantissa;
     let mut power = Fr::from(10u64);
     for bit in &p.exponent {
         let scaled = a.mul(&value, &a.constant(power))?;
@@ -310,12 +327,17 @@ fn rewrite<A: Arith>(
     path_root(a, &new_leaf, &w.account_path)
 }
 
-/// `bits` (little-endian) as `width` big-endian bits.
-fn be<A: Arith>(a: &A, bits: &[A::Bool], width: usize) -> Vec<A::Bool> {
+/// `bits` (little-endian) as `width` big-endian bits. Bits past `width` must be zero: an id
+/// of a tree deeper than its public-data field (an account past 2^24, a token past 2^8) is
+/// refused, never cut to another id.
+fn be<A: Arith>(a: &A, bits: &[A::Bool], width: usize) -> Result<Vec<A::Bool>, A::Error> {
+    for bit in bits.iter().skip(width) {
+        a.enforce_false(bit, "an id fits its field of the public data")?;
+    }
     let mut out: Vec<A::Bool> = bits.iter().take(width).cloned().collect();
     out.resize(width, a.bool_constant(false));
     out.reverse();
-    out
+    Ok(out)
 }
 
 /// A constant byte as big-endian bits.
@@ -324,7 +346,7 @@ fn byte<A: Arith>(a: &A, v: u8) -> Vec<A::Bool> {
 }
 
 /// A packed value's bits, exponent lowest, as the public data carries them (big-endian).
-fn packed_be<A: Arith>(a: &A, p: &PackedW<A>) -> Vec<A::Bool> {
+fn packed_be<A: Arith>(a: &A, p: &PackedW<A>) -> Result<Vec<A::Bool>, A::Error> {
     let mut bits = p.exponent.clone();
     bits.extend(p.mantissa.iter().cloned());
     let width = bits.len();
@@ -426,11 +448,11 @@ pub fn transfer<A: Arith>(a: &A, root: &A::F, t: &TransferW<A>) -> Result<SlotOu
     let after = rewrite(a, on, &no, &mid, r, recipient, "the recipient's account is in the state")?;
 
     let mut bits = byte(a, op_type::TRANSFER);
-    bits.extend(be(a, &s.account_path.bits, ACCOUNT_BITS));
-    bits.extend(be(a, &r.account_path.bits, ACCOUNT_BITS));
-    bits.extend(be(a, &s.balance_path.bits, TOKEN_BITS));
-    bits.extend(packed_be(a, &t.amount));
-    bits.extend(packed_be(a, &t.fee));
+    bits.extend(be(a, &s.account_path.bits, ACCOUNT_BITS)?);
+    bits.extend(be(a, &r.account_path.bits, ACCOUNT_BITS)?);
+    bits.extend(be(a, &s.balance_path.bits, TOKEN_BITS)?);
+    bits.extend(packed_be(a, &t.amount)?);
+    bits.extend(packed_be(a, &t.fee)?);
     Ok(SlotOut {
         root: a.select(on, &after, root)?,
         pubdata: gate(a, on, bits)?,
@@ -557,11 +579,11 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
     let after = a.select(&to_new, &after_b, &mid)?;
 
     // public data: each kind's layout, the slot's by its kind
-    let account = be(a, &acc.account_path.bits, ACCOUNT_BITS);
-    let token_be = be(a, &acc.balance_path.bits, TOKEN_BITS);
-    let address_be = be(a, &w.address, 160);
-    let amount_be = be(a, &amount_bits, 128);
-    let fee_be = packed_be(a, &w.fee);
+    let account = be(a, &acc.account_path.bits, ACCOUNT_BITS)?;
+    let token_be = be(a, &acc.balance_path.bits, TOKEN_BITS)?;
+    let address_be = be(a, &w.address, 160)?;
+    let amount_be = be(a, &amount_bits, 128)?;
+    let fee_be = packed_be(a, &w.fee)?;
     let key_hash_bits = a.to_bits(&a.select(&change_key, &w.new_key_hash, &zero)?, 254, "a key hash")?;
     let nonce_bits = a.to_bits(&a.select(&change_key, &w.nonce, &zero)?, 32, "the nonce fits 32 bits")?;
     let layouts: [Layout<'_, A>; 5] = [
@@ -580,9 +602,9 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
             vec![
                 byte(a, op_type::TRANSFER_TO_NEW),
                 account.clone(),
-                be(a, &b.account_path.bits, ACCOUNT_BITS),
+                be(a, &b.account_path.bits, ACCOUNT_BITS)?,
                 token_be.clone(),
-                packed_be(a, &w.packed_amount),
+                packed_be(a, &w.packed_amount)?,
                 fee_be.clone(),
                 address_be.clone(),
             ],
@@ -614,8 +636,8 @@ pub fn wide<A: Arith>(a: &A, root: &A::F, w: &WideW<A>) -> Result<SlotOut<A>, A:
                 byte(a, op_type::CHANGE_KEY),
                 account,
                 address_be,
-                be(a, &key_hash_bits, 256),
-                be(a, &nonce_bits, 32),
+                be(a, &key_hash_bits, 256)?,
+                be(a, &nonce_bits, 32)?,
                 token_be,
                 fee_be,
             ],
