@@ -3,7 +3,7 @@
 //! balance itself). The operator keeps it and produces the Merkle paths the circuit takes as
 //! witness.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ark_bn254::Fr;
 use ark_ff::Zero;
@@ -157,7 +157,11 @@ pub struct State {
     params: Params,
     tree: SparseTree,
     accounts: BTreeMap<u64, Account>,
-    by_address: HashMap<Address, u64>,
+    /// Every account of an address, in index order. The operator opens one per address, but
+    /// the circuit does not enforce it (that would need a second tree keyed by address): a
+    /// state rebuilt from L1 holds whatever blocks L1 accepted, several accounts of an
+    /// address included, and its owner exits from each.
+    by_address: HashMap<Address, BTreeSet<u64>>,
 }
 
 impl State {
@@ -186,9 +190,14 @@ impl State {
         self.accounts.get(&index).ok_or(StateError::UnknownAccount(index))
     }
 
-    /// The account of `address`.
+    /// The account of `address` (its first, where a dishonest operator opened several).
     pub fn index_of(&self, address: &Address) -> Option<u64> {
-        self.by_address.get(address).copied()
+        self.by_address.get(address).and_then(|set| set.first().copied())
+    }
+
+    /// Every account of `address`, in index order.
+    pub fn indices_of(&self, address: &Address) -> Vec<u64> {
+        self.by_address.get(address).map(|set| set.iter().copied().collect()).unwrap_or_default()
     }
 
     /// The balance of `token` in account `index` (0 for no account).
@@ -268,13 +277,11 @@ impl State {
     }
 
     /// Opens an account for `address` at `index`, which must be empty (a state rebuilt from
-    /// public data opens accounts where the operator did).
+    /// public data opens accounts where the operator did, a second one for an address
+    /// included: L1 accepted it, so its owner must be able to exit from it).
     pub fn create_account_at(&mut self, index: u64, address: Address) -> Result<(), StateError> {
         if address == [0u8; 20] {
             return Err(StateError::ZeroAddress);
-        }
-        if let Some(i) = self.index_of(&address) {
-            return Err(StateError::AccountExists(address, i));
         }
         if self.accounts.contains_key(&index) {
             return Err(StateError::SlotTaken(index));
@@ -288,7 +295,7 @@ impl State {
         };
         self.tree.set(index, account.leaf())?;
         self.accounts.insert(index, account);
-        self.by_address.insert(address, index);
+        self.by_address.entry(address).or_default().insert(index);
         Ok(())
     }
 
@@ -321,7 +328,7 @@ impl State {
         };
         self.tree.set(index, account.leaf())?;
         self.accounts.insert(index, account);
-        self.by_address.insert(address, index);
+        self.by_address.entry(address).or_default().insert(index);
         Ok(index)
     }
 
