@@ -88,8 +88,16 @@ contract ZkRollup is ReentrancyGuard {
     event BlockExecuted(uint32 indexed blockNumber, bytes32 root);
     /// @notice The unexecuted blocks above `toBlock` were dropped.
     event BlocksReverted(uint32 indexed toBlock);
-    /// @notice `owner` authorised the L2 key `keyHash` for its change-key of nonce `nonce`.
-    event KeyAuthorized(address indexed owner, uint32 indexed nonce, bytes32 keyHash);
+    /// @notice `owner` authorised account `accountId`'s change-key of nonce `nonce` to the L2
+    ///         key `keyHash`, paying `fee` (packed) of `feeToken`.
+    event KeyAuthorized(
+        address indexed owner,
+        uint24 indexed accountId,
+        uint32 indexed nonce,
+        bytes32 keyHash,
+        uint8 feeToken,
+        uint16 fee
+    );
     /// @notice `amount` of `tokenId` was paid out of `owner`'s pending balance.
     event Withdrawal(address indexed owner, uint16 indexed tokenId, uint128 amount);
     /// @notice The rollup entered exodus mode.
@@ -116,6 +124,9 @@ contract ZkRollup is ReentrancyGuard {
     error InvalidAccountDepth(uint8 accountDepth);
     /// @notice `priorityExpirationBlocks` is zero.
     error ZeroExpiration();
+    /// @notice `blockInterval` is zero, or not below `priorityExpirationBlocks` (a request
+    ///         could expire before an operator at capacity reached it).
+    error InvalidBlockInterval(uint64 blockInterval, uint64 priorityExpirationBlocks);
     /// @notice Only the validator may call this.
     error NotValidator(address caller);
     /// @notice Only the governor may call this.
@@ -164,7 +175,7 @@ contract ZkRollup is ReentrancyGuard {
     /// @notice The change-key signature in `slot` is malformed or not by the op's address.
     error InvalidSignature(uint256 slot);
     /// @notice The change-key in `slot` has no on-chain authorisation by `owner` for `nonce`
-    ///         and its key hash.
+    ///         with its account, key hash, fee token and fee.
     error KeyNotAuthorized(uint256 slot, address owner, uint32 nonce);
     /// @notice The verifier refused the proof.
     error InvalidProof();
@@ -237,17 +248,23 @@ contract ZkRollup is ReentrancyGuard {
     ///         Full-exit requests and exits for larger ids are refused: the circuit can not
     ///         serve such a request, so it could only expire and force exodus mode.
     uint8 public immutable accountDepth;
-    /// @notice L1 blocks a priority request may wait before it allows exodus mode.
+    /// @notice L1 blocks a priority request may wait, past its place in the queue (see
+    ///         `priorityClock`), before it allows exodus mode.
     uint64 public immutable priorityExpirationBlocks;
+    /// @notice The operator's configured capacity: it lands a block, retiring up to
+    ///         `wideSlots` priority requests, at least every `blockInterval` L1 blocks.
+    /// @dev A request's deadline is `ceil(priorityClock / wideSlots) + priorityExpirationBlocks`
+    ///      where `priorityClock` is when an operator at this capacity reaches it: however many
+    ///      requests L1 takes in one block, each one's deadline leaves the operator the time to
+    ///      serve the queue ahead of it (docs/zk.md, "The priority queue").
+    uint64 public immutable blockInterval;
     /// @notice The smallest ETH deposit, in wei (anti-spam for the priority queue).
-    /// @dev Every deposit is a priority request the operator must execute before its deadline,
-    ///      and a block executes at most `wideSlots` of them. Without a floor, a flood of dust
-    ///      deposits (each costing its sender only gas) could fill the queue faster than
-    ///      blocks drain it, so that some request expires and anyone can force the whole
-    ///      rollup into exodus mode. `minDeposit` makes every request cost real value as
-    ///      well. ERC-20 deposits only need a non-zero amount (a token's unit has no common
-    ///      scale with wei); tokens are registered by the governor, and `requestFullExit`
-    ///      stays free so that a user can always leave.
+    /// @dev A flood of requests can not force exodus mode (each deadline counts the queue
+    ///      ahead: `blockInterval`), but it delays the requests behind it by `blockInterval /
+    ///      wideSlots` L1 blocks each. The floor makes a flood of deposits lock real value as
+    ///      well as pay gas. ERC-20 deposits only need a non-zero amount (a token's unit has no
+    ///      common scale with wei); tokens are registered by the governor, and
+    ///      `requestFullExit` stays free so that a user can always leave.
     uint128 public immutable minDeposit;
     /// @notice `64 * wideSlots + 15 * transferSlots`: the public data of every block.
     uint256 public immutable pubdataLength;
@@ -280,6 +297,11 @@ contract ZkRollup is ReentrancyGuard {
     uint64 public totalPriorityRequests;
     /// @notice Registered ERC-20 tokens (their ids are 1..tokenCount).
     uint16 public tokenCount;
+    /// @notice The queue's clock, in units of `1 / wideSlots` L1 block: when an operator
+    ///         retiring `wideSlots` requests every `blockInterval` L1 blocks reaches the last
+    ///         request. Each request moves it to `max(priorityClock, block.number * wideSlots)
+    ///         + blockInterval`.
+    uint64 public priorityClock;
 
     /// @notice The state root after the last executed block (`genesisRoot` before block 1).
     bytes32 public stateRoot;
@@ -297,9 +319,10 @@ contract ZkRollup is ReentrancyGuard {
     mapping(address token => uint16) public tokenIds;
     /// @notice The ERC-20 token of an id (0 for ETH).
     mapping(uint16 tokenId => address) public tokenAddresses;
-    /// @notice On-chain change-key authorisations: the key hash `owner` authorised for its
-    ///         change-key of `nonce` (0: none). Consumed by the commit that uses it.
-    mapping(address owner => mapping(uint32 nonce => bytes32)) public authorizedKeys;
+    /// @notice On-chain change-key authorisations: whether `owner` authorised the change-key
+    ///         whose `changeKeyDigest` is `digest` (account, key hash, nonce, fee token, fee).
+    ///         Consumed by the commit that uses it.
+    mapping(address owner => mapping(bytes32 digest => bool)) public authorizedChanges;
     /// @notice Exodus: whether `accountId` exited `tokenId`.
     mapping(uint24 accountId => mapping(uint16 tokenId => bool)) public exited;
 
@@ -313,7 +336,11 @@ contract ZkRollup is ReentrancyGuard {
     /// @param wideSlots_ wide slots per block (at least 1)
     /// @param transferSlots_ transfer slots per block
     /// @param balanceDepth_ depth of the balance trees (at most 8)
-    /// @param priorityExpirationBlocks_ deadline of a priority request, in L1 blocks (not 0)
+    /// @param priorityExpirationBlocks_ deadline of a priority request past its place in the
+    ///        queue, in L1 blocks (above `blockInterval_`)
+    /// @param blockInterval_ L1 blocks the operator needs per block at its configured capacity
+    ///        (not 0)
+    /// @param minDeposit_ the smallest ETH deposit, in wei
     constructor(
         IGroth16Verifier blockVerifier_,
         IGroth16Verifier exitVerifier_,
@@ -325,6 +352,7 @@ contract ZkRollup is ReentrancyGuard {
         uint8 balanceDepth_,
         uint8 accountDepth_,
         uint64 priorityExpirationBlocks_,
+        uint64 blockInterval_,
         uint128 minDeposit_
     ) {
         if (validator_ == address(0) || governor_ == address(0)) {
@@ -337,6 +365,9 @@ contract ZkRollup is ReentrancyGuard {
         if (balanceDepth_ > 8) revert InvalidBalanceDepth(balanceDepth_);
         if (accountDepth_ == 0 || accountDepth_ > 24) revert InvalidAccountDepth(accountDepth_);
         if (priorityExpirationBlocks_ == 0) revert ZeroExpiration();
+        if (blockInterval_ == 0 || blockInterval_ >= priorityExpirationBlocks_) {
+            revert InvalidBlockInterval(blockInterval_, priorityExpirationBlocks_);
+        }
         blockVerifier = blockVerifier_;
         exitVerifier = exitVerifier_;
         genesisRoot = genesisRoot_;
@@ -347,6 +378,7 @@ contract ZkRollup is ReentrancyGuard {
         balanceDepth = balanceDepth_;
         accountDepth = accountDepth_;
         priorityExpirationBlocks = priorityExpirationBlocks_;
+        blockInterval = blockInterval_;
         minDeposit = minDeposit_;
         pubdataLength =
             WIDE_SLOT_BYTES * uint256(wideSlots_) + TRANSFER_BYTES * uint256(transferSlots_);
@@ -414,14 +446,22 @@ contract ZkRollup is ReentrancyGuard {
         _addPriorityRequest(OP_FULL_EXIT, accountId, tokenId, 0, msg.sender);
     }
 
-    /// @notice Authorises the L2 key `keyHash` for the caller's change-key of nonce `nonce`,
-    ///         instead of an ECDSA signature in the block. The commit that uses it consumes it
-    ///         (a reverted block does not give it back: authorise again).
-    function authorizeKey(bytes32 keyHash, uint32 nonce) external {
+    /// @notice Authorises the change-key of the caller's account `accountId` at nonce `nonce`
+    ///         to the L2 key `keyHash`, paying `fee` (packed, as in the public data) of
+    ///         `feeToken`: instead of an ECDSA signature in the block. The commit that uses it
+    ///         consumes it (a reverted block does not give it back: authorise again).
+    function authorizeKey(
+        uint24 accountId,
+        bytes32 keyHash,
+        uint32 nonce,
+        uint8 feeToken,
+        uint16 fee
+    ) external {
         _requireActive();
         if (keyHash == bytes32(0)) revert ZeroKeyHash();
-        authorizedKeys[msg.sender][nonce] = keyHash;
-        emit KeyAuthorized(msg.sender, nonce, keyHash);
+        bytes32 digest = changeKeyDigest(accountId, keyHash, nonce, feeToken, fee);
+        authorizedChanges[msg.sender][digest] = true;
+        emit KeyAuthorized(msg.sender, accountId, nonce, keyHash, feeToken, fee);
     }
 
     // ------------------------------------------------------------------ blocks
@@ -689,17 +729,28 @@ contract ZkRollup is ReentrancyGuard {
     }
 
     /// @notice The digest an address signs (as an EIP-191 personal message over these 32
-    ///         bytes) to authorise the L2 key `keyHash` for account `accountId`'s change-key of
-    ///         nonce `nonce`: `keccak256(abi.encodePacked("loft-zk change key", accountId,
-    ///         keyHash, nonce, block.chainid, address(this)))`.
-    function changeKeyDigest(uint24 accountId, bytes32 keyHash, uint32 nonce)
-        public
-        view
-        returns (bytes32)
-    {
+    ///         bytes) to authorise account `accountId`'s change-key of nonce `nonce` to the L2
+    ///         key `keyHash`, paying `fee` (packed: 11-bit mantissa, 5-bit exponent) of token
+    ///         `feeToken`: `keccak256(abi.encodePacked("loft-zk change key", accountId, keyHash,
+    ///         nonce, feeToken, fee, block.chainid, address(this)))`. The fee is signed so that
+    ///         neither the operator nor anyone replaying the authorisation can choose it.
+    function changeKeyDigest(
+        uint24 accountId,
+        bytes32 keyHash,
+        uint32 nonce,
+        uint8 feeToken,
+        uint16 fee
+    ) public view returns (bytes32) {
         return keccak256(
             abi.encodePacked(
-                "loft-zk change key", accountId, keyHash, nonce, block.chainid, address(this)
+                "loft-zk change key",
+                accountId,
+                keyHash,
+                nonce,
+                feeToken,
+                fee,
+                block.chainid,
+                address(this)
             )
         );
     }
@@ -736,8 +787,17 @@ contract ZkRollup is ReentrancyGuard {
     ) private {
         _requireActive();
         uint64 id = totalPriorityRequests;
+        // The queue's clock: an operator at capacity reaches this request `blockInterval /
+        // wideSlots` L1 blocks after the one ahead of it, or after now if the queue is done.
+        uint256 slots = wideSlots;
+        uint256 clock = priorityClock;
+        uint256 start = block.number * slots;
+        if (clock < start) clock = start;
+        clock += blockInterval;
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint64 expiration = uint64(block.number) + priorityExpirationBlocks;
+        priorityClock = uint64(clock); // < 2^64 for any real block number
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint64 expiration = uint64((clock + slots - 1) / slots) + priorityExpirationBlocks;
         priorityRequests[id] = PriorityRequest({
             owner: owner,
             expirationBlock: expiration,
@@ -870,21 +930,30 @@ contract ZkRollup is ReentrancyGuard {
         if (amount != 0) pendingBalances[owner][uint16(tokenId)] += amount;
     }
 
-    /// @dev The change-key at calldata offset `base` (slot `slot`) must be authorised for its
-    ///      key hash: by `witness`, an ECDSA signature of `changeKeyDigest` as a personal
-    ///      message, or (`witness` empty) by a matching `authorizeKey`, which this consumes.
+    /// @dev The change-key at calldata offset `base` (slot `slot`) must be authorised, with
+    ///      its account, key hash, nonce, fee token and fee: by `witness`, an ECDSA signature of
+    ///      `changeKeyDigest` as a personal message, or (`witness` empty) by a matching
+    ///      `authorizeKey`, which this consumes.
     function _checkChangeKey(uint256 slot, uint256 base, bytes calldata witness) private {
         address owner = address(uint160(_load(base + 4) >> 96)); // bytes 4..23
-        bytes32 keyHash = bytes32(_load(base + 24)); // bytes 24..55
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint32 nonce = uint32(_load(base + 56) >> 224); // bytes 56..59
-        if (witness.length == 0) {
-            bytes32 authorized = authorizedKeys[owner][nonce];
-            if (authorized == bytes32(0) || authorized != keyHash) {
-                revert KeyNotAuthorized(slot, owner, nonce);
+        bytes32 digest;
+        {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint24 accountId = uint24(_load(base + 1) >> 232); // bytes 1..3
+            bytes32 keyHash = bytes32(_load(base + 24)); // bytes 24..55
+            uint256 tail = _load(base + 56); // nonce u32, fee token u8, fee u16: bytes 56..62
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint32 nonce = uint32(tail >> 224);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint8 feeToken = uint8(tail >> 216);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint16 fee = uint16(tail >> 200);
+            digest = changeKeyDigest(accountId, keyHash, nonce, feeToken, fee);
+            if (witness.length == 0) {
+                if (!authorizedChanges[owner][digest]) revert KeyNotAuthorized(slot, owner, nonce);
+                delete authorizedChanges[owner][digest];
+                return;
             }
-            delete authorizedKeys[owner][nonce];
-            return;
         }
         if (witness.length != 65) revert InvalidSignature(slot);
         bytes32 r;
@@ -896,14 +965,9 @@ contract ZkRollup is ReentrancyGuard {
             v := byte(0, calldataload(add(witness.offset, 64)))
         }
         if (uint256(sig) > SECP256K1_HALF_N || (v != 27 && v != 28)) revert InvalidSignature(slot);
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint24 accountId = uint24(_load(base + 1) >> 232); // bytes 1..3
-        bytes32 digest = keccak256(
-            abi.encodePacked(
-                "\x19Ethereum Signed Message:\n32", changeKeyDigest(accountId, keyHash, nonce)
-            )
+        address signer = ecrecover(
+            keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", digest)), v, r, sig
         );
-        address signer = ecrecover(digest, v, r, sig);
         if (signer == address(0) || signer != owner) revert InvalidSignature(slot);
     }
 

@@ -103,6 +103,8 @@ abstract contract ZkRollupEncoding is Test {
     /// the smallest ETH deposit, in wei
     uint128 internal constant MIN_DEPOSIT = 1000;
     uint64 internal constant EXPIRY = 100;
+    /// the operator's configured capacity: a block (W priority ops) every INTERVAL L1 blocks
+    uint64 internal constant INTERVAL = 1;
     bytes32 internal constant GENESIS = bytes32(uint256(0x1234));
 
     function _str(uint256 x) internal pure returns (string memory) {
@@ -176,14 +178,26 @@ abstract contract ZkRollupEncoding is Test {
         return _pad64(op);
     }
 
+    /// The fee every change-key of these tests pays unless it says otherwise (packed: 2·10^1).
+    uint16 internal constant CHANGE_KEY_FEE = 0x0041;
+
     function _changeKey(uint24 account, address owner, bytes32 keyHash, uint32 nonce)
         internal
         pure
         returns (bytes memory)
     {
-        bytes memory op = abi.encodePacked(
-            uint8(6), account, owner, keyHash, nonce, uint8(0), uint16(0x0041)
-        );
+        return _changeKeyPaying(account, owner, keyHash, nonce, 0, CHANGE_KEY_FEE);
+    }
+
+    function _changeKeyPaying(
+        uint24 account,
+        address owner,
+        bytes32 keyHash,
+        uint32 nonce,
+        uint8 feeToken,
+        uint16 fee
+    ) internal pure returns (bytes memory) {
+        bytes memory op = abi.encodePacked(uint8(6), account, owner, keyHash, nonce, feeToken, fee);
         assertEq(op.length, 63);
         return _pad64(op);
     }
@@ -272,6 +286,14 @@ contract ZkRollupTest is ZkRollupEncoding {
     event TokenAdded(address indexed token, uint16 indexed tokenId);
     event ExodusMode();
     event Withdrawal(address indexed owner, uint16 indexed tokenId, uint128 amount);
+    event KeyAuthorized(
+        address indexed owner,
+        uint24 indexed accountId,
+        uint32 indexed nonce,
+        bytes32 keyHash,
+        uint8 feeToken,
+        uint16 fee
+    );
 
     uint256 internal constant SECP256K1_N =
         0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141;
@@ -308,6 +330,7 @@ contract ZkRollupTest is ZkRollupEncoding {
             DEPTH,
             ACCOUNT_DEPTH,
             EXPIRY,
+            INTERVAL,
             MIN_DEPOSIT
         );
         token = new LoftToken("Test", "TST", 18, address(this), 1e30);
@@ -328,12 +351,30 @@ contract ZkRollupTest is ZkRollupEncoding {
         view
         returns (bytes memory)
     {
+        return _signChangeKeyPaying(pk, account, keyHash, nonce, 0, CHANGE_KEY_FEE);
+    }
+
+    function _signChangeKeyPaying(
+        uint256 pk,
+        uint24 account,
+        bytes32 keyHash,
+        uint32 nonce,
+        uint8 feeToken,
+        uint16 fee
+    ) internal view returns (bytes memory) {
         bytes32 digest = keccak256(
             abi.encodePacked(
-                "loft-zk change key", account, keyHash, nonce, block.chainid, address(rollup)
+                "loft-zk change key",
+                account,
+                keyHash,
+                nonce,
+                feeToken,
+                fee,
+                block.chainid,
+                address(rollup)
             )
         );
-        assertEq(digest, rollup.changeKeyDigest(account, keyHash, nonce));
+        assertEq(digest, rollup.changeKeyDigest(account, keyHash, nonce, feeToken, fee));
         (uint8 v, bytes32 r, bytes32 s) =
             vm.sign(pk, keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", digest)));
         return abi.encodePacked(r, s, v);
@@ -414,34 +455,49 @@ contract ZkRollupTest is ZkRollupEncoding {
 
     function test_RevertWhen_ConstructorArgumentsInvalid() public {
         vm.expectRevert(_err(ZkRollup.ZeroAddress.selector));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, address(0), governor, W, T, 3, 8, 1, 0);
-        vm.expectRevert(_err(ZkRollup.ZeroAddress.selector));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, address(0), W, T, 3, 8, 1, 0);
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.NotAContract.selector, bob));
         new ZkRollup(
-            IGroth16Verifier(bob), exitVerifier, GENESIS, validator, governor, W, T, 3, 8, 1, 0
+            blockVerifier, exitVerifier, GENESIS, address(0), governor, W, T, 3, 8, 2, 1, 0
+        );
+        vm.expectRevert(_err(ZkRollup.ZeroAddress.selector));
+        new ZkRollup(
+            blockVerifier, exitVerifier, GENESIS, validator, address(0), W, T, 3, 8, 2, 1, 0
         );
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.NotAContract.selector, bob));
         new ZkRollup(
-            blockVerifier, IGroth16Verifier(bob), GENESIS, validator, governor, W, T, 3, 8, 1, 0
+            IGroth16Verifier(bob), exitVerifier, GENESIS, validator, governor, W, T, 3, 8, 2, 1, 0
+        );
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.NotAContract.selector, bob));
+        new ZkRollup(
+            blockVerifier, IGroth16Verifier(bob), GENESIS, validator, governor, W, T, 3, 8, 2, 1, 0
         );
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.RootNotInField.selector, bytes32(R)));
-        new ZkRollup(blockVerifier, exitVerifier, bytes32(R), validator, governor, W, T, 3, 8, 1, 0);
+        new ZkRollup(
+            blockVerifier, exitVerifier, bytes32(R), validator, governor, W, T, 3, 8, 2, 1, 0
+        );
         vm.expectRevert(_err(ZkRollup.NoWideSlots.selector));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, 0, T, 3, 8, 1, 0);
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, 0, T, 3, 8, 2, 1, 0);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidBalanceDepth.selector, 9));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 9, 8, 1, 0);
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 9, 8, 2, 1, 0);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidAccountDepth.selector, 0));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 0, 1, 0);
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 0, 2, 1, 0);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidAccountDepth.selector, 25));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 25, 1, 0);
+        new ZkRollup(
+            blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 25, 2, 1, 0
+        );
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidAccountDepth.selector, 255));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 255, 1, 0);
+        new ZkRollup(
+            blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 255, 2, 1, 0
+        );
         vm.expectRevert(_err(ZkRollup.ZeroExpiration.selector));
-        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 8, 0, 0);
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 8, 0, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidBlockInterval.selector, 0, 2));
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 8, 2, 0, 0);
+        // a request could expire before an operator at capacity reached it
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidBlockInterval.selector, 2, 2));
+        new ZkRollup(blockVerifier, exitVerifier, GENESIS, validator, governor, W, T, 3, 8, 2, 2, 0);
         // the edges are fine: account depth 24 admits every uint24 account id, depth 1 ids 0, 1
         ZkRollup r = new ZkRollup(
-            blockVerifier, exitVerifier, bytes32(R - 1), validator, governor, 1, 0, 8, 24, 1, 0
+            blockVerifier, exitVerifier, bytes32(R - 1), validator, governor, 1, 0, 8, 24, 2, 1, 0
         );
         assertEq(r.pubdataLength(), 64);
         assertEq(uint256(r.maxTokenId()), 255);
@@ -450,7 +506,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         r.requestFullExit(type(uint24).max, 0);
         r.depositETH{value: 1}(bob); // minDeposit 0: any non-zero amount
         ZkRollup one = new ZkRollup(
-            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 0, 0, 1, 1, 1 ether
+            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 0, 0, 1, 2, 1, 1 ether
         );
         assertEq(uint256(one.accountDepth()), 1);
         assertEq(uint256(one.maxTokenId()), 0);
@@ -494,7 +550,7 @@ contract ZkRollupTest is ZkRollupEncoding {
     /// balanceDepth 1: token ids 0 (ETH) and 1 only.
     function test_RevertWhen_TooManyTokens() public {
         ZkRollup small = new ZkRollup(
-            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 1, 1, 8, 10, 0
+            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 1, 1, 8, 10, 1, 0
         );
         vm.startPrank(governor);
         small.addToken(address(token));
@@ -508,7 +564,7 @@ contract ZkRollupTest is ZkRollupEncoding {
 
     function test_DepositETH() public {
         vm.expectEmit(true, true, true, true, address(rollup));
-        emit NewPriorityRequest(0, 1, 0, 0, 1 ether, bob, 1000 + EXPIRY);
+        emit NewPriorityRequest(0, 1, 0, 0, 1 ether, bob, 1001 + EXPIRY);
         _depositETH(alice, bob, 1 ether);
         assertEq(address(rollup).balance, 1 ether);
         assertEq(uint256(rollup.totalPriorityRequests()), 1);
@@ -521,7 +577,9 @@ contract ZkRollupTest is ZkRollupEncoding {
             uint24 accountId
         ) = rollup.priorityRequests(0);
         assertEq(owner, bob);
-        assertEq(uint256(expirationBlock), 1100);
+        // the queue was empty: its clock is now + INTERVAL / W, rounded up to a block
+        assertEq(uint256(expirationBlock), 1101);
+        assertEq(uint256(rollup.priorityClock()), 1000 * W + INTERVAL);
         assertEq(uint256(tokenId), 0);
         assertEq(uint256(opType), 1);
         assertEq(uint256(amount), 1 ether);
@@ -530,7 +588,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         // exactly minDeposit is enough
         vm.roll(1005);
         vm.expectEmit(true, true, true, true, address(rollup));
-        emit NewPriorityRequest(1, 1, 0, 0, MIN_DEPOSIT, alice, 1105);
+        emit NewPriorityRequest(1, 1, 0, 0, MIN_DEPOSIT, alice, 1106);
         _depositETH(alice, alice, MIN_DEPOSIT);
         assertEq(uint256(rollup.totalPriorityRequests()), 2);
     }
@@ -578,7 +636,7 @@ contract ZkRollupTest is ZkRollupEncoding {
 
     function test_DepositERC20() public {
         vm.expectEmit(true, true, true, true, address(rollup));
-        emit NewPriorityRequest(0, 1, 0, 1, 5e18, bob, 1100);
+        emit NewPriorityRequest(0, 1, 0, 1, 5e18, bob, 1101);
         vm.prank(alice);
         rollup.depositERC20(address(token), 5e18, bob);
         assertEq(token.balanceOf(address(rollup)), 5e18);
@@ -599,7 +657,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         vm.startPrank(alice);
         fee.approve(address(rollup), 1000);
         vm.expectEmit(true, true, true, true, address(rollup));
-        emit NewPriorityRequest(0, 1, 0, 2, 990, bob, 1100);
+        emit NewPriorityRequest(0, 1, 0, 2, 990, bob, 1101);
         rollup.depositERC20(address(fee), 1000, bob);
         vm.stopPrank();
         assertEq(fee.balanceOf(address(rollup)), 990);
@@ -638,7 +696,7 @@ contract ZkRollupTest is ZkRollupEncoding {
 
     function test_RequestFullExit() public {
         vm.expectEmit(true, true, true, true, address(rollup));
-        emit NewPriorityRequest(0, 5, 77, 1, 0, alice, 1100);
+        emit NewPriorityRequest(0, 5, 77, 1, 0, alice, 1101);
         vm.prank(alice);
         rollup.requestFullExit(77, 1);
         (address owner,, uint16 tokenId, uint8 opType, uint128 amount, uint24 accountId) =
@@ -671,7 +729,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         assertEq(uint256(rollup.totalPriorityRequests()), 0);
         // the largest account id is fine
         vm.expectEmit(true, true, true, true, address(rollup));
-        emit NewPriorityRequest(0, 5, limit - 1, 1, 0, alice, 1100);
+        emit NewPriorityRequest(0, 5, limit - 1, 1, 0, alice, 1101);
         rollup.requestFullExit(limit - 1, 1);
         rollup.requestFullExit(0, 0);
         // token ids above maxTokenId are refused (here: above tokenCount, which is less)
@@ -686,7 +744,7 @@ contract ZkRollupTest is ZkRollupEncoding {
     /// With every token id registered, the largest one is accepted and the next refused.
     function test_RequestFullExitTokenRange() public {
         ZkRollup small = new ZkRollup(
-            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 1, 1, 8, 10, 0
+            blockVerifier, exitVerifier, GENESIS, validator, governor, 1, 1, 1, 8, 10, 1, 0
         );
         vm.prank(governor);
         small.addToken(address(token));
@@ -1008,7 +1066,8 @@ contract ZkRollupTest is ZkRollupEncoding {
         // (ecrecover alone would take it)
         bytes32 signed = keccak256(
             abi.encodePacked(
-                "\x19Ethereum Signed Message:\n32", rollup.changeKeyDigest(7, KEY_HASH, 3)
+                "\x19Ethereum Signed Message:\n32",
+                rollup.changeKeyDigest(7, KEY_HASH, 3, 0, CHANGE_KEY_FEE)
             )
         );
         assertEq(ecrecover(signed, v == 27 ? 28 : 27, r, bytes32(SECP256K1_N - uint256(s))), alice);
@@ -1041,10 +1100,58 @@ contract ZkRollupTest is ZkRollupEncoding {
         }
     }
 
-    function test_ChangeKeyWithOnChainAuthorization() public {
+    /// The fee and its token are signed: neither the operator nor anyone replaying the
+    /// owner's signature can make the account pay another fee, in another token, or use it for
+    /// another account of the same owner.
+    function test_RevertWhen_ChangeKeyFeeNotSigned() public {
+        bytes memory sig = _signChangeKey(alicePk, 7, KEY_HASH, 3); // token 0, fee 0x0041
+        bytes memory invalid =
+            abi.encodeWithSelector(ZkRollup.InvalidSignature.selector, uint256(0));
+        // the largest packed fee, the same fee in another token, another account of alice
+        _expectCommitRevert(
+            _pubdata(_ops(_changeKeyPaying(7, alice, KEY_HASH, 3, 0, 0xffff)), ""),
+            _ops(sig),
+            invalid
+        );
+        _expectCommitRevert(
+            _pubdata(_ops(_changeKeyPaying(7, alice, KEY_HASH, 3, 1, CHANGE_KEY_FEE)), ""),
+            _ops(sig),
+            invalid
+        );
+        _expectCommitRevert(
+            _pubdata(_ops(_changeKey(8, alice, KEY_HASH, 3)), ""), _ops(sig), invalid
+        );
+        // the same with an on-chain authorisation
         vm.prank(alice);
-        rollup.authorizeKey(KEY_HASH, 3);
-        assertEq(rollup.authorizedKeys(alice, 3), KEY_HASH);
+        rollup.authorizeKey(7, KEY_HASH, 3, 0, CHANGE_KEY_FEE);
+        bytes memory unauthorized = abi.encodeWithSelector(
+            ZkRollup.KeyNotAuthorized.selector, uint256(0), alice, uint32(3)
+        );
+        _expectCommitRevert(
+            _pubdata(_ops(_changeKeyPaying(7, alice, KEY_HASH, 3, 0, 0x07ff)), ""),
+            _ops(hex""),
+            unauthorized
+        );
+        _expectCommitRevert(
+            _pubdata(_ops(_changeKeyPaying(7, alice, KEY_HASH, 3, 1, CHANGE_KEY_FEE)), ""),
+            _ops(hex""),
+            unauthorized
+        );
+        _expectCommitRevert(
+            _pubdata(_ops(_changeKey(8, alice, KEY_HASH, 3)), ""), _ops(hex""), unauthorized
+        );
+        // what was signed goes through, by signature and by the authorisation
+        _commit(1, _root(1), _pubdata(_ops(_changeKey(7, alice, KEY_HASH, 3)), ""), _ops(sig));
+        _commit(2, _root(2), _pubdata(_ops(_changeKey(7, alice, KEY_HASH, 3)), ""), _ops(hex""));
+    }
+
+    function test_ChangeKeyWithOnChainAuthorization() public {
+        bytes32 digest3 = rollup.changeKeyDigest(7, KEY_HASH, 3, 0, CHANGE_KEY_FEE);
+        vm.expectEmit(true, true, true, true, address(rollup));
+        emit KeyAuthorized(alice, 7, 3, KEY_HASH, 0, CHANGE_KEY_FEE);
+        vm.prank(alice);
+        rollup.authorizeKey(7, KEY_HASH, 3, 0, CHANGE_KEY_FEE);
+        assertTrue(rollup.authorizedChanges(alice, digest3));
         bytes memory pubdata = _pubdata(_ops(_changeKey(7, alice, KEY_HASH, 3)), "");
         // another key hash is not authorised
         _expectCommitRevert(
@@ -1053,7 +1160,7 @@ contract ZkRollupTest is ZkRollupEncoding {
             abi.encodeWithSelector(ZkRollup.KeyNotAuthorized.selector, uint256(0), alice, uint32(3))
         );
         _commit(1, _root(1), pubdata, _ops(hex""));
-        assertEq(rollup.authorizedKeys(alice, 3), bytes32(0)); // consumed
+        assertFalse(rollup.authorizedChanges(alice, digest3)); // consumed
         // replaying the nonce: the authorisation is gone
         _expectCommitRevert(
             pubdata,
@@ -1062,7 +1169,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         );
         // and it can not be used twice in one block either
         vm.prank(alice);
-        rollup.authorizeKey(KEY_HASH, 4);
+        rollup.authorizeKey(7, KEY_HASH, 4, 0, CHANGE_KEY_FEE);
         bytes memory twice = _pubdata(
             _ops(_changeKey(7, alice, KEY_HASH, 4), _changeKey(7, alice, KEY_HASH, 4)), ""
         );
@@ -1072,7 +1179,7 @@ contract ZkRollupTest is ZkRollupEncoding {
             abi.encodeWithSelector(ZkRollup.KeyNotAuthorized.selector, uint256(1), alice, uint32(4))
         );
         vm.expectRevert(_err(ZkRollup.ZeroKeyHash.selector));
-        rollup.authorizeKey(bytes32(0), 5);
+        rollup.authorizeKey(7, bytes32(0), 5, 0, CHANGE_KEY_FEE);
     }
 
     // ================================================================ submitBlock
@@ -1201,10 +1308,10 @@ contract ZkRollupTest is ZkRollupEncoding {
     function test_ExodusActivation() public {
         vm.expectRevert(_err(ZkRollup.NoPendingPriorityRequest.selector));
         rollup.activateExodusMode();
-        _depositETH(alice, bob, 1 ether); // expires at 1100
-        vm.roll(1099);
+        _depositETH(alice, bob, 1 ether); // expires at 1101
+        vm.roll(1100);
         vm.expectRevert(
-            abi.encodeWithSelector(ZkRollup.PriorityRequestNotExpired.selector, 0, 1100)
+            abi.encodeWithSelector(ZkRollup.PriorityRequestNotExpired.selector, 0, 1101)
         );
         rollup.activateExodusMode();
         // executed in time: no exodus
@@ -1214,8 +1321,8 @@ contract ZkRollupTest is ZkRollupEncoding {
         rollup.activateExodusMode();
         // a request the operator ignores
         vm.prank(alice);
-        rollup.requestFullExit(1, 0); // expires at 5100
-        vm.roll(5100);
+        rollup.requestFullExit(1, 0); // expires at 5101
+        vm.roll(5101);
         vm.expectEmit(true, true, true, true, address(rollup));
         emit ExodusMode();
         vm.prank(bob);
@@ -1231,7 +1338,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         bytes memory b1 = _pubdata(_ops(_deposit(1, 0, 1 ether, bob)), "");
         _commit(1, _root(1), b1, _ops());
         _verify(1, GENESIS, _root(1), b1);
-        vm.roll(1100);
+        vm.roll(1101);
         rollup.activateExodusMode();
         assertTrue(rollup.exodusMode());
     }
@@ -1249,7 +1356,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         vm.prank(bob);
         rollup.requestFullExit(1, 0);
         _depositETH(alice, alice, 3 ether);
-        vm.roll(1100);
+        vm.roll(1101);
         rollup.activateExodusMode();
     }
 
@@ -1277,7 +1384,7 @@ contract ZkRollupTest is ZkRollupEncoding {
         vm.expectRevert(_err(blocked));
         rollup.requestFullExit(1, 0);
         vm.expectRevert(_err(blocked));
-        rollup.authorizeKey(KEY_HASH, 1);
+        rollup.authorizeKey(1, KEY_HASH, 1, 0, CHANGE_KEY_FEE);
         vm.stopPrank();
         LoftToken t2 = new LoftToken("B", "B", 6, address(this), 0);
         vm.prank(governor);
@@ -1431,7 +1538,18 @@ contract ZkRollupGasTest is ZkRollupEncoding {
 
     function _prepared(uint256 stage) internal returns (ZkRollup x) {
         x = new ZkRollup(
-            v, v, GENESIS, validator, governor, W, T, DEPTH, ACCOUNT_DEPTH, EXPIRY, MIN_DEPOSIT
+            v,
+            v,
+            GENESIS,
+            validator,
+            governor,
+            W,
+            T,
+            DEPTH,
+            ACCOUNT_DEPTH,
+            EXPIRY,
+            INTERVAL,
+            MIN_DEPOSIT
         );
         vm.prank(governor);
         x.addToken(address(token));
@@ -1453,7 +1571,18 @@ contract ZkRollupGasTest is ZkRollupEncoding {
 
     function _sized(uint16 w, uint16 t) internal returns (ZkRollup x) {
         x = new ZkRollup(
-            v, v, GENESIS, validator, governor, w, t, DEPTH, ACCOUNT_DEPTH, EXPIRY, MIN_DEPOSIT
+            v,
+            v,
+            GENESIS,
+            validator,
+            governor,
+            w,
+            t,
+            DEPTH,
+            ACCOUNT_DEPTH,
+            EXPIRY,
+            INTERVAL,
+            MIN_DEPOSIT
         );
         vm.prank(validator);
         x.submitBlock(1, _root(1), new bytes(64 * uint256(w) + 15 * uint256(t)), _ops(), proof);

@@ -197,6 +197,7 @@ async fn evm_gas(
         3,
         24,
         600,
+        10,
         0,
     )
     .calldata()

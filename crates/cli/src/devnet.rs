@@ -188,6 +188,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             transfers: 4,
             account_depth: args.zk_account_depth,
             priority_expiration: 600,
+            block_interval: 10,
             tokens: vec![deployments.loft_token],
         };
         let running = crate::zk_cmd::start_operator(&zk_args).await.context("starting the ZK rollup")?;

@@ -81,9 +81,15 @@ pub struct OperatorArgs {
     /// Account tree depth.
     #[arg(long, default_value_t = 24)]
     pub account_depth: usize,
-    /// L1 blocks a priority request may wait before anyone can freeze the rollup.
+    /// L1 blocks a priority request may wait, past its place in the queue, before anyone can
+    /// freeze the rollup.
     #[arg(long, default_value_t = 600)]
     pub priority_expiration: u64,
+    /// The operator's capacity: L1 blocks it needs to prove and land a block (each serving
+    /// up to `--wide` priority requests). A request's deadline counts the queue ahead of it at
+    /// this rate, so a flood of requests can not force exodus on an operator that keeps it.
+    #[arg(long, default_value_t = 10)]
+    pub block_interval: u64,
     /// An ERC-20 token to register in the rollup (the operator is its governor); repeat for
     /// more. Tokens registered before are kept.
     #[arg(long = "token")]
@@ -436,7 +442,13 @@ async fn exit(at: &Endpoints, data_dir: &std::path::Path, exit_keys: Option<Path
         Some(path) => loft_zk::groth16::Keys::load(&path)?,
         None => RollupKeys::devnet_exit(&data_dir.join("keys"), &d.config)?,
     };
-    if let Some(index) = state.index_of(&owner.into_array()) {
+    // every account of the address: an operator may have opened more than one (the circuit
+    // does not stop it), and each exits on its own
+    let accounts = state.indices_of(&owner.into_array());
+    if accounts.is_empty() {
+        println!("{owner} has no account at the last executed root");
+    }
+    for index in accounts {
         for x in &assets {
             let id = x.id as u16;
             if rollup.exited(U24::from(index), id).call().await? {
@@ -458,8 +470,6 @@ async fn exit(at: &Endpoints, data_dir: &std::path::Path, exit_keys: Option<Path
             }
             println!("exited {} from account {index}", x.show(exit.amount));
         }
-    } else {
-        println!("{owner} has no account at the last executed root");
     }
     let mut paid = 0;
     for x in &assets {
@@ -502,6 +512,7 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
         wide_slots: args.wide,
         transfer_slots: args.transfers,
         priority_expiration_blocks: args.priority_expiration,
+        block_interval: args.block_interval,
         ..RollupConfig::devnet()
     };
     let record = args.data_dir.join("zk.json");

@@ -80,7 +80,7 @@ async fn operator(dir: &Path, l1: &str, port: u16, token: Address, run: u32) -> 
             .args(["zk", "operator", "--l1-rpc", l1, "--data-dir", "zk", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["--account-depth", "8", "--wide", "2", "--transfers", "4", "--block-time", "0.5"])
-            .args(["--priority-expiration", "30", "--token", &token.to_string()])
+            .args(["--priority-expiration", "30", "--block-interval", "2", "--token", &token.to_string()])
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
@@ -231,7 +231,9 @@ async fn deposit_transfer_withdraw_kill_9_and_exit() {
     // the operator stops for good while bob's deposit waits: exodus
     drop(op_process);
     cli.run(&bob, &["deposit", "0.3"]);
-    for _ in 0..30 {
+    // its deadline: the queue's clock (the queue was empty: 2 L1 blocks per block of 2 wide
+    // slots, one block) plus the 30 of --priority-expiration
+    for _ in 0..31 {
         common::rpc(&http, &url, "evm_mine", json!([])).await.expect("mine");
     }
     let lofts_of = async |who: Address| lofts.balanceOf(who).call().await.expect("balanceOf").to::<u128>();

@@ -27,6 +27,8 @@ pub struct DevnetConfig {
     pub accounts: u32,
     /// Balance of each dev account in ether.
     pub balance_eth: u64,
+    /// Gas per block (`None`: the chain's default, 30,000,000).
+    pub block_gas_limit: Option<u64>,
 }
 
 impl Default for DevnetConfig {
@@ -38,6 +40,7 @@ impl Default for DevnetConfig {
             mining: MiningMode::Instant,
             accounts: 10,
             balance_eth: 10_000,
+            block_gas_limit: None,
         }
     }
 }
@@ -75,7 +78,10 @@ impl Devnet {
             .iter()
             .map(|s| GenesisAccount { address: s.address(), balance, ..Default::default() })
             .collect();
-        let chain_config = ChainConfig::dev(config.chain_id, alloc);
+        let mut chain_config = ChainConfig::dev(config.chain_id, alloc);
+        if let Some(gas) = config.block_gas_limit {
+            chain_config.block_gas_limit = gas;
+        }
         let store = match &config.data_dir {
             Some(dir) => Store::open(dir)?,
             None => Store::in_memory()?,

@@ -41,8 +41,13 @@ pub struct RollupConfig {
     pub transfer_slots: usize,
     /// The operator's fee account (opened at genesis for the operator's address).
     pub fee_account: u64,
-    /// L1 blocks a priority request may wait before exodus can be activated.
+    /// L1 blocks a priority request may wait, past its place in the queue, before exodus can
+    /// be activated.
     pub priority_expiration_blocks: u64,
+    /// The operator's capacity: L1 blocks it needs per block (each retiring up to
+    /// `wide_slots` priority requests), proving and inclusion included. Each request's
+    /// deadline counts the queue ahead of it at this rate (docs/zk.md, "The priority queue").
+    pub block_interval: u64,
     /// The smallest ETH deposit, in wei.
     pub min_deposit: u128,
 }
@@ -57,6 +62,7 @@ impl RollupConfig {
             transfer_slots: 4,
             fee_account: 0,
             priority_expiration_blocks: 600,
+            block_interval: 10,
             min_deposit: 1_000_000_000_000,
         }
     }
@@ -150,6 +156,13 @@ pub async fn deploy(
     narrow("balance depth", config.balance_depth, 8)?;
     narrow("wide slots", config.wide_slots, u16::MAX as usize)?;
     narrow("transfer slots", config.transfer_slots, u16::MAX as usize)?;
+    if config.block_interval == 0 || config.block_interval >= config.priority_expiration_blocks {
+        return Err(DeployError::Config(format!(
+            "block interval {} must be at least 1 and below the priority expiration {} (a request \
+             could expire before an operator at capacity reached it)",
+            config.block_interval, config.priority_expiration_blocks
+        )));
+    }
     let chain_id = l1.chain_id().await?;
     let deployed_at = l1.block_number().await?;
     let block_verifier = deploy_verifier(l1, &keys.block).await?;
@@ -167,6 +180,7 @@ pub async fn deploy(
         config.balance_depth as u8,
         config.account_depth as u8,
         config.priority_expiration_blocks,
+        config.block_interval,
         config.min_deposit,
     )
     .calldata()

@@ -165,14 +165,46 @@ fn replay_err(e: impl std::fmt::Display) -> OperatorError {
     OperatorError::Replay(e.to_string())
 }
 
-/// The digest an account's owner signs (EIP-191) to authorise a key: the contract's
-/// `changeKeyDigest`.
-pub fn change_key_digest(rollup: Address, chain_id: u64, account: u64, key_hash: B256, nonce: u64) -> B256 {
-    let mut data = Vec::with_capacity(18 + 3 + 32 + 4 + 32 + 20);
+/// What an account's owner authorises with a change-key: the account, the new key's hash,
+/// the nonce, and the fee (its token and packed amount) the account pays for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyChange {
+    /// The account.
+    pub account: u64,
+    /// The new key's hash.
+    pub key_hash: B256,
+    /// The account's nonce.
+    pub nonce: u32,
+    /// The fee's token.
+    pub fee_token: u8,
+    /// The fee, packed as the public data carries it.
+    pub fee: u16,
+}
+
+impl KeyChange {
+    /// The change-key `c` as its owner authorises it (`None` for a nonce, token or fee the
+    /// public data can not carry).
+    pub fn of(c: &loft_zk::ops::ChangeKey) -> Option<Self> {
+        Some(Self {
+            account: c.account,
+            key_hash: fr_word(&key_hash(&c.key)),
+            nonce: u32::try_from(c.nonce).ok()?,
+            fee_token: u8::try_from(c.fee_token).ok()?,
+            fee: u16::try_from(loft_zk::amount::FEE.pack(c.fee)?).ok()?,
+        })
+    }
+}
+
+/// The digest an account's owner signs (EIP-191) to authorise a change-key: the contract's
+/// `changeKeyDigest`, which covers the fee so that nobody else can choose it.
+pub fn change_key_digest(rollup: Address, chain_id: u64, change: &KeyChange) -> B256 {
+    let mut data = Vec::with_capacity(18 + 3 + 32 + 4 + 1 + 2 + 32 + 20);
     data.extend_from_slice(b"loft-zk change key");
-    data.extend_from_slice(&account.to_be_bytes()[5..]);
-    data.extend_from_slice(key_hash.as_slice());
-    data.extend_from_slice(&(nonce as u32).to_be_bytes());
+    data.extend_from_slice(&change.account.to_be_bytes()[5..]);
+    data.extend_from_slice(change.key_hash.as_slice());
+    data.extend_from_slice(&change.nonce.to_be_bytes());
+    data.push(change.fee_token);
+    data.extend_from_slice(&change.fee.to_be_bytes());
     data.extend_from_slice(&U256::from(chain_id).to_be_bytes::<32>());
     data.extend_from_slice(rollup.as_slice());
     keccak256(data)
@@ -303,18 +335,17 @@ impl Operator {
                 state.account(c.account).map_err(OpError::from)?.address
             };
             let owner = Address::from(owner);
-            let hash = fr_word(&key_hash(&c.key));
+            // the public data can not carry anything else: the builder refuses it below
+            let change = KeyChange::of(c).ok_or(SubmitError::NotAuthorised(owner))?;
+            let d = &self.config.deployment;
+            let digest = change_key_digest(d.rollup, d.chain_id, &change);
             let authorised = if sig.is_empty() {
-                let on_l1 = self
-                    .rollup
-                    .authorizedKeys(owner, c.nonce as u32)
+                self.rollup
+                    .authorizedChanges(owner, digest)
                     .call()
                     .await
-                    .map_err(|e| SubmitError::L1(e.to_string()))?;
-                on_l1 == hash
+                    .map_err(|e| SubmitError::L1(e.to_string()))?
             } else {
-                let d = &self.config.deployment;
-                let digest = change_key_digest(d.rollup, d.chain_id, c.account, hash, c.nonce);
                 alloy_primitives::Signature::from_raw(&sig)
                     .ok()
                     .and_then(|s| s.recover_address_from_msg(digest.as_slice()).ok())

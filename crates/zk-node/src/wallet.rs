@@ -11,7 +11,7 @@ use loft_zk::{
     eddsa::SecretKey,
     exit::{Exit, ExitCircuit},
     groth16,
-    ops::{Transfer, Withdraw, key_hash},
+    ops::{Transfer, Withdraw},
     replay::apply_block,
     solidity::ProofWords,
     state::State,
@@ -19,7 +19,7 @@ use loft_zk::{
 
 use crate::{
     contracts::{Deployment, ZkRollup, fr_word},
-    operator::change_key_digest,
+    operator::{KeyChange, change_key_digest},
     wire::{WireOp, encode_key, encode_signature},
 };
 
@@ -38,6 +38,18 @@ pub enum WalletError {
     /// Proving.
     #[error("proving: {0}")]
     Prove(String),
+    /// A change-key the public data can not carry.
+    #[error(
+        "a change-key with nonce {nonce}, fee token {fee_token}, fee {fee} does not fit the public data (the fee must pack: round it up)"
+    )]
+    Unpackable {
+        /// The nonce.
+        nonce: u64,
+        /// The fee's token.
+        fee_token: u64,
+        /// The fee.
+        fee: u128,
+    },
 }
 
 /// The message whose Ethereum signature the L2 key is derived from.
@@ -131,7 +143,9 @@ pub async fn change_key<S: Signer + Sync>(
     fee: u128,
 ) -> Result<WireOp, WalletError> {
     let public = key.public();
-    let digest = change_key_digest(d.rollup, d.chain_id, account, fr_word(&key_hash(&public)), nonce);
+    let op = loft_zk::ops::ChangeKey { account, key: public, nonce, fee_token, fee };
+    let change = KeyChange::of(&op).ok_or(WalletError::Unpackable { nonce, fee_token, fee })?;
+    let digest = change_key_digest(d.rollup, d.chain_id, &change);
     let sig = owner.sign_message(digest.as_slice()).await.map_err(|e| WalletError::Sign(e.to_string()))?;
     Ok(WireOp::ChangeKey {
         account,

@@ -34,6 +34,7 @@ fn config() -> RollupConfig {
         transfer_slots: 2,
         fee_account: 0,
         priority_expiration_blocks: 40,
+        block_interval: 1,
         min_deposit: 1_000_000_000_000,
     }
 }
@@ -282,7 +283,9 @@ async fn operator_on_the_devnet() {
             .status()
     );
     stop(running).await;
-    for _ in 0..config().priority_expiration_blocks {
+    // the deadline: the queue's clock (one request, a block every `block_interval` L1 blocks)
+    // plus the expiration
+    for _ in 0..config().priority_expiration_blocks + config().block_interval {
         let _: serde_json::Value =
             operator_l1.provider().raw_request("evm_mine".into(), ()).await.expect("mine");
     }

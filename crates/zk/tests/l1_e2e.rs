@@ -193,6 +193,7 @@ async fn scenario(url: &str) {
         PARAMS.balance_depth as u8,
         PARAMS.account_depth as u8,
         EXPIRATION,
+        1,
         10u128.pow(15),
     )
     .await
@@ -225,7 +226,7 @@ async fn scenario(url: &str) {
     for (i, account) in [(0usize, u1), (1, u2)] {
         let key = l2_keys[i].public();
         let digest = rollup
-            .changeKeyDigest(U24::from(account), b256(&key_hash(&key)), 0)
+            .changeKeyDigest(U24::from(account), b256(&key_hash(&key)), 0, ETH as u8, 0)
             .call()
             .await
             .expect("digest");
@@ -240,7 +241,7 @@ async fn scenario(url: &str) {
     // a change-key signed by the wrong Ethereum key is refused by L1
     let mut wrong = witnesses.clone();
     let digest = rollup
-        .changeKeyDigest(U24::from(1u64), b256(&key_hash(&l2_keys[0].public())), 0)
+        .changeKeyDigest(U24::from(1u64), b256(&key_hash(&l2_keys[0].public())), 0, ETH as u8, 0)
         .call()
         .await
         .expect("digest");
@@ -314,7 +315,9 @@ async fn scenario(url: &str) {
     let r = ZkRollup::new(*rollup.address(), user_l1[1].provider().clone());
     send!(r.requestFullExit(U24::from(u2), 0));
     assert!(rollup.activateExodusMode().call().await.is_err(), "not before the deadline");
-    for _ in 0..EXPIRATION {
+    // the deadline: now, plus the queue's clock (one request: a block interval of 1 over 2
+    // wide slots rounds up to 1 L1 block), plus the expiration
+    for _ in 0..EXPIRATION + 1 {
         let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.expect("mine");
     }
     send!(rollup.activateExodusMode());
