@@ -119,6 +119,14 @@ gas_used="$("$CAST" receipt "$set_tx" gasUsed --rpc-url "$RPC")"
 ok receipt-gas-used "$gas_used"
 (( set_block > bn0 )) || fail receipt-block "set tx in block $set_block, not after $bn0"
 ok receipt-block "$set_block"
+# history: eth_call runs on the state (and in the block) it names
+expect_eq call-value-before-set 0 "$(c call "$probe" 'value()(uint256)' --block $((set_block - 1)))"
+expect_eq call-value-at-set 42 "$(c call "$probe" 'value()(uint256)' --block "$set_block")"
+deploy_block="$("$CAST" receipt "$deploy_tx" blockNumber --rpc-url "$RPC")"
+expect_eq code-before-deploy 0x "$(c code "$probe" --block $((deploy_block - 1)))"
+expect_eq call-before-deploy 0x "$(c call "$probe" 'value()' --block $((deploy_block - 1)))"
+env_at="$(c call "$probe" 'env()(uint256,uint256,uint256)' --block "$deploy_block" | sed -n 2p | cut -d' ' -f1)"
+expect_eq call-env-block-number "$deploy_block" "$env_at"
 
 # transaction and block lookups
 expect_eq tx-to "$probe" "$(c tx "$set_tx" to)"

@@ -1036,31 +1036,58 @@ impl Chain {
         Ok(PastState { current: &self.state, overlay })
     }
 
-    /// Executes a call against the state after block `at` (the head when `None`) without
-    /// changing it.
+    /// Executes a call without changing anything: `at: Some(n)` on the state after block `n`
+    /// in block `n`'s environment (number, timestamp, base fee, prevrandao), as geth does for a
+    /// block number, hash or tag; `None` on the current state in the next block's environment
+    /// (geth's and anvil's `pending`).
     pub fn call(&self, request: &CallRequest, at: Option<u64>) -> Result<CallOutcome, ChainError> {
         let gas = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
         match at {
-            Some(n) if n != self.head.header.number => self.call_with_gas(&self.state_at(n)?, request, gas),
-            _ => self.call_with_gas(&self.state, request, gas),
+            None => self.call_with_gas(&self.state, None, request, gas),
+            Some(n) if n == self.head.header.number => {
+                self.call_with_gas(&self.state, Some(&self.head.header), request, gas)
+            }
+            Some(n) => {
+                let header = self.past_header(n)?;
+                self.call_with_gas(&self.state_at(n)?, Some(&header), request, gas)
+            }
+        }
+    }
+
+    fn past_header(&self, n: u64) -> Result<Header, ChainError> {
+        let head = self.head.header.number;
+        Ok(self.header_by_number(n)?.ok_or(ChainError::HistoricalState { requested: n, head })?.header)
+    }
+
+    /// The environment of a call in block `header` (the next block when `None`).
+    fn call_env(&self, header: Option<&Header>, priced: bool) -> BlockEnv {
+        match header {
+            None => self.block_env(
+                self.head.header.number + 1,
+                self.next_timestamp(),
+                if priced { self.next_base_fee() } else { 0 },
+                self.next_excess_blob_gas(),
+                keccak256(self.head.hash),
+            ),
+            Some(h) => self.block_env(
+                h.number,
+                h.timestamp,
+                if priced { h.base_fee_per_gas.unwrap_or_default() } else { 0 },
+                h.excess_blob_gas.unwrap_or_default(),
+                h.mix_hash,
+            ),
         }
     }
 
     fn call_with_gas<S: StateReader>(
         &self,
         state: &S,
+        header: Option<&Header>,
         request: &CallRequest,
         gas: u64,
     ) -> Result<CallOutcome, ChainError> {
         let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
-        let base_fee = if priced { self.next_base_fee() } else { 0 };
-        let block_env = self.block_env(
-            self.head.header.number + 1,
-            self.next_timestamp(),
-            base_fee,
-            self.next_excess_blob_gas(),
-            keccak256(self.head.hash),
-        );
+        let block_env = self.call_env(header, priced);
         let mut cfg = self.cfg();
         cfg.disable_nonce_check = request.nonce.is_none();
         cfg.disable_base_fee = !priced;
@@ -1093,7 +1120,7 @@ impl Chain {
             authorization_list: vec![],
         };
         let mut evm = Context::mainnet()
-            .with_db(WrapDatabaseRef(StateView { state: &self.state, hashes: &self.recent }))
+            .with_db(WrapDatabaseRef(StateView { state, hashes: &self.recent }))
             .with_block(block_env)
             .with_cfg(cfg)
             .build_mainnet();
@@ -1124,18 +1151,25 @@ impl Chain {
         at: Option<u64>,
     ) -> Result<Result<u64, CallOutcome>, ChainError> {
         match at {
-            Some(n) if n != self.head.header.number => self.estimate_with(&self.state_at(n)?, request),
-            _ => self.estimate_with(&self.state, request),
+            None => self.estimate_with(&self.state, None, request),
+            Some(n) if n == self.head.header.number => {
+                self.estimate_with(&self.state, Some(&self.head.header), request)
+            }
+            Some(n) => {
+                let header = self.past_header(n)?;
+                self.estimate_with(&self.state_at(n)?, Some(&header), request)
+            }
         }
     }
 
     fn estimate_with<S: StateReader>(
         &self,
         state: &S,
+        header: Option<&Header>,
         request: &CallRequest,
     ) -> Result<Result<u64, CallOutcome>, ChainError> {
         let cap = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
-        let first = self.call_with_gas(state, request, cap)?;
+        let first = self.call_with_gas(state, header, request, cap)?;
         let used = match first {
             CallOutcome::Success { gas_used, .. } => gas_used,
             failed => return Ok(Err(failed)),
@@ -1145,14 +1179,14 @@ impl Chain {
         // Most calls succeed with what they used plus the 63/64 reserve; try that first.
         let guess = (used + 2300) * 64 / 63;
         if guess < hi {
-            match self.call_with_gas(state, request, guess)? {
+            match self.call_with_gas(state, header, request, guess)? {
                 CallOutcome::Success { .. } => hi = guess,
                 _ => lo = guess,
             }
         }
         while lo + 1 < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.call_with_gas(state, request, mid)? {
+            match self.call_with_gas(state, header, request, mid)? {
                 CallOutcome::Success { .. } => hi = mid,
                 _ => lo = mid,
             }

@@ -1,6 +1,7 @@
-//! Unmodified Ethereum clients against the embedded devnet: cast (Foundry) and web3.py run
-//! their scripts from `tests/clients/` exactly as they run against anvil. web3.py also runs
-//! against the optimistic rollup's sequencer, where every transaction pays the L1 data fee.
+//! Unmodified Ethereum clients against the embedded devnet: cast (Foundry), web3.py and viem
+//! run their scripts from `tests/clients/` exactly as they run against anvil. web3.py and
+//! viem also run against the optimistic rollup's sequencer, where every transaction pays the
+//! L1 data fee.
 
 mod common;
 
@@ -116,9 +117,18 @@ async fn web3py_on_the_rollup(
         common::skip_or_fail("the web3.py venv is not installed (run scripts/install-tools.sh)");
         return;
     }
+    client_on_the_rollup(python, script).await;
+}
+
+/// Runs the client command `script` makes with `tool` on a fresh rollup, then checks that
+/// every wei on the L2 is backed by the portal.
+async fn client_on_the_rollup(
+    tool: std::path::PathBuf,
+    script: impl FnOnce(std::path::PathBuf, &loft_rollup::service::RunningRollup) -> (Command, String),
+) {
     let devnet = common::devnet(MiningMode::Instant).await;
     let rollup = start_rollup(&devnet).await;
-    let (mut command, url) = script(python, &rollup);
+    let (mut command, url) = script(tool, &rollup);
     tokio::task::spawn_blocking(move || run_script(&mut command, &url)).await.expect("script task");
     common::assert_l2_eth_backed(&devnet.url(), &rollup).await;
     rollup.stop().await;
@@ -148,6 +158,40 @@ async fn web3py_through_the_replica() {
             .arg("tests/clients/web3_replica.py")
             .env("LOFT_SEQUENCER_URL", format!("http://{}", rollup.sequencer_rpc.addr));
         (command, format!("http://{}", rollup.replica_rpc.addr))
+    })
+    .await;
+}
+
+/// node with viem from `.tools/node_modules`, or `None` (the test is skipped, or fails in CI).
+fn viem_node() -> Option<std::path::PathBuf> {
+    if !common::workspace_root().join(".tools/node_modules/viem/package.json").exists() {
+        common::skip_or_fail("viem is not installed (run scripts/install-tools.sh)");
+        return None;
+    }
+    Some(std::path::PathBuf::from("node"))
+}
+
+/// viem on the devnet's L1: subscriptions over WebSocket (string ids), and eth_call and
+/// eth_estimateGas at past blocks, by hash and at `pending`, in their block's environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viem_against_devnet() {
+    let Some(node) = viem_node() else { return };
+    with_devnet(MiningMode::Instant, move |url| {
+        run_script(Command::new(node).arg("tests/clients/viem_e2e.mjs"), url);
+    })
+    .await;
+}
+
+/// The same viem script on the optimistic rollup's sequencer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viem_against_the_rollup() {
+    let Some(node) = viem_node() else { return };
+    client_on_the_rollup(node, |node, rollup| {
+        let mut command = Command::new(node);
+        command
+            .arg("tests/clients/viem_e2e.mjs")
+            .env("LOFT_CHAIN_ID", loft_rollup::config::DEVNET_L2_CHAIN_ID.to_string());
+        (command, format!("http://{}", rollup.sequencer_rpc.addr))
     })
     .await;
 }

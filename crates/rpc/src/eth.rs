@@ -97,6 +97,19 @@ fn resolve_block_id(chain: &Chain, id: Option<BlockId>) -> RpcResult<u64> {
     }
 }
 
+/// Where a call runs: `None` for `pending` (the next block on the current state), else the
+/// block the id names, as geth and anvil do; `default` when the id is omitted.
+fn resolve_call_block(
+    chain: &Chain,
+    id: Option<BlockId>,
+    default: BlockNumberOrTag,
+) -> RpcResult<Option<u64>> {
+    match id.unwrap_or(BlockId::Number(default)) {
+        BlockId::Number(BlockNumberOrTag::Pending) => Ok(None),
+        other => resolve_block_id(chain, Some(other)).map(Some),
+    }
+}
+
 /// Runs `f` on the state after the block `id` names (the head by default).
 fn with_state<R>(chain: &Chain, id: Option<BlockId>, f: impl FnOnce(&dyn StateReader) -> R) -> RpcResult<R> {
     let n = resolve_block_id(chain, id)?;
@@ -467,8 +480,8 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two(&p)?;
         c.node.with_chain(|ch| {
-            let at = resolve_block_id(ch, block)?;
-            match ch.call(&call_request(&req), Some(at)).map_err(chain_err)? {
+            let at = resolve_call_block(ch, block, BlockNumberOrTag::Latest)?;
+            match ch.call(&call_request(&req), at).map_err(chain_err)? {
                 CallOutcome::Success { output, .. } => Ok(output),
                 CallOutcome::Revert { output, .. } => Err(revert_error(&output)),
                 CallOutcome::Halt { reason, .. } => Err(err(codes::SERVER, halt_message(&reason))),
@@ -478,8 +491,9 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_estimateGas", |p, c, _| -> RpcResult<U64> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two(&p)?;
         c.node.with_chain(|ch| {
-            let at = resolve_block_id(ch, block)?;
-            match ch.estimate_gas(&call_request(&req), Some(at)).map_err(chain_err)? {
+            // without a block: what the transaction will meet when it is sent (geth's default)
+            let at = resolve_call_block(ch, block, BlockNumberOrTag::Pending)?;
+            match ch.estimate_gas(&call_request(&req), at).map_err(chain_err)? {
                 Ok(gas) => Ok(U64::from(gas)),
                 Err(CallOutcome::Revert { output, .. }) => Err(revert_error(&output)),
                 Err(CallOutcome::Halt { reason, gas_used }) => Err(err(

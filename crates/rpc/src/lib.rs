@@ -38,6 +38,24 @@ pub struct RpcServer {
     pub handle: ServerHandle,
 }
 
+/// Subscription ids as geth and anvil give them: `0x` and 32 hex digits, unpredictable (viem
+/// registers a subscription only when its id is a string). Each id hashes a counter with a
+/// per-server random SipHash key.
+#[derive(Debug, Default)]
+struct HexIdProvider {
+    keys: std::collections::hash_map::RandomState,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
+    fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
+        use std::hash::BuildHasher;
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (high, low) = (self.keys.hash_one((n, 0u8)), self.keys.hash_one((n, 1u8)));
+        jsonrpsee::types::SubscriptionId::Str(format!("0x{high:016x}{low:016x}").into())
+    }
+}
+
 /// Serves `node` on `addr` (HTTP and WebSocket on the same port).
 pub async fn serve(node: Arc<Node>, addr: SocketAddr) -> std::io::Result<RpcServer> {
     let config = ServerConfig::builder()
@@ -45,6 +63,7 @@ pub async fn serve(node: Arc<Node>, addr: SocketAddr) -> std::io::Result<RpcServ
         .max_response_body_size(MAX_RESPONSE_BYTES)
         .max_connections(1000)
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
+        .set_id_provider(HexIdProvider::default())
         .build();
     let middleware = RpcServiceBuilder::new()
         .layer_fn(|service| batch::ConcurrentBatch::new(service, MAX_RESPONSE_BYTES as usize));

@@ -1,0 +1,180 @@
+// viem_e2e.mjs: an Ethereum node as viem (unmodified, from .tools/node_modules) sees it.
+//
+// Deploys DevnetProbe, watches blocks and its ValueSet events over WebSocket, calls set(42),
+// then reads history: eth_call and eth_estimateGas at a past block number, a block hash
+// (EIP-1898), `latest` and `pending`, with the state and the block environment of the block
+// named (DevnetProbe.env() returns block.number and block.timestamp). Only standard eth_*
+// methods, so the same script runs against anvil.
+//
+// env:
+//   LOFT_RPC_URL      HTTP endpoint (default http://127.0.0.1:8545); WebSocket on the same port
+//   LOFT_WS_URL       WebSocket endpoint (default: LOFT_RPC_URL with ws://)
+//   LOFT_PRIVATE_KEY  funded key (default: dev account 0)
+//   LOFT_CHAIN_ID     if set, the chain id the node must report
+//
+// Exit status 0 when every check passes; otherwise 1 with a FAIL line.
+
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const viem = await import(pathToFileURL(join(root, ".tools/node_modules/viem/_esm/index.js")));
+const { privateKeyToAccount } = await import(
+  pathToFileURL(join(root, ".tools/node_modules/viem/_esm/accounts/index.js"))
+);
+const {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  webSocket,
+  encodeFunctionData,
+  decodeFunctionResult,
+} = viem;
+
+const RPC = process.env.LOFT_RPC_URL ?? "http://127.0.0.1:8545";
+const WS = process.env.LOFT_WS_URL ?? RPC.replace(/^http/, "ws");
+const KEY =
+  process.env.LOFT_PRIVATE_KEY ??
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+let checks = 0;
+function ok(name, detail) {
+  checks += 1;
+  console.log(`ok   ${name.padEnd(30)} ${detail}`);
+}
+function fail(name, detail) {
+  console.error(`FAIL ${name.padEnd(30)} ${detail}`);
+  process.exit(1);
+}
+function expectEq(name, expected, actual) {
+  if (String(expected) !== String(actual)) fail(name, `expected ${expected}, got ${actual}`);
+  ok(name, String(actual));
+}
+const withTimeout = (promise, ms, what) =>
+  Promise.race([
+    promise,
+    new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)),
+  ]);
+
+const artifact = JSON.parse(readFileSync(join(root, "contracts/artifacts/DevnetProbe.json"), "utf8"));
+const abi = artifact.abi;
+
+const probeChainId = await createPublicClient({ transport: http(RPC) }).getChainId();
+if (process.env.LOFT_CHAIN_ID) expectEq("chain-id", process.env.LOFT_CHAIN_ID, probeChainId);
+else ok("chain-id", probeChainId);
+const chain = defineChain({
+  id: probeChainId,
+  name: "loft",
+  nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+  rpcUrls: { default: { http: [RPC], webSocket: [WS] } },
+});
+const account = privateKeyToAccount(KEY);
+const client = createPublicClient({ chain, transport: http(RPC) });
+const ws = createPublicClient({ chain, transport: webSocket(WS) });
+const wallet = createWalletClient({ account, chain, transport: http(RPC) });
+
+// ------------------------------------------------------------------ deploy
+const deployHash = await wallet.deployContract({ abi, bytecode: artifact.bytecode });
+const deployed = await client.waitForTransactionReceipt({ hash: deployHash });
+if (deployed.status !== "success") fail("deploy", `status ${deployed.status}`);
+const probe = deployed.contractAddress;
+const deployBlock = deployed.blockNumber;
+ok("deploy", `${probe} in block ${deployBlock}`);
+
+// ------------------------------------------------------------------ subscriptions
+// viem registers a subscription only when the node answers eth_subscribe with a string id
+const sawBlock = new Promise((resolve, reject) => {
+  const stop = ws.watchBlocks({
+    onBlock: (block) => {
+      if (block.number > deployBlock) {
+        stop();
+        resolve(block);
+      }
+    },
+    onError: reject,
+  });
+});
+const sawEvent = new Promise((resolve, reject) => {
+  const stop = ws.watchContractEvent({
+    address: probe,
+    abi,
+    eventName: "ValueSet",
+    onLogs: (logs) => {
+      stop();
+      resolve(logs[0]);
+    },
+    onError: reject,
+  });
+});
+// let both subscriptions reach the node before the transaction
+await new Promise((r) => setTimeout(r, 500));
+
+// ------------------------------------------------------------------ set(42)
+const setHash = await wallet.writeContract({ address: probe, abi, functionName: "set", args: [42n] });
+const setReceipt = await client.waitForTransactionReceipt({ hash: setHash });
+if (setReceipt.status !== "success") fail("set", `status ${setReceipt.status}`);
+const setBlock = setReceipt.blockNumber;
+ok("set", `set(42) in block ${setBlock}`);
+
+try {
+  const block = await withTimeout(sawBlock, 20_000, "watchBlocks over WebSocket");
+  ok("watch-blocks", `block ${block.number}`);
+  const log = await withTimeout(sawEvent, 20_000, "watchContractEvent over WebSocket");
+  expectEq("watch-contract-event", 42n, log.args.value);
+} catch (e) {
+  fail("subscriptions", e.message);
+}
+
+// ------------------------------------------------------------------ history: state
+const read = (opts) => client.readContract({ address: probe, abi, functionName: "value", ...opts });
+expectEq("call-before-set", 0n, await read({ blockNumber: setBlock - 1n }));
+expectEq("call-at-set", 42n, await read({ blockNumber: setBlock }));
+expectEq("call-latest", 42n, await read({ blockTag: "latest" }));
+const code = await client.getCode({ address: probe, blockNumber: deployBlock - 1n });
+expectEq("code-before-deploy", "none", code === undefined || code === "0x" ? "none" : code);
+// the same call through the node at a past block (raw eth_call: empty before the deploy)
+const beforeDeploy = await client.request({
+  method: "eth_call",
+  params: [{ to: probe, data: encodeFunctionData({ abi, functionName: "value" }) }, `0x${(deployBlock - 1n).toString(16)}`],
+});
+expectEq("call-before-deploy", "0x", beforeDeploy);
+// EIP-1898: the block by hash
+const before = await client.getBlock({ blockNumber: setBlock - 1n });
+const byHash = await client.request({
+  method: "eth_call",
+  params: [{ to: probe, data: encodeFunctionData({ abi, functionName: "value" }) }, { blockHash: before.hash }],
+});
+expectEq("call-by-block-hash", 0n, decodeFunctionResult({ abi, functionName: "value", data: byHash }));
+
+// ------------------------------------------------------------------ history: environment
+const env = (opts) => client.readContract({ address: probe, abi, functionName: "env", ...opts });
+const [, pastNumber, pastTime] = await env({ blockNumber: deployBlock });
+const deployHeader = await client.getBlock({ blockNumber: deployBlock });
+expectEq("env-number-at-block", deployBlock, pastNumber);
+expectEq("env-timestamp-at-block", deployHeader.timestamp, pastTime);
+const head = await client.getBlockNumber();
+const [, latestNumber] = await env({ blockTag: "latest" });
+if (latestNumber < head) fail("env-number-latest", `${latestNumber} below the head ${head} read before`);
+ok("env-number-latest", `${latestNumber}`);
+const [, pendingNumber] = await env({ blockTag: "pending" });
+if (pendingNumber <= latestNumber) fail("env-number-pending", `${pendingNumber}, latest ${latestNumber}`);
+ok("env-number-pending", `${pendingNumber} (latest ${latestNumber})`);
+
+// ------------------------------------------------------------------ history: estimateGas
+const estimate = (opts) =>
+  client.estimateGas({
+    account,
+    to: probe,
+    data: encodeFunctionData({ abi, functionName: "set", args: [43n] }),
+    ...opts,
+  });
+const pastGas = await estimate({ blockNumber: deployBlock - 1n });
+const nowGas = await estimate({});
+// before the deploy the probe has no code: the call is a plain transfer with calldata
+if (!(pastGas < 30_000n && nowGas > pastGas)) fail("estimate-at-block", `past ${pastGas}, now ${nowGas}`);
+ok("estimate-at-block", `${pastGas} before the deploy, ${nowGas} now`);
+
+console.log(`viem_e2e: ${checks} checks passed against ${RPC}`);
+process.exit(0);
