@@ -195,3 +195,48 @@ async fn viem_against_the_rollup() {
     })
     .await;
 }
+
+/// The L2 serves its deposit transactions and their receipts in the OP Stack's JSON shape:
+/// op-alloy's RPC types (what OP-aware clients read them with) parse every block, every
+/// transaction and every receipt of a rollup whose blocks all start with a deposit, and the
+/// deposit fields come through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_l2_serves_op_stack_transactions_and_receipts() {
+    use op_alloy_rpc_types::{OpTransactionReceipt, Transaction as OpTransaction};
+    let devnet = common::devnet(MiningMode::Instant).await;
+    let rollup = start_rollup(&devnet).await;
+    let url = format!("http://{}", rollup.sequencer_rpc.addr);
+    let http = reqwest::Client::new();
+    let head = common::rpc(&http, &url, "eth_blockNumber", serde_json::json!([])).await.expect("head");
+    let head = u64::from_str_radix(head.as_str().expect("hex").trim_start_matches("0x"), 16).expect("number");
+    let (mut deposits, mut minted) = (0, 0);
+    for n in 1..=head {
+        let tag = format!("0x{n:x}");
+        let block = common::rpc(&http, &url, "eth_getBlockByNumber", serde_json::json!([tag, true]))
+            .await
+            .expect("block");
+        let block: alloy::rpc::types::Block<OpTransaction> =
+            serde_json::from_value(block).unwrap_or_else(|e| panic!("block {n} as op-alloy reads it: {e}"));
+        let txs = block.transactions.as_transactions().expect("full transactions");
+        let first = txs.first().expect("every L2 block starts with a deposit");
+        assert!(first.inner.inner.is_deposit(), "block {n} starts with its L1 attributes deposit");
+        for tx in txs.iter().filter(|t| t.inner.inner.is_deposit()) {
+            let deposit = tx.inner.inner.as_deposit().expect("a deposit");
+            assert_ne!(deposit.source_hash, alloy_primitives::B256::ZERO, "block {n}: a source hash");
+            deposits += 1;
+            minted += (deposit.mint > 0) as u32;
+        }
+        let receipts = common::rpc(&http, &url, "eth_getBlockReceipts", serde_json::json!([tag]))
+            .await
+            .expect("receipts");
+        let parsed: Vec<OpTransactionReceipt> =
+            serde_json::from_value(receipts.clone()).unwrap_or_else(|e| panic!("block {n}'s receipts: {e}"));
+        assert_eq!(parsed.len(), txs.len());
+        for r in receipts.as_array().expect("receipts").iter().filter(|r| r["type"] == "0x7e") {
+            assert!(r["depositNonce"].is_string() && r["depositReceiptVersion"] == "0x1", "{r}");
+        }
+    }
+    assert!(minted >= 4, "the dev accounts' funding deposits mint ETH on L2 ({minted} of {deposits})");
+    rollup.stop().await;
+    devnet.stop().await;
+}
