@@ -183,6 +183,26 @@ async fn operator_on_the_devnet() {
     // authorised by someone else: refused
     let stolen = wallet::change_key(&signers[3], &d, ia, &ka, 0, 0, 0).await.expect("sign");
     assert!(refused(api.submit(&stolen).await).contains("not authorised"));
+    // signed for a fee of 0: the operator (or anyone replaying the signature) can not make
+    // it pay another fee, or pay in another token
+    let signed = wallet::change_key(&signers[1], &d, ia, &ka, 0, 0, 0).await.expect("sign");
+    for (token, amount) in [(0u64, 1_000_000_000_000u128), (1, 0)] {
+        let WireOp::ChangeKey { account, key, nonce, eth_signature, .. } = signed.clone() else {
+            panic!("a change-key")
+        };
+        let greedy = WireOp::ChangeKey {
+            account,
+            key,
+            nonce,
+            fee_token: token,
+            fee: alloy_primitives::U128::from(amount),
+            eth_signature,
+        };
+        assert!(
+            refused(api.submit(&greedy).await).contains("not authorised"),
+            "fee {amount} of token {token}"
+        );
+    }
     for (signer, index, key) in [(&signers[1], ia, &ka), (&signers[2], ib, &kb)] {
         let op = wallet::change_key(signer, &d, index, key, 0, 0, 0).await.expect("sign");
         api.submit(&op).await.expect("change key accepted");
