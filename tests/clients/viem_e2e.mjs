@@ -3,8 +3,9 @@
 // Deploys DevnetProbe, watches blocks and its ValueSet events over WebSocket, calls set(42),
 // then reads history: eth_call and eth_estimateGas at a past block number, a block hash
 // (EIP-1898), `latest` and `pending`, with the state and the block environment of the block
-// named (DevnetProbe.env() returns block.number and block.timestamp). Only standard eth_*
-// methods, so the same script runs against anvil.
+// named (DevnetProbe.env() returns block.number and block.timestamp); then traces set(42)
+// with geth's tracers (debug_traceTransaction, debug_traceBlockByNumber, debug_traceCall).
+// Only methods anvil serves too, so the same script runs against anvil.
 //
 // env:
 //   LOFT_RPC_URL      HTTP endpoint (default http://127.0.0.1:8545); WebSocket on the same port
@@ -175,6 +176,54 @@ const nowGas = await estimate({});
 // before the deploy the probe has no code: the call is a plain transfer with calldata
 if (!(pastGas < 30_000n && nowGas > pastGas)) fail("estimate-at-block", `past ${pastGas}, now ${nowGas}`);
 ok("estimate-at-block", `${pastGas} before the deploy, ${nowGas} now`);
+
+// ------------------------------------------------------------------ traces (geth's tracers)
+const trace = (method, params) => client.request({ method, params });
+const setData = encodeFunctionData({ abi, functionName: "set", args: [42n] });
+const calls = await trace("debug_traceTransaction", [setHash, { tracer: "callTracer", tracerConfig: { withLog: true } }]);
+if (calls.type !== "CALL" || calls.to.toLowerCase() !== probe.toLowerCase() || calls.input !== setData) {
+  fail("trace-call-tracer", JSON.stringify(calls));
+}
+expectEq("trace-call-tracer-gas-used", setReceipt.gasUsed, BigInt(calls.gasUsed));
+expectEq("trace-call-tracer-log", 1, calls.logs?.length ?? 0);
+const top = await trace("debug_traceTransaction", [setHash, { tracer: "callTracer", tracerConfig: { onlyTopCall: true } }]);
+expectEq("trace-only-top-call", "none", top.calls === undefined && top.logs === undefined ? "none" : JSON.stringify(top));
+const diff = await trace("debug_traceTransaction", [setHash, { tracer: "prestateTracer", tracerConfig: { diffMode: true } }]);
+const slot0 = diff.post?.[probe.toLowerCase()]?.storage?.[`0x${"0".repeat(64)}`];
+expectEq("trace-prestate-diff-storage", 42n, slot0 === undefined ? "missing" : BigInt(slot0));
+// the sender's balance after the transaction, replayed from the block's start (deposits and
+// the L1 data fee included on a rollup), is what the node holds after that block
+const after = BigInt(diff.post?.[account.address.toLowerCase()]?.balance ?? -1);
+expectEq("trace-prestate-diff-balance", await client.getBalance({ address: account.address, blockNumber: setBlock }), after);
+expectEq("trace-4byte", '{"0x60fe47b1-32":1}', JSON.stringify(await trace("debug_traceTransaction", [setHash, { tracer: "4byteTracer" }])));
+expectEq("trace-noop", "{}", JSON.stringify(await trace("debug_traceTransaction", [setHash, { tracer: "noopTracer" }])));
+const steps = await trace("debug_traceTransaction", [setHash, {}]);
+expectEq("trace-struct-logger-gas", setReceipt.gasUsed, BigInt(steps.gas));
+// (anvil records steps only when started with --steps-tracing)
+if (steps.failed !== false || steps.structLogs.length < 10 || steps.structLogs.at(-1).op !== "STOP") {
+  fail("trace-struct-logger", `failed ${steps.failed}, ${steps.structLogs.length} steps, last ${steps.structLogs.at(-1)?.op}`);
+}
+ok("trace-struct-logger", `${steps.structLogs.length} steps`);
+const inBlock = await trace("debug_traceBlockByNumber", [`0x${setBlock.toString(16)}`, { tracer: "callTracer" }]);
+if (!inBlock.some((t) => t.txHash === setHash && t.result.type === "CALL")) fail("trace-block", JSON.stringify(inBlock));
+ok("trace-block", `${inBlock.length} transaction(s) in block ${setBlock}`);
+const callTrace = await trace("debug_traceCall", [
+  { from: account.address, to: probe, data: encodeFunctionData({ abi, functionName: "set", args: [7n] }) },
+  `0x${(setBlock - 1n).toString(16)}`,
+  { tracer: "prestateTracer", tracerConfig: { diffMode: true } },
+]);
+const slotThen = callTrace.post?.[probe.toLowerCase()]?.storage?.[`0x${"0".repeat(64)}`];
+expectEq("trace-call-at-block", 7n, slotThen === undefined ? "missing" : BigInt(slotThen));
+// an unknown transaction: geth and loft answer "transaction not found" (anvil an empty trace)
+let unknown;
+try {
+  unknown = await trace("debug_traceTransaction", [`0x${"0".repeat(63)}1`, {}]);
+} catch (e) {
+  unknown = e.details ?? e.shortMessage;
+}
+const anvilEmpty = unknown?.gas === 0 && unknown?.structLogs?.length === 0;
+if (!anvilEmpty && !String(unknown).includes("not found")) fail("trace-unknown-tx", JSON.stringify(unknown));
+ok("trace-unknown-tx", anvilEmpty ? "an empty trace (anvil)" : String(unknown));
 
 console.log(`viem_e2e: ${checks} checks passed against ${RPC}`);
 process.exit(0);

@@ -43,6 +43,8 @@ use crate::{
     tx::{BlockTx, RecoveredTx},
 };
 
+mod trace;
+
 /// One pre-funded account (or pre-deployed contract) at genesis.
 #[derive(Clone, Debug, Default)]
 pub struct GenesisAccount {
@@ -338,6 +340,23 @@ pub enum CallOutcome {
         /// Gas used.
         gas_used: u64,
     },
+}
+
+impl CallOutcome {
+    /// The outcome of an execution.
+    pub(crate) fn of<H: std::fmt::Debug>(result: ExecutionResult<H>) -> Self {
+        match result {
+            ExecutionResult::Success { output, gas, .. } => {
+                Self::Success { output: output.into_data(), gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Revert { output, gas, .. } => {
+                Self::Revert { output, gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Halt { reason, gas, .. } => {
+                Self::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
+            }
+        }
+    }
 }
 
 /// Hashes of the last 256 blocks, for `BLOCKHASH`.
@@ -1086,6 +1105,33 @@ impl Chain {
         request: &CallRequest,
         gas: u64,
     ) -> Result<CallOutcome, ChainError> {
+        let (block_env, cfg, tx_env) = self.call_setup(state, header, request, gas);
+        let from = tx_env.caller;
+        let mut evm = Context::mainnet()
+            .with_db(WrapDatabaseRef(StateView { state, hashes: &self.recent }))
+            .with_block(block_env)
+            .with_cfg(cfg)
+            .build_mainnet();
+        let result = match evm.transact(tx_env) {
+            Ok(r) => r.result,
+            Err(EVMError::Transaction(reason)) => {
+                return Err(ChainError::Invalid(call_error_message(&reason, from)));
+            }
+            Err(e) => return Err(evm_error(e)),
+        };
+        Ok(CallOutcome::of(result))
+    }
+
+    /// The environments of a call: its block's (the next block when `header` is `None`), a
+    /// configuration that skips what a call need not pay for (nonce, base fee and balance
+    /// unless it is priced), and the transaction.
+    pub(crate) fn call_setup<S: StateReader>(
+        &self,
+        state: &S,
+        header: Option<&Header>,
+        request: &CallRequest,
+        gas: u64,
+    ) -> (BlockEnv, CfgEnv, TxEnv) {
         let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
         let block_env = self.call_env(header, priced);
         let mut cfg = self.cfg();
@@ -1119,29 +1165,7 @@ impl Chain {
             max_fee_per_blob_gas: 0,
             authorization_list: vec![],
         };
-        let mut evm = Context::mainnet()
-            .with_db(WrapDatabaseRef(StateView { state, hashes: &self.recent }))
-            .with_block(block_env)
-            .with_cfg(cfg)
-            .build_mainnet();
-        let result = match evm.transact(tx_env) {
-            Ok(r) => r.result,
-            Err(EVMError::Transaction(reason)) => {
-                return Err(ChainError::Invalid(call_error_message(&reason, from)));
-            }
-            Err(e) => return Err(evm_error(e)),
-        };
-        Ok(match result {
-            ExecutionResult::Success { output, gas, .. } => {
-                CallOutcome::Success { output: output.into_data(), gas_used: gas.tx_gas_used() }
-            }
-            ExecutionResult::Revert { output, gas, .. } => {
-                CallOutcome::Revert { output, gas_used: gas.tx_gas_used() }
-            }
-            ExecutionResult::Halt { reason, gas, .. } => {
-                CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
-            }
-        })
+        (block_env, cfg, tx_env)
     }
     /// The least gas limit with which the call succeeds at block `at` (binary search, as geth
     /// does).

@@ -23,6 +23,8 @@ use crate::{
     node::{MiningMode, Node, NodeEvent},
 };
 
+mod debug;
+
 /// Most blocks one `eth_getLogs` may scan.
 pub const MAX_LOG_RANGE: u64 = 10_000;
 
@@ -790,6 +792,8 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         c.node.with_chain(|ch| ch.set_storage(addr, slot, U256::from_be_bytes(value.0)));
         Ok(true)
     })?;
+
+    debug::register(m)?;
 
     // ---- subscriptions (WebSocket) ----
     m.register_subscription(
