@@ -3,7 +3,8 @@
 # (gitignored). Idempotent: steps already done are skipped.
 #
 #   .tools/node_modules   npm packages pinned by scripts/tools/package-lock.json:
-#                         @foundry-rs/{anvil,forge,cast} 1.7.1, solc (solcjs) 0.8.37
+#                         @foundry-rs/{anvil,forge,cast} 1.7.1, solc (solcjs) 0.8.37,
+#                         viem 2.58.8 (tests/clients/viem_e2e.mjs)
 #   .tools/bin/           anvil, forge, cast (the native binaries from the
 #                         -linux-amd64 / -darwin-* packages), solc (-> scripts/solc-wrapper.sh)
 #   .tools/venv           python venv with web3 / eth-account pinned by
