@@ -64,6 +64,21 @@ fn transfer(from: u64, to: Address, amount: u128, fee: u128, nonce: u64) -> Tran
     t
 }
 
+/// U1's withdrawal (account 1, nonce 1) to its own L1 address, signed.
+fn withdraw(amount: u128, fee: u128) -> Withdraw {
+    let mut w = Withdraw {
+        account: 1,
+        token: ETH,
+        amount,
+        fee,
+        nonce: 1,
+        to: U1,
+        signature: key(1).sign(Fr::from(0u64)),
+    };
+    w.signature = key(1).sign(w.message());
+    w
+}
+
 /// The rules over the block's witnesses, natively: the new root and public data, or the rule
 /// the witness breaks.
 fn rules_of(b: &Block) -> Result<(Fr, Vec<u8>), Broken> {
@@ -230,16 +245,7 @@ fn balances_stay_below_2_pow_128() {
     assert_refused(&b, "the recipient's balance stays below 2^128");
     assert!(!circuit_satisfied(&b));
     // a withdrawal of more than the balance
-    let mut w = Withdraw {
-        account: 1,
-        token: ETH,
-        amount: 10,
-        fee: 0,
-        nonce: 1,
-        to: U1,
-        signature: key(1).sign(Fr::from(0u64)),
-    };
-    w.signature = key(1).sign(w.message());
+    let mut w = withdraw(10, 0);
     let (mut b, _) = seal(&s, vec![Op::Withdraw(w.clone())]);
     w.amount = 1_000_001;
     w.signature = key(1).sign(w.message());
@@ -404,16 +410,7 @@ fn a_change_key_fee_is_whatever_the_public_data_says_and_l1_checks_it() {
 
 /// Two honest blocks over `base`: every kind of operation, both lanes.
 fn honest_blocks(s: &State) -> Vec<Block> {
-    let mut w = Withdraw {
-        account: 1,
-        token: ETH,
-        amount: 10,
-        fee: 1,
-        nonce: 1,
-        to: U1,
-        signature: key(1).sign(Fr::from(0u64)),
-    };
-    w.signature = key(1).sign(w.message());
+    let w = withdraw(10, 1);
     vec![
         seal(
             s,

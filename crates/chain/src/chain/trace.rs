@@ -14,13 +14,14 @@ use alloy::{
 };
 use alloy_primitives::{Address, B256, U256};
 use revm::{
-    Context, DatabaseCommit, DatabaseRef, ExecuteEvm, InspectEvm, MainBuilder, MainContext,
+    Context, DatabaseCommit, DatabaseRef, ExecuteEvm, InspectEvm, Inspector, MainBuilder, MainContext,
     context::{
         BlockEnv, CfgEnv, TxEnv,
         result::{EVMError, ResultAndState},
     },
     database::CacheDB,
     database_interface::WrapDatabaseRef,
+    handler::MainnetContext,
     state::AccountInfo,
 };
 use revm_inspectors::tracing::{FourByteInspector, TracingInspector, TracingInspectorConfig};
@@ -95,21 +96,11 @@ where
     };
     if let Tracer::FourByte = tracer {
         let mut inspector = FourByteInspector::default();
-        let done = Context::mainnet()
-            .with_db(&mut *db)
-            .with_block(block)
-            .with_cfg(cfg)
-            .build_mainnet_with_inspector(&mut inspector)
-            .inspect_tx(tx)?;
+        let done = inspect(db, block, cfg, tx, &mut inspector)?;
         return Ok((FourByteFrame::from(&inspector).into(), done));
     }
     let mut inspector = TracingInspector::new(inspector_config);
-    let done = Context::mainnet()
-        .with_db(&mut *db)
-        .with_block(block)
-        .with_cfg(cfg)
-        .build_mainnet_with_inspector(&mut inspector)
-        .inspect_tx(tx)?;
+    let done = inspect(db, block, cfg, tx, &mut inspector)?;
     let gas_used = done.result.gas().tx_gas_used();
     let trace = match tracer {
         Tracer::Struct(opts) => {
@@ -125,6 +116,26 @@ where
         Tracer::FourByte | Tracer::Noop => NoopFrame::default().into(),
     };
     Ok((trace, done))
+}
+
+/// Runs `tx` over `db` with `inspector` watching, without committing.
+fn inspect<'a, DB, I>(
+    db: &'a mut CacheDB<DB>,
+    block: BlockEnv,
+    cfg: CfgEnv,
+    tx: TxEnv,
+    inspector: &mut I,
+) -> Result<ResultAndState, EVMError<DB::Error>>
+where
+    DB: DatabaseRef,
+    I: Inspector<MainnetContext<&'a mut CacheDB<DB>>>,
+{
+    Context::mainnet()
+        .with_db(db)
+        .with_block(block)
+        .with_cfg(cfg)
+        .build_mainnet_with_inspector(inspector)
+        .inspect_tx(tx)
 }
 
 /// An account's fields in `db` (empty when absent).
