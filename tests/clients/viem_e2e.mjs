@@ -225,5 +225,38 @@ const anvilEmpty = unknown?.gas === 0 && unknown?.structLogs?.length === 0;
 if (!anvilEmpty && !String(unknown).includes("not found")) fail("trace-unknown-tx", JSON.stringify(unknown));
 ok("trace-unknown-tx", anvilEmpty ? "an empty trace (anvil)" : String(unknown));
 
+// ------------------------------------------------------------------ Multicall3
+// viem batches reads through Multicall3 at its canonical address when the chain names it;
+// loft predeploys it on every chain (anvil has none: the check is skipped there unless
+// LOFT_MULTICALL3 says the node must have it)
+const MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11";
+const multicallCode = await client.getCode({ address: MULTICALL3, blockNumber: 0n });
+if (multicallCode === undefined || multicallCode === "0x") {
+  if (process.env.LOFT_MULTICALL3) fail("multicall3-code", `no code at ${MULTICALL3} in genesis`);
+  console.log(`skip multicall3: no code at ${MULTICALL3}`);
+} else {
+  ok("multicall3-code", `${(multicallCode.length - 2) / 2} bytes from genesis`);
+  const mc = createPublicClient({
+    chain: { ...chain, contracts: { multicall3: { address: MULTICALL3 } } },
+    transport: http(RPC),
+    batch: { multicall: true },
+  });
+  const reads = [
+    { address: probe, abi, functionName: "value" },
+    { address: probe, abi, functionName: "env" },
+  ];
+  const [value, [, number]] = await mc.multicall({ contracts: reads, allowFailure: false });
+  expectEq("multicall3-aggregate", 42n, value);
+  if (number < setBlock) fail("multicall3-env", `block.number ${number} below ${setBlock}`);
+  ok("multicall3-env", `block.number ${number}`);
+  const [then] = await mc.multicall({ contracts: reads, blockNumber: setBlock - 1n, allowFailure: false });
+  expectEq("multicall3-at-block", 0n, then);
+  const [failed] = await mc.multicall({ contracts: [{ address: probe, abi, functionName: "set", args: [0n] }] });
+  expectEq("multicall3-allow-failure", "failure", failed.status);
+  // readContract calls made together go out as one aggregate3 call
+  const [batched, batchedEnv] = await Promise.all([mc.readContract(reads[0]), mc.readContract(reads[1])]);
+  expectEq("multicall3-batched-reads", `42,${batchedEnv[1]}`, `${batched},${batchedEnv[1]}`);
+}
+
 console.log(`viem_e2e: ${checks} checks passed against ${RPC}`);
 process.exit(0);

@@ -6,6 +6,7 @@
 //! - [`deposit`]: rollup deposit transactions (type `0x7E`) and loft's receipts;
 //! - [`l1_fee`]: the L1 data fee a rollup charges on top of L2 gas;
 //! - [`pool`]: per-sender nonce ordering, replacement by a higher fee;
+//! - [`config`]: a chain's parameters and genesis accounts;
 //! - [`chain`]: block building with the EIP-1559 base fee, revm execution, receipts and logs;
 //! - [`state`]: accounts, code and storage in memory under a two-level keccak sparse Merkle
 //!   tree, with proofs;
@@ -13,6 +14,7 @@
 //!   same head and state root.
 
 pub mod chain;
+pub mod config;
 pub mod deposit;
 pub mod error;
 pub mod journal;
@@ -23,9 +25,10 @@ pub mod store;
 pub mod tx;
 
 pub use chain::{
-    BlockSpec, BuiltBlock, CallOutcome, CallRequest, Chain, ChainConfig, Finality, GenesisAccount, LogEntry,
-    LogQuery, MinedTx, ReceiptInfo, SealedHeader, Snapshot,
+    BlockSpec, BuiltBlock, CallOutcome, CallRequest, Chain, LogEntry, LogQuery, MinedTx, ReceiptInfo,
+    SealedHeader, Snapshot,
 };
+pub use config::{ChainConfig, Finality, GenesisAccount, MAX_HISTORY, unix_now};
 pub use deposit::{LoftReceipt, TxDeposit};
 pub use error::{ChainError, TxError};
 pub use state::{StateProof, WorldState};

@@ -177,7 +177,7 @@ fn viem_node() -> Option<std::path::PathBuf> {
 async fn viem_against_devnet() {
     let Some(node) = viem_node() else { return };
     with_devnet(MiningMode::Instant, move |url| {
-        run_script(Command::new(node).arg("tests/clients/viem_e2e.mjs"), url);
+        run_script(Command::new(node).arg("tests/clients/viem_e2e.mjs").env("LOFT_MULTICALL3", "1"), url);
     })
     .await;
 }
@@ -190,6 +190,7 @@ async fn viem_against_the_rollup() {
         let mut command = Command::new(node);
         command
             .arg("tests/clients/viem_e2e.mjs")
+            .env("LOFT_MULTICALL3", "1")
             .env("LOFT_CHAIN_ID", loft_rollup::config::DEVNET_L2_CHAIN_ID.to_string());
         (command, format!("http://{}", rollup.sequencer_rpc.addr))
     })

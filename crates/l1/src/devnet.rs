@@ -74,10 +74,11 @@ impl Devnet {
     pub async fn start(config: DevnetConfig) -> Result<Self, L1Error> {
         let accounts = dev_signers(config.accounts)?;
         let balance = U256::from(config.balance_eth) * U256::from(10u64).pow(U256::from(18));
-        let alloc = accounts
+        let mut alloc: Vec<GenesisAccount> = accounts
             .iter()
             .map(|s| GenesisAccount { address: s.address(), balance, ..Default::default() })
             .collect();
+        alloc.push(crate::predeploys::multicall3());
         let mut chain_config = ChainConfig::dev(config.chain_id, alloc);
         if let Some(gas) = config.block_gas_limit {
             chain_config.block_gas_limit = gas;

@@ -46,6 +46,7 @@ pub fn predeploys(l1_standard_bridge: Address) -> Vec<GenesisAccount> {
             include_str!("../../../contracts/artifacts/MintableERC20Factory.json"),
             vec![],
         ),
+        loft_l1::predeploys::multicall3(),
     ]
 }
 
@@ -82,18 +83,13 @@ fn l1_prices_of_info_deposit(input: &[u8]) -> Option<L1Prices> {
 
 #[cfg(test)]
 mod tests {
+    use alloy_primitives::B256;
+
     use super::*;
+    use crate::config::{BATCH_INBOX, L1Anchor};
 
-    #[test]
-    fn a_reopened_chain_charges_its_heads_l1_prices() {
-        use alloy_primitives::B256;
-        use loft_chain::{BlockSpec, Chain, Store};
-
-        use crate::{
-            config::{BATCH_INBOX, L1Anchor},
-            deposits::L1BlockInfo,
-        };
-        let rollup = RollupConfig {
+    fn test_rollup() -> RollupConfig {
+        RollupConfig {
             l2_chain_id: 42069,
             l1_chain_id: 31337,
             block_time: 1,
@@ -107,7 +103,15 @@ mod tests {
             l2_genesis_time: 1000,
             l1_fee_base_scalar: 1_000_000,
             l1_fee_blob_scalar: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_reopened_chain_charges_its_heads_l1_prices() {
+        use loft_chain::{BlockSpec, Chain, Store};
+
+        use crate::deposits::L1BlockInfo;
+        let rollup = test_rollup();
         let info = L1BlockInfo {
             number: 0,
             timestamp: 1000,
@@ -139,8 +143,15 @@ mod tests {
 
     #[test]
     fn predeploys_have_code() {
+        use loft_chain::{Chain, Store, state::StateReader};
+        let rollup = test_rollup();
+        let chain = Chain::open(
+            l2_chain_config(&rollup, vec![], Address::repeat_byte(1)),
+            Store::in_memory().expect("s"),
+        )
+        .expect("genesis");
         for account in predeploys(Address::repeat_byte(1)) {
-            assert!(account.code.len() > 100, "{} has no code", account.address);
+            assert!(chain.state().code_at(&account.address).len() > 100, "{} has no code", account.address);
         }
     }
 }
