@@ -287,7 +287,7 @@ async fn devnet_rpc_run(w: &Workload) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     let chain = Chain::open(funded_config(&w.senders), Store::open(dir.path())?)?;
     let node = loft_rpc::Node::new(chain, MiningMode::Manual, vec![]);
-    let server = loft_rpc::serve(node, "127.0.0.1:0".parse()?).await?;
+    let server = loft_rpc::serve(node, "127.0.0.1:0".parse()?, loft_rpc::Methods::WithDevControls).await?;
     let result = driver(format!("http://{}", server.addr)).run(w).await;
     let _ = server.handle.stop();
     result

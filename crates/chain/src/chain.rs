@@ -7,43 +7,42 @@ use std::{
 
 use alloy::{
     consensus::{EMPTY_OMMER_ROOT_HASH, Header, Transaction, constants::EMPTY_WITHDRAWALS, proofs},
-    eips::{
-        Typed2718, eip1559::BaseFeeParams, eip2718::Encodable2718, eip7685::EMPTY_REQUESTS_HASH,
-        eip7840::BlobParams,
-    },
+    eips::{eip1559::BaseFeeParams, eip7685::EMPTY_REQUESTS_HASH, eip7840::BlobParams},
 };
 use alloy_primitives::{Address, B256, Bloom, Bytes, Log, TxKind, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable};
 use revm::{
-    Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext,
+    Context, ExecuteEvm, MainBuilder, MainContext,
     context::{
         BlockEnv, CfgEnv, TxEnv,
         result::{EVMError, ExecutionResult, InvalidTransaction},
     },
-    context_interface::ContextTr,
     context_interface::block::BlobExcessGasAndPrice,
-    database_interface::WrapDatabaseRef,
-    primitives::eip4844::GAS_PER_BLOB,
+    database::CacheDB,
+    database_interface::{DatabaseRef, WrapDatabaseRef},
 };
 
 use loft_primitives::smt::{SmtProof, SparseMerkleTree};
 
 use crate::{
     config::{ChainConfig, Finality, MAX_HISTORY, unix_now},
-    deposit::{DEPOSIT_TX_TYPE, LoftReceipt, TxDeposit},
+    deposit::{LoftReceipt, TxDeposit},
     error::{ChainError, TxError},
     journal::{PendingWrite, PoolJournal},
     l1_fee::{L1Prices, l1_fee},
     pool::TxPool,
     state::{
-        AccountBasic, BlockHashes, HistoricalOverlay, PastState, StateDb, StateProof, StateReader, StateView,
-        WorldState,
+        AccountBasic, BlockHashes, DbReader, HistoricalOverlay, PastState, StateDbError, StateProof,
+        StateReader, StateView, WorldState,
     },
     store::{BlockWrite, Store, StoredTx},
-    tx::{BlockTx, RecoveredTx},
+    tx::RecoveredTx,
 };
 
+mod build;
 mod trace;
+
+pub use build::PendingBlock;
 
 /// A block header with its hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -273,6 +272,9 @@ impl RecentHashes {
         }
     }
 }
+
+/// The state a call runs on: the current one, a past one, or the pending block's.
+pub(crate) type CallDb<'a> = dyn DatabaseRef<Error = StateDbError> + 'a;
 
 /// A snapshot for `evm_snapshot` / `evm_revert`.
 #[derive(Clone, Copy, Debug)]
@@ -668,274 +670,6 @@ impl Chain {
         self.next_timestamp.unwrap_or(wall).max(min)
     }
 
-    /// Builds, executes and persists the next block from the pool.
-    pub fn build_block(&mut self) -> Result<BuiltBlock, ChainError> {
-        self.build_block_with(BlockSpec::default())
-    }
-
-    /// Builds, executes and persists the next block as `spec` says: its deposits first (each
-    /// is included, even when its execution fails), then the pool's best transactions or
-    /// exactly the given ones, in order, leaving out those that can not execute.
-    pub fn build_block_with(&mut self, spec: BlockSpec) -> Result<BuiltBlock, ChainError> {
-        let parent = self.head.clone();
-        let number = parent.header.number + 1;
-        let timestamp = match spec.timestamp {
-            Some(t) if t <= parent.header.timestamp => {
-                return Err(ChainError::InvalidBlock(format!(
-                    "timestamp {t} is not after the parent's {}",
-                    parent.header.timestamp
-                )));
-            }
-            Some(t) => t,
-            None => self.next_timestamp(),
-        };
-        self.next_timestamp = None;
-        let base_fee = self.next_base_fee();
-        let excess_blob_gas = self.next_excess_blob_gas();
-        let blob_params = BlobParams::prague();
-        let prevrandao = spec.prevrandao.unwrap_or_else(|| keccak256(parent.hash));
-        let block_env = self.block_env(number, timestamp, base_fee, excess_blob_gas, prevrandao);
-        let cfg = self.cfg();
-        let gas_limit = self.config.block_gas_limit;
-
-        if let Some(prices) = spec.l1_prices {
-            self.l1_prices = prices;
-        }
-        let l1_fee_rule = self.config.l1_fee.map(|rule| (rule, self.l1_prices));
-        let mut included: Vec<Arc<RecoveredTx>> = Vec::new();
-        let mut receipts: Vec<LoftReceipt> = Vec::new();
-        let mut cumulative_gas = 0u64;
-
-        // Deposits: mint, then run at gas price zero; a failed one still bumps the nonce and
-        // uses its whole gas limit (the OP Stack's rule), so it can not be replayed.
-        if !spec.deposits.is_empty() {
-            let mut deposit_cfg = cfg.clone();
-            deposit_cfg.disable_base_fee = true;
-            deposit_cfg.disable_eip3607 = true;
-            deposit_cfg.disable_block_gas_limit = true;
-            for deposit in spec.deposits {
-                let tx = Arc::new(RecoveredTx::deposit(deposit));
-                let from = tx.sender;
-                let mint = tx.tx.as_deposit().map(|d| d.mint).unwrap_or_default();
-                let mut basic = self.state.basic(&from).cloned().unwrap_or_default();
-                let nonce = basic.nonce;
-                if mint > 0 {
-                    basic.balance = basic.balance.saturating_add(U256::from(mint));
-                    self.state.set_basic(from, basic);
-                }
-                let mut evm = Context::mainnet()
-                    .with_db(StateDb { state: &mut self.state, hashes: &self.recent })
-                    .with_block(block_env.clone())
-                    .with_cfg(deposit_cfg.clone())
-                    .build_mainnet();
-                let outcome = evm.transact_commit(tx.tx_env(nonce));
-                drop(evm);
-                let (success, gas_used, logs) = match outcome {
-                    Ok(result) => (result.is_success(), result.gas().tx_gas_used(), result.logs().to_vec()),
-                    Err(EVMError::Transaction(_)) => {
-                        let mut basic = self.state.basic(&from).cloned().unwrap_or_default();
-                        basic.nonce = nonce + 1;
-                        self.state.set_basic(from, basic);
-                        (false, tx.gas_limit(), vec![])
-                    }
-                    Err(e) => return Err(evm_error(e)),
-                };
-                cumulative_gas += gas_used;
-                receipts.push(LoftReceipt::new(DEPOSIT_TX_TYPE, success, cumulative_gas, logs, nonce));
-                included.push(tx);
-            }
-        }
-
-        let from_pool = spec.txs.is_none();
-        let state = &mut self.state;
-        let state_nonce = |a: &Address| state.nonce(a);
-        let candidates: Vec<Arc<RecoveredTx>> = match spec.txs {
-            Some(given) => given,
-            None => {
-                let mut best = self.pool.best(base_fee, state_nonce);
-                // Collect lazily bounded by what can fit; execution decides the rest.
-                let mut out = Vec::new();
-                let mut gas = cumulative_gas;
-                for tx in best.by_ref() {
-                    if gas.saturating_add(21_000) > gas_limit {
-                        break;
-                    }
-                    gas = gas.saturating_add(tx.gas_limit().min(gas_limit));
-                    out.push(tx);
-                    if out.len() > 50_000 {
-                        break;
-                    }
-                }
-                out
-            }
-        };
-
-        let mut evm = Context::mainnet()
-            .with_db(StateDb { state: &mut self.state, hashes: &self.recent })
-            .with_block(block_env)
-            .with_cfg(cfg)
-            .build_mainnet();
-        let mut dropped: Vec<(B256, String)> = Vec::new();
-        let mut skipped_senders: Vec<Address> = Vec::new();
-        let mut blob_gas_used = 0u64;
-        for tx in candidates {
-            if tx.is_deposit() {
-                dropped.push((tx.hash, "a deposit can only come from L1".into()));
-                continue;
-            }
-            // From the pool, a sender's later transactions wait behind one that can not run;
-            // a given list (a derived block) judges each transaction on its own.
-            if from_pool && skipped_senders.contains(&tx.sender) {
-                continue;
-            }
-            if cumulative_gas + tx.gas_limit() > gas_limit {
-                skipped_senders.push(tx.sender);
-                if !from_pool {
-                    dropped.push((tx.hash, "exceeds the block's gas limit".into()));
-                }
-                continue;
-            }
-            if !self.config.blob_txs && tx.tx.blob_versioned_hashes().is_some() {
-                dropped.push((tx.hash, TxError::TypeNotSupported.to_string()));
-                continue;
-            }
-            let tx_blob_gas =
-                tx.tx.blob_versioned_hashes().map(|h| h.len() as u64 * GAS_PER_BLOB).unwrap_or_default();
-            if blob_gas_used + tx_blob_gas > blob_params.max_blob_gas_per_block() {
-                skipped_senders.push(tx.sender);
-                if !from_pool {
-                    dropped.push((tx.hash, "exceeds the block's blob gas limit".into()));
-                }
-                continue;
-            }
-            // The L1 data fee is taken before execution (the sender must afford it and the
-            // gas), handed back if the transaction turns out not to be executable, and paid
-            // to the vault once it ran.
-            let l1_charge = match &l1_fee_rule {
-                Some((rule, prices)) if !l1_fee(rule, prices, &tx.encoded).is_zero() => {
-                    let fee = l1_fee(rule, prices, &tx.encoded);
-                    let db = evm.ctx.db_mut();
-                    let mut basic = db.state.basic(&tx.sender).cloned().unwrap_or_default();
-                    if basic.balance < fee {
-                        skipped_senders.push(tx.sender);
-                        dropped.push((tx.hash, "insufficient funds for the L1 data fee".into()));
-                        continue;
-                    }
-                    basic.balance -= fee;
-                    db.state.set_basic(tx.sender, basic);
-                    Some((rule.vault, fee))
-                }
-                _ => None,
-            };
-            let outcome = evm.transact_commit(tx.tx_env(0));
-            if let Some((vault, fee)) = l1_charge {
-                let db = evm.ctx.db_mut();
-                let to = if outcome.is_ok() { vault } else { tx.sender };
-                let mut basic = db.state.basic(&to).cloned().unwrap_or_default();
-                basic.balance = basic.balance.saturating_add(fee);
-                db.state.set_basic(to, basic);
-            }
-            match outcome {
-                Ok(result) => {
-                    let gas_used = result.gas().tx_gas_used();
-                    cumulative_gas += gas_used;
-                    blob_gas_used += tx_blob_gas;
-                    receipts.push(LoftReceipt::new(
-                        tx.tx.ty(),
-                        result.is_success(),
-                        cumulative_gas,
-                        result.logs().to_vec(),
-                        0,
-                    ));
-                    included.push(tx);
-                }
-                Err(EVMError::Transaction(reason)) => {
-                    // Not executable any more (balance spent, fee too low): leave it out. Nonce
-                    // errors keep a pooled transaction queued; anything else drops it.
-                    skipped_senders.push(tx.sender);
-                    if !from_pool
-                        || !matches!(
-                            reason,
-                            InvalidTransaction::NonceTooHigh { .. }
-                                | InvalidTransaction::GasPriceLessThanBasefee
-                        )
-                    {
-                        dropped.push((tx.hash, reason.to_string()));
-                    }
-                }
-                Err(e) => return Err(evm_error(e)),
-            }
-        }
-        drop(evm);
-
-        let state_root = self.state.state_root();
-        let (changes, new_code) = self.state.take_changes();
-        let logs_bloom = receipts.iter().fold(Bloom::ZERO, |mut acc, r| {
-            acc.accrue_bloom(r.logs_bloom());
-            acc
-        });
-        let txs: Vec<StoredTx> =
-            included.iter().map(|t| StoredTx { raw: t.encoded.clone(), sender: t.sender }).collect();
-        let envelopes: Vec<&BlockTx> = included.iter().map(|t| &t.tx).collect();
-        let header = Header {
-            parent_hash: parent.hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: self.config.coinbase,
-            state_root,
-            transactions_root: proofs::ordered_trie_root_with_encoder(&envelopes, |tx, buf| {
-                tx.encode_2718(buf)
-            }),
-            receipts_root: proofs::ordered_trie_root_with_encoder(&receipts, |r, buf| r.encode_2718(buf)),
-            logs_bloom,
-            difficulty: U256::ZERO,
-            number,
-            gas_limit,
-            gas_used: cumulative_gas,
-            timestamp,
-            extra_data: spec.extra_data.unwrap_or_else(|| self.config.extra_data.clone()),
-            mix_hash: prevrandao,
-            nonce: Default::default(),
-            base_fee_per_gas: Some(base_fee),
-            withdrawals_root: Some(EMPTY_WITHDRAWALS),
-            blob_gas_used: Some(blob_gas_used),
-            excess_blob_gas: Some(excess_blob_gas),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            ..Default::default()
-        };
-        let sealed = seal(header);
-        let mut header_rlp = Vec::new();
-        sealed.header.encode(&mut header_rlp);
-        let receipt_bytes: Vec<Bytes> = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
-        let tx_hashes: Vec<B256> = included.iter().map(|t| t.hash).collect();
-        self.store.write_block(
-            self.config.chain_id,
-            BlockWrite {
-                number,
-                hash: sealed.hash,
-                header_rlp: &header_rlp,
-                txs: &txs,
-                receipts: &receipt_bytes,
-                tx_hashes: &tx_hashes,
-                changes: &changes,
-                new_code: &new_code,
-            },
-        )?;
-        for hash in &tx_hashes {
-            self.pool.remove(hash);
-        }
-        let dropped_hashes: Vec<B256> = dropped.iter().map(|(h, _)| *h).collect();
-        for hash in &dropped_hashes {
-            self.pool.remove(hash);
-        }
-        let state = &self.state;
-        let stale = self.pool.prune_stale(|a| state.nonce(a));
-        self.store.remove_pooled(&[dropped_hashes, stale].concat())?;
-        self.recent.push(number, sealed.hash);
-        self.head = sealed.clone();
-        Ok(BuiltBlock { header: sealed, tx_hashes, receipts, dropped })
-    }
-
     /// The state after block `number` (the current state for the head). Past states are
     /// rebuilt from the change sets of the blocks after them, up to [`MAX_HISTORY`] blocks back.
     pub fn state_at(&self, number: u64) -> Result<PastState<'_>, ChainError> {
@@ -954,18 +688,43 @@ impl Chain {
 
     /// Executes a call without changing anything: `at: Some(n)` on the state after block `n`
     /// in block `n`'s environment (number, timestamp, base fee, prevrandao), as geth does for a
-    /// block number, hash or tag; `None` on the current state in the next block's environment
-    /// (geth's and anvil's `pending`).
+    /// block number, hash or tag; `None` on the pending block's state (the pool's best
+    /// transactions run on the current one) in the next block's environment (geth's and
+    /// anvil's `pending`).
     pub fn call(&self, request: &CallRequest, at: Option<u64>) -> Result<CallOutcome, ChainError> {
         let gas = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
+        self.on_call_state(at, |db, header| self.call_with_gas(db, header, request, gas))
+    }
+
+    /// Runs `f` on the state after block `at`, or (`None`) the pending block's.
+    pub fn read_state<R>(
+        &self,
+        at: Option<u64>,
+        f: impl FnOnce(&dyn StateReader) -> R,
+    ) -> Result<R, ChainError> {
+        self.on_call_state(at, |db, _| Ok(f(&DbReader(db))))
+    }
+
+    /// Runs `f` on the state a call at `at` sees (see [`Chain::call`]) and the header of its
+    /// block (`None`: the next block).
+    pub(crate) fn on_call_state<R>(
+        &self,
+        at: Option<u64>,
+        f: impl FnOnce(&CallDb<'_>, Option<&Header>) -> Result<R, ChainError>,
+    ) -> Result<R, ChainError> {
+        let current = StateView { state: &self.state, hashes: &self.recent };
         match at {
-            None => self.call_with_gas(&self.state, None, request, gas),
-            Some(n) if n == self.head.header.number => {
-                self.call_with_gas(&self.state, Some(&self.head.header), request, gas)
+            None if self.pool.is_empty() => f(&current, None),
+            None => {
+                let mut pending = CacheDB::new(WrapDatabaseRef(current));
+                self.run_pending(&mut pending)?;
+                f(&pending, None)
             }
+            Some(n) if n == self.head.header.number => f(&current, Some(&self.head.header)),
             Some(n) => {
                 let header = self.past_header(n)?;
-                self.call_with_gas(&self.state_at(n)?, Some(&header), request, gas)
+                let past = self.state_at(n)?;
+                f(&StateView { state: &past, hashes: &self.recent }, Some(&header))
             }
         }
     }
@@ -995,17 +754,17 @@ impl Chain {
         }
     }
 
-    fn call_with_gas<S: StateReader>(
+    fn call_with_gas(
         &self,
-        state: &S,
+        db: &CallDb<'_>,
         header: Option<&Header>,
         request: &CallRequest,
         gas: u64,
     ) -> Result<CallOutcome, ChainError> {
-        let (block_env, cfg, tx_env) = self.call_setup(state, header, request, gas);
+        let (block_env, cfg, tx_env) = self.call_setup(db, header, request, gas)?;
         let from = tx_env.caller;
         let mut evm = Context::mainnet()
-            .with_db(WrapDatabaseRef(StateView { state, hashes: &self.recent }))
+            .with_db(WrapDatabaseRef(db))
             .with_block(block_env)
             .with_cfg(cfg)
             .build_mainnet();
@@ -1022,13 +781,13 @@ impl Chain {
     /// The environments of a call: its block's (the next block when `header` is `None`), a
     /// configuration that skips what a call need not pay for (nonce, base fee and balance
     /// unless it is priced), and the transaction.
-    pub(crate) fn call_setup<S: StateReader>(
+    pub(crate) fn call_setup(
         &self,
-        state: &S,
+        db: &CallDb<'_>,
         header: Option<&Header>,
         request: &CallRequest,
         gas: u64,
-    ) -> (BlockEnv, CfgEnv, TxEnv) {
+    ) -> Result<(BlockEnv, CfgEnv, TxEnv), ChainError> {
         let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
         let block_env = self.call_env(header, priced);
         let mut cfg = self.cfg();
@@ -1054,7 +813,10 @@ impl Chain {
             },
             value: request.value.unwrap_or_default(),
             data: request.input.clone(),
-            nonce: request.nonce.unwrap_or_else(|| state.nonce_of(&from)),
+            nonce: match request.nonce {
+                Some(nonce) => nonce,
+                None => db.basic_ref(from).map_err(evm_error)?.map(|a| a.nonce).unwrap_or_default(),
+            },
             chain_id: Some(self.config.chain_id),
             access_list: request.access_list.clone().unwrap_or_default(),
             gas_priority_fee: request.max_priority_fee_per_gas.or(request.max_fee_per_gas.map(|_| 0)),
@@ -1062,7 +824,7 @@ impl Chain {
             max_fee_per_blob_gas: 0,
             authorization_list: vec![],
         };
-        (block_env, cfg, tx_env)
+        Ok((block_env, cfg, tx_env))
     }
     /// The least gas limit with which the call succeeds at block `at` (binary search, as geth
     /// does).
@@ -1071,26 +833,17 @@ impl Chain {
         request: &CallRequest,
         at: Option<u64>,
     ) -> Result<Result<u64, CallOutcome>, ChainError> {
-        match at {
-            None => self.estimate_with(&self.state, None, request),
-            Some(n) if n == self.head.header.number => {
-                self.estimate_with(&self.state, Some(&self.head.header), request)
-            }
-            Some(n) => {
-                let header = self.past_header(n)?;
-                self.estimate_with(&self.state_at(n)?, Some(&header), request)
-            }
-        }
+        self.on_call_state(at, |db, header| self.estimate_with(db, header, request))
     }
 
-    fn estimate_with<S: StateReader>(
+    fn estimate_with(
         &self,
-        state: &S,
+        db: &CallDb<'_>,
         header: Option<&Header>,
         request: &CallRequest,
     ) -> Result<Result<u64, CallOutcome>, ChainError> {
         let cap = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
-        let first = self.call_with_gas(state, header, request, cap)?;
+        let first = self.call_with_gas(db, header, request, cap)?;
         let used = match first {
             CallOutcome::Success { gas_used, .. } => gas_used,
             failed => return Ok(Err(failed)),
@@ -1100,14 +853,14 @@ impl Chain {
         // Most calls succeed with what they used plus the 63/64 reserve; try that first.
         let guess = (used + 2300) * 64 / 63;
         if guess < hi {
-            match self.call_with_gas(state, header, request, guess)? {
+            match self.call_with_gas(db, header, request, guess)? {
                 CallOutcome::Success { .. } => hi = guess,
                 _ => lo = guess,
             }
         }
         while lo + 1 < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.call_with_gas(state, header, request, mid)? {
+            match self.call_with_gas(db, header, request, mid)? {
                 CallOutcome::Success { .. } => hi = mid,
                 _ => lo = mid,
             }

@@ -154,6 +154,11 @@ impl TxPool {
         stale
     }
 
+    /// Every sender with a transaction in the pool.
+    pub fn senders(&self) -> impl Iterator<Item = &Address> {
+        self.by_sender.keys()
+    }
+
     /// Transactions in the order a block builder should try them: for every sender the run of
     /// consecutive nonces starting at its state nonce, merged across senders by highest
     /// effective tip at `base_fee`. Transactions that cannot pay the base fee stop their

@@ -269,6 +269,25 @@ impl WorldState {
         (ChangeSet { accounts, storage }, std::mem::take(&mut self.new_code))
     }
 
+    /// Runs `f` on the state, then undoes whatever `f` changed, for what-if execution (the
+    /// pending block) without a copy of the state. Edits made before it (not yet in any
+    /// block) are kept, with their journal.
+    pub fn scratch<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let journal_accounts = std::mem::take(&mut self.journal_accounts);
+        let journal_slots = std::mem::take(&mut self.journal_slots);
+        let new_code = std::mem::take(&mut self.new_code);
+        let out = f(self);
+        let (changes, scratch_code) = self.take_changes();
+        self.undo(&changes);
+        for (hash, _) in scratch_code {
+            self.code.remove(&hash);
+        }
+        self.journal_accounts = journal_accounts;
+        self.journal_slots = journal_slots;
+        self.new_code = new_code;
+        out
+    }
+
     /// Drops the journal without undoing it (after genesis, or after a rewind).
     pub fn clear_journal(&mut self) {
         self.journal_accounts.clear();
@@ -496,6 +515,24 @@ impl StateReader for PastState<'_> {
     }
 }
 
+/// Any EVM database read as a state (the pending block's overlay, for `eth_getBalance` and
+/// the like at `pending`). The databases loft reads this way are in memory and can not fail,
+/// so a failed read reads as absent.
+pub struct DbReader<'a, D: ?Sized>(pub &'a D);
+
+impl<D: DatabaseRef + ?Sized> StateReader for DbReader<'_, D> {
+    fn account(&self, address: &Address) -> Option<AccountBasic> {
+        let info = self.0.basic_ref(*address).ok().flatten()?;
+        Some(AccountBasic { nonce: info.nonce, balance: info.balance, code_hash: info.code_hash })
+    }
+    fn slot(&self, address: &Address, slot: &U256) -> U256 {
+        self.0.storage_ref(*address, *slot).unwrap_or_default()
+    }
+    fn code(&self, hash: &B256) -> Option<Bytecode> {
+        self.0.code_by_hash_ref(*hash).ok().filter(|c| !c.is_empty())
+    }
+}
+
 /// A read-only EVM view of any state (for `eth_call` and gas estimation).
 pub struct StateView<'a, S: StateReader, H: BlockHashes> {
     /// The state.
@@ -614,6 +651,38 @@ mod tests {
         s.clear_journal();
         assert_eq!(s.state_root(), root0);
         assert!(s.basic(&b).is_none());
+    }
+
+    #[test]
+    fn scratch_leaves_the_state_and_its_journal_as_they_were() {
+        let mut s = WorldState::new();
+        let a = Address::repeat_byte(1);
+        let b = Address::repeat_byte(2);
+        s.set_basic(a, AccountBasic { nonce: 1, balance: U256::from(5), code_hash: KECCAK_EMPTY });
+        s.set_slot(a, U256::from(1), U256::from(7));
+        s.state_root();
+        s.take_changes();
+        // an edit between blocks (anvil_setBalance), not yet in any block
+        s.set_basic(a, AccountBasic { nonce: 1, balance: U256::from(6), code_hash: KECCAK_EMPTY });
+        let root = s.state_root();
+        let scratch_root = s.scratch(|s| {
+            s.set_basic(a, AccountBasic { nonce: 2, balance: U256::from(1), code_hash: KECCAK_EMPTY });
+            s.set_slot(a, U256::from(1), U256::ZERO);
+            s.set_slot(a, U256::from(2), U256::from(3));
+            s.set_code(b, Bytes::from_static(&[0x60, 0x00]));
+            s.state_root()
+        });
+        assert_ne!(scratch_root, root);
+        assert_eq!(s.state_root(), root);
+        assert!(s.basic(&b).is_none(), "an account made in scratch is gone");
+        assert!(s.code_by_hash(&keccak256([0x60u8, 0x00])).is_none(), "so is its code");
+        assert_eq!(s.storage(&a, &U256::from(1)), U256::from(7));
+        // the edit before the scratch is still journaled against the block's start
+        let (changes, _) = s.take_changes();
+        assert_eq!(changes.accounts.len(), 1);
+        assert_eq!(changes.accounts[0].before.balance, U256::from(5));
+        assert_eq!(changes.accounts[0].after.balance, U256::from(6));
+        assert!(changes.storage.is_empty());
     }
 
     #[test]

@@ -427,3 +427,42 @@ fn safe_and_finalized_follow_depth_or_forkchoice() {
     l2.build_block().expect("block");
     assert_eq!(l2.safe_number(), 7, "a new block 8 is not safe until derived again");
 }
+
+#[test]
+fn the_pending_block_is_the_next_block_and_changes_nothing() {
+    use loft_chain::{CallOutcome, CallRequest};
+    let alice = signer(1);
+    let bob = Address::repeat_byte(0xb0);
+    let carol = Address::repeat_byte(0xc0);
+    let mut chain =
+        Chain::open(config(std::slice::from_ref(&alice)), Store::in_memory().expect("store")).expect("open");
+    chain.build_block().expect("block 1");
+    let root = chain.head().header.state_root;
+    // an edit between blocks (anvil_setBalance) belongs to the next block
+    chain.set_balance(bob, U256::from(5));
+    for nonce in 0..3 {
+        chain.submit_raw(&transfer(&alice, nonce, bob, 1000, 10_000_000_000)).expect("submit");
+    }
+    let pending = chain.pending_block().expect("pending");
+    assert_eq!(pending.header.header.number, 2);
+    assert_eq!(pending.header.header.parent_hash, chain.head().hash);
+    assert_eq!(pending.txs.len(), 3);
+    assert_eq!(pending.receipts.len(), 3);
+    assert_eq!(pending.header.header.gas_used, 63_000);
+    assert_ne!(pending.header.header.state_root, root);
+    // nothing was kept
+    assert_eq!(chain.head().header.number, 1);
+    assert_eq!(chain.state().balance(&bob), U256::from(5));
+    assert_eq!(chain.pool().len(), 3);
+    // a call at `pending` sees the pool's transactions; at the head it does not
+    let pay =
+        CallRequest { from: Some(bob), to: Some(carol), value: Some(U256::from(3005)), ..Default::default() };
+    assert!(matches!(chain.call(&pay, None), Ok(CallOutcome::Success { .. })));
+    assert!(matches!(chain.call(&pay, Some(1)), Err(ChainError::Invalid(_))), "bob has 5 wei at the head");
+    assert!(chain.estimate_gas(&pay, None).expect("estimate").is_ok());
+    // what is mined next (at the same time) is the pending block, byte for byte
+    let timestamp = Some(pending.header.header.timestamp);
+    let mined = chain.build_block_with(BlockSpec { timestamp, ..Default::default() }).expect("block 2");
+    assert_eq!(mined.header, pending.header);
+    assert_eq!(chain.state().balance(&bob), U256::from(3005));
+}

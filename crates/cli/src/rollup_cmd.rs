@@ -295,7 +295,9 @@ async fn replica(
         _ => "transactions refused (--no-sequencer)".to_string(),
     };
     node.set_tx_route(route);
-    let server = loft_rpc::serve(node.clone(), addr).await.with_context(|| format!("listening on {addr}"))?;
+    let server = loft_rpc::serve(node.clone(), addr, loft_rpc::Methods::Public)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
     let mut replica = Replica::new(record.config.clone(), node, l1).await?;
     println!("replica of rollup {} from L1 {l1_rpc}", record.config.l2_chain_id);
     println!("  JSON-RPC http://{} (safe and finalized tags; {forwards})", server.addr);

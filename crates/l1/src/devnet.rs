@@ -91,7 +91,7 @@ impl Devnet {
             .await
             .map_err(|e| L1Error::Config(e.to_string()))??;
         let node = Node::new(chain, config.mining, accounts.clone());
-        let rpc = loft_rpc::serve(node.clone(), config.addr)
+        let rpc = loft_rpc::serve(node.clone(), config.addr, loft_rpc::Methods::WithDevControls)
             .await
             .map_err(|e| L1Error::Config(format!("cannot listen on {}: {e}", config.addr)))?;
         let miner = node.spawn_miner();

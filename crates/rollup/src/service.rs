@@ -334,7 +334,7 @@ pub async fn start(
     let sequencer_node = l2_node(&record, dir("l2-sequencer"))?;
     let replica_node = l2_node(&record, dir("l2-replica"))?;
     let serve = |node: Arc<Node>, addr: SocketAddr| async move {
-        loft_rpc::serve(node, addr)
+        loft_rpc::serve(node, addr, loft_rpc::Methods::Public)
             .await
             .map_err(|e| NodeError::L1(L1Error::Config(format!("cannot listen on {addr}: {e}"))))
     };

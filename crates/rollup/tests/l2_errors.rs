@@ -117,7 +117,10 @@ async fn bad_transactions_get_geth_errors_on_l2() {
         ..Default::default()
     })
     .expect("block 1");
-    let server = loft_rpc::serve(node.clone(), "127.0.0.1:0".parse().expect("addr")).await.expect("serve");
+    let server =
+        loft_rpc::serve(node.clone(), "127.0.0.1:0".parse().expect("addr"), loft_rpc::Methods::Public)
+            .await
+            .expect("serve");
     let l2 = L1Client::connect(&format!("http://{}", server.addr), alice.clone()).await.expect("client");
 
     let ok = sign(&alice, transfer(0));
@@ -165,6 +168,25 @@ async fn bad_transactions_get_geth_errors_on_l2() {
         send(&l2, &sign(&alice, TxEip1559 { value: U256::from(3), ..transfer(0) })).await,
         "nonce too low",
     );
+    use alloy::providers::Provider;
+    // The L2's blocks come from its own rules: nobody may mine, rewind or mint on it over RPC
+    // (geth serves none of anvil's devnet controls either).
+    for (method, params) in [
+        ("evm_mine", serde_json::json!([])),
+        ("anvil_mine", serde_json::json!(["0x2"])),
+        ("evm_setAutomine", serde_json::json!([true])),
+        ("evm_snapshot", serde_json::json!([])),
+        ("evm_revert", serde_json::json!(["0x1"])),
+        ("evm_increaseTime", serde_json::json!([3600])),
+        ("anvil_setBalance", serde_json::json!([alice.address(), "0xffffffffffffffffffff"])),
+        ("anvil_setCode", serde_json::json!([alice.address(), "0x00"])),
+        ("anvil_dropAllTransactions", serde_json::json!([])),
+    ] {
+        let answer: Result<serde_json::Value, _> = l2.provider().raw_request(method.into(), params).await;
+        let error = answer.expect_err(method).to_string();
+        assert!(error.contains("-32601") || error.contains("Method not found"), "{method}: {error}");
+    }
     assert_eq!(node.with_chain(|c| c.head().header.number), 2, "nothing else changed the chain");
+    assert_eq!(node.with_chain(|c| c.state().nonce(&alice.address())), 1);
     let _ = server.handle.stop();
 }

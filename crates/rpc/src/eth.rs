@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 use crate::{
-    convert,
+    Methods, convert,
     forward::TxRoute,
     node::{MiningMode, Node, NodeEvent},
 };
@@ -112,14 +112,11 @@ fn resolve_call_block(
     }
 }
 
-/// Runs `f` on the state after the block `id` names (the head by default).
+/// Runs `f` on the state after the block `id` names (the head by default; `pending`: the
+/// pending block's).
 fn with_state<R>(chain: &Chain, id: Option<BlockId>, f: impl FnOnce(&dyn StateReader) -> R) -> RpcResult<R> {
-    let n = resolve_block_id(chain, id)?;
-    if n == chain.head().header.number {
-        return Ok(f(chain.state()));
-    }
-    let past = chain.state_at(n).map_err(chain_err)?;
-    Ok(f(&past))
+    let at = resolve_call_block(chain, id, BlockNumberOrTag::Latest)?;
+    chain.read_state(at, f).map_err(chain_err)
 }
 
 /// Proofs are served at the head only.
@@ -365,8 +362,8 @@ fn quantity<T: serde::de::DeserializeOwned>(v: &Value) -> RpcResult<T> {
     serde_json::from_value(v.clone()).map_err(invalid)
 }
 
-/// Builds the RPC module with every method.
-pub fn module(node: Arc<Node>) -> RpcModule<Ctx> {
+/// Builds the RPC module: Ethereum's methods, and anvil's devnet controls if `methods` says so.
+pub fn module(node: Arc<Node>, methods: Methods) -> RpcModule<Ctx> {
     let ctx = Ctx {
         node,
         http: reqwest::Client::new(),
@@ -375,6 +372,9 @@ pub fn module(node: Arc<Node>) -> RpcModule<Ctx> {
     };
     let mut m = RpcModule::new(ctx);
     register(&mut m).expect("method names are unique");
+    if methods == Methods::WithDevControls {
+        register_dev_controls(&mut m).expect("method names are unique");
+    }
     m
 }
 
@@ -435,7 +435,10 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_getTransactionCount", |p, c, _| -> RpcResult<U64> {
         let (addr, block): (Address, Option<BlockId>) = two(&p)?;
         c.node.with_chain(|ch| {
+            // at `pending`: the head's nonce past the sender's run of pooled transactions (what
+            // its next transaction should use, as geth's pool answers)
             let pending = matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending)));
+            let block = if pending { None } else { block };
             let nonce = with_state(ch, block, |s| s.nonce_of(&addr))?;
             Ok(U64::from(if pending { ch.pool().next_nonce(&addr, nonce) } else { nonce }))
         })
@@ -513,6 +516,10 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     m.register_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Value> {
         let (tag, full): (BlockNumberOrTag, Option<bool>) = two(&p)?;
         c.node.with_chain(|ch| {
+            if tag.is_pending() {
+                let pending = ch.pending_block().map_err(chain_err)?;
+                return to_json(convert::block(&pending.header, &pending.txs, full.unwrap_or(false)));
+            }
             let Some(n) = resolve_number(ch, tag) else {
                 return Ok(Value::Null);
             };
@@ -528,9 +535,14 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("eth_getBlockTransactionCountByNumber", |p, c, _| -> RpcResult<Option<U64>> {
         let tag: BlockNumberOrTag = one(&p)?;
-        c.node.with_chain(|ch| match resolve_number(ch, tag) {
-            Some(n) => Ok(Some(U64::from(ch.block_txs(n).map_err(chain_err)?.len()))),
-            None => Ok(None),
+        c.node.with_chain(|ch| {
+            if tag.is_pending() {
+                return Ok(Some(U64::from(ch.pending_block().map_err(chain_err)?.txs.len())));
+            }
+            match resolve_number(ch, tag) {
+                Some(n) => Ok(Some(U64::from(ch.block_txs(n).map_err(chain_err)?.len()))),
+                None => Ok(None),
+            }
         })
     })?;
     m.register_method("eth_getBlockTransactionCountByHash", |p, c, _| -> RpcResult<Option<U64>> {
@@ -556,11 +568,19 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("eth_getTransactionByBlockNumberAndIndex", |p, c, _| -> RpcResult<Value> {
         let (tag, index): (BlockNumberOrTag, Option<U64>) = two(&p)?;
+        let index = index.unwrap_or_default().to::<u64>();
         c.node.with_chain(|ch| {
+            if tag.is_pending() {
+                let pending = ch.pending_block().map_err(chain_err)?;
+                return match pending.txs.get(index as usize) {
+                    Some(tx) => to_json(convert::transaction(tx, Some((&pending.header, index)))),
+                    None => Ok(Value::Null),
+                };
+            }
             let Some(n) = resolve_number(ch, tag) else {
                 return Ok(Value::Null);
             };
-            tx_at(ch, n, index.unwrap_or_default().to::<u64>())
+            tx_at(ch, n, index)
         })
     })?;
     m.register_method("eth_getTransactionByBlockHashAndIndex", |p, c, _| -> RpcResult<Value> {
@@ -579,6 +599,10 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
     m.register_method("eth_getBlockReceipts", |p, c, _| -> RpcResult<Value> {
         let id: BlockId = one(&p)?;
+        if matches!(id, BlockId::Number(BlockNumberOrTag::Pending)) {
+            // receipts belong to mined blocks; the pending block is not one yet
+            return Ok(Value::Null);
+        }
         c.node.with_chain(|ch| {
             let n = match resolve_block_id(ch, Some(id)) {
                 Ok(n) => n,
@@ -703,6 +727,28 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
     })?;
 
     // ---- devnet controls (anvil-style) ----
+    debug::register(m)?;
+
+    // ---- subscriptions (WebSocket) ----
+    m.register_subscription(
+        "eth_subscribe",
+        "eth_subscription",
+        "eth_unsubscribe",
+        |p, pending, c, _| async move {
+            subscribe(p, pending, c).await;
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+fn halt_message(reason: &str) -> String {
+    if reason.contains("OutOfGas") { "out of gas".into() } else { format!("execution halted: {reason}") }
+}
+
+/// anvil's devnet controls: mining on demand, time travel, snapshots, and setting balances,
+/// nonces, code and storage.
+fn register_dev_controls(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     m.register_blocking_method("evm_mine", |p, c, _| -> RpcResult<String> {
         let ts: Option<Value> = p.sequence().optional_next().map_err(|e| invalid(e.message()))?;
         if let Some(ts) = ts.filter(|v| !v.is_null()) {
@@ -792,24 +838,7 @@ fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::RegisterMetho
         c.node.with_chain(|ch| ch.set_storage(addr, slot, U256::from_be_bytes(value.0)));
         Ok(true)
     })?;
-
-    debug::register(m)?;
-
-    // ---- subscriptions (WebSocket) ----
-    m.register_subscription(
-        "eth_subscribe",
-        "eth_subscription",
-        "eth_unsubscribe",
-        |p, pending, c, _| async move {
-            subscribe(p, pending, c).await;
-            Ok(())
-        },
-    )?;
     Ok(())
-}
-
-fn halt_message(reason: &str) -> String {
-    if reason.contains("OutOfGas") { "out of gas".into() } else { format!("execution halted: {reason}") }
 }
 
 fn block_json(ch: &Chain, n: u64, full: bool) -> RpcResult<Value> {

@@ -56,8 +56,20 @@ impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
     }
 }
 
+/// Which methods a server answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Methods {
+    /// Ethereum's, and anvil's devnet controls (`evm_mine`, `evm_revert`, `anvil_setBalance`,
+    /// ...): a development L1, as anvil serves it.
+    WithDevControls,
+    /// Ethereum's only, as geth serves them: a chain whose blocks its own rules make (a
+    /// rollup's sequencer and replicas), which mining on demand, rewinding or setting balances
+    /// would fork from what L1 says.
+    Public,
+}
+
 /// Serves `node` on `addr` (HTTP and WebSocket on the same port).
-pub async fn serve(node: Arc<Node>, addr: SocketAddr) -> std::io::Result<RpcServer> {
+pub async fn serve(node: Arc<Node>, addr: SocketAddr, methods: Methods) -> std::io::Result<RpcServer> {
     let config = ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_RESPONSE_BYTES)
@@ -69,6 +81,6 @@ pub async fn serve(node: Arc<Node>, addr: SocketAddr) -> std::io::Result<RpcServ
         .layer_fn(|service| batch::ConcurrentBatch::new(service, MAX_RESPONSE_BYTES as usize));
     let server = Server::builder().set_config(config).set_rpc_middleware(middleware).build(addr).await?;
     let addr = server.local_addr()?;
-    let handle = server.start(eth::module(node));
+    let handle = server.start(eth::module(node, methods));
     Ok(RpcServer { addr, handle })
 }

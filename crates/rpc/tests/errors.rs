@@ -37,7 +37,13 @@ async fn start(mining: MiningMode) -> Harness {
     let chain =
         Chain::open(ChainConfig::dev(CHAIN_ID, alloc), Store::in_memory().expect("store")).expect("chain");
     let node = Node::new(chain, mining, vec![key(1)]);
-    let server = loft_rpc::serve(node.clone(), "127.0.0.1:0".parse().expect("addr")).await.expect("serve");
+    let server = loft_rpc::serve(
+        node.clone(),
+        "127.0.0.1:0".parse().expect("addr"),
+        loft_rpc::Methods::WithDevControls,
+    )
+    .await
+    .expect("serve");
     Harness { url: format!("http://{}", server.addr), http: reqwest::Client::new(), _server: server, node }
 }
 

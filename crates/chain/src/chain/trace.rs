@@ -5,12 +5,9 @@
 //! (deposits minted first and run at gas price zero, the L1 data fee a rollup transaction
 //! paid taken before it ran and paid to the vault after), up to the one traced.
 
-use alloy::{
-    consensus::Header,
-    rpc::types::trace::geth::{
-        CallConfig, FourByteFrame, GethDebugBuiltInTracerType, GethDebugTracerType, GethDebugTracingOptions,
-        GethDefaultTracingOptions, GethTrace, NoopFrame, PreStateConfig,
-    },
+use alloy::rpc::types::trace::geth::{
+    CallConfig, FourByteFrame, GethDebugBuiltInTracerType, GethDebugTracerType, GethDebugTracingOptions,
+    GethDefaultTracingOptions, GethTrace, NoopFrame, PreStateConfig,
 };
 use alloy_primitives::{Address, B256, U256};
 use revm::{
@@ -29,7 +26,7 @@ use revm_inspectors::tracing::{FourByteInspector, TracingInspector, TracingInspe
 use crate::{
     chain::{CallRequest, Chain},
     error::ChainError,
-    state::{StateReader, StateView},
+    state::StateView,
 };
 
 /// A tracer as geth's options name it.
@@ -168,29 +165,11 @@ impl Chain {
     ) -> Result<GethTrace, ChainError> {
         let tracer = Tracer::of(opts)?;
         let gas = request.gas.unwrap_or(self.config.block_gas_limit).min(self.config.block_gas_limit);
-        match at {
-            None => self.trace_call_on(&self.state, None, request, gas, &tracer),
-            Some(n) if n == self.head.header.number => {
-                self.trace_call_on(&self.state, Some(&self.head.header), request, gas, &tracer)
-            }
-            Some(n) => {
-                let header = self.past_header(n)?;
-                self.trace_call_on(&self.state_at(n)?, Some(&header), request, gas, &tracer)
-            }
-        }
-    }
-
-    fn trace_call_on<S: StateReader>(
-        &self,
-        state: &S,
-        header: Option<&Header>,
-        request: &CallRequest,
-        gas: u64,
-        tracer: &Tracer,
-    ) -> Result<GethTrace, ChainError> {
-        let (block, cfg, tx) = self.call_setup(state, header, request, gas);
-        let mut db = CacheDB::new(WrapDatabaseRef(StateView { state, hashes: &self.recent }));
-        Ok(trace_one(tracer, &mut db, block, cfg, tx).map_err(evm_err)?.0)
+        self.on_call_state(at, |db, header| {
+            let (block, cfg, tx) = self.call_setup(db, header, request, gas)?;
+            let mut db = CacheDB::new(WrapDatabaseRef(db));
+            Ok(trace_one(&tracer, &mut db, block, cfg, tx).map_err(evm_err)?.0)
+        })
     }
 
     /// `debug_traceTransaction`: the trace of a mined transaction (`None`: not mined here).
