@@ -399,3 +399,68 @@ fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::{
+        consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+        eips::eip2718::Encodable2718,
+        network::TxSignerSync,
+        signers::local::PrivateKeySigner,
+    };
+    use alloy_primitives::{TxKind, U256};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn signed_transfer() -> Vec<u8> {
+        let signer = PrivateKeySigner::from_bytes(&[7; 32].into()).expect("key");
+        let mut tx = TxEip1559 {
+            chain_id: 1,
+            nonce: 3,
+            gas_limit: 21_000,
+            max_fee_per_gas: 2_000_000_000,
+            max_priority_fee_per_gas: 1,
+            to: TxKind::Call(Address::repeat_byte(0xb0)),
+            value: U256::from(5),
+            ..Default::default()
+        };
+        let signature = signer.sign_transaction_sync(&mut tx).expect("sign");
+        TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Bytes from outside (eth_sendRawTransaction, a batch from L1): any type byte, any
+        /// body; decoding refuses or accepts, it never panics.
+        #[test]
+        fn random_bytes_are_answered(
+            ty in prop_oneof![0u8..=5, Just(0x7e), 0xc0u8..=0xff, any::<u8>()],
+            body in prop::collection::vec(any::<u8>(), 0..400),
+        ) {
+            let mut raw = vec![ty];
+            raw.extend(body);
+            let _ = RecoveredTx::decode(&raw, 1);
+        }
+
+        /// A signed transaction with some bytes changed, cut short or extended.
+        #[test]
+        fn mangled_transactions_are_answered(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            cut in any::<prop::sample::Index>(),
+            tail in prop::collection::vec(any::<u8>(), 0..8),
+        ) {
+            let mut raw = signed_transfer();
+            prop_assert!(RecoveredTx::decode(&raw, 1).is_ok());
+            for (at, byte) in edits {
+                let i = at.index(raw.len());
+                raw[i] = byte;
+            }
+            let _ = RecoveredTx::decode(&raw, 1);
+            let _ = RecoveredTx::decode(&raw[..cut.index(raw.len())], 1);
+            raw.extend(tail);
+            let _ = RecoveredTx::decode(&raw, 1);
+        }
+    }
+}

@@ -212,7 +212,8 @@ impl Node {
             secret_checks: Default::default(),
             l1_cursor,
             tower_acked: HashMap::new(),
-            misbehaviour: config.misbehaviour,
+            // the cheat hooks act only in a build with the `test-utils` feature
+            misbehaviour: if cfg!(feature = "test-utils") { config.misbehaviour } else { Misbehaviour::None },
             mediation: config.mediation,
         };
         core.restore(snapshot);

@@ -247,4 +247,40 @@ mod tests {
         };
         assert_eq!(key.to_op(), Err(WireError::EthSignature(64)));
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever bytes come in as a key or a signature (right length or not, on the curve
+        /// or not), decoding answers; it never panics.
+        #[test]
+        fn random_keys_and_signatures_are_answered(
+            bytes in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..100),
+                prop::collection::vec(any::<u8>(), 32..=32),
+                prop::collection::vec(any::<u8>(), 64..=64),
+            ],
+        ) {
+            let _ = decode_key(&bytes);
+            let _ = decode_signature(&bytes);
+        }
+
+        /// A signed operation's JSON with random bytes changed: it fails to parse, or parses
+        /// and converts, or is refused with an error; never a panic.
+        #[test]
+        fn mangled_operations_are_answered(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        ) {
+            let mut text = serde_json::to_vec(&transfer_json()).expect("json");
+            for (at, byte) in edits {
+                let i = at.index(text.len());
+                text[i] = byte;
+            }
+            if let Ok(op) = serde_json::from_slice::<WireOp>(&text) {
+                let _ = op.to_op();
+            }
+        }
+    }
 }

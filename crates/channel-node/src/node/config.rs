@@ -66,7 +66,9 @@ impl NodeConfig {
     }
 }
 
-/// Ways a node can be told to cheat, so that tests can show the others lose nothing.
+/// Ways a node can be told to cheat, so that tests can show the others lose nothing. Only a
+/// build with the `test-utils` feature (the crate's own tests) acts on them: elsewhere every
+/// node is [`Misbehaviour::None`], whatever its configuration says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Misbehaviour {
     /// Honest.

@@ -685,6 +685,22 @@ fn arb_compression() -> impl Strategy<Value = Compression> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
+    /// Every decoder of L1 data, fed random bytes (after the version byte, or a zstd or brotli
+    /// tag): each answers with a value or an error, never a panic.
+    #[test]
+    fn decoders_answer_random_bytes(
+        lead in prop_oneof![Just(0u8), Just(1u8), any::<u8>()],
+        body in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let mut data = vec![lead];
+        data.extend(&body);
+        let _ = parse_tx_data(&data);
+        let _ = decode_channel(&data);
+        let _ = decode_batches(&data);
+        let mut one = &body[..];
+        let _ = Frame::decode(&mut one, 0);
+    }
+
     #[test]
     fn ingest_garbage_never_panics(
         payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 1..8),

@@ -7,11 +7,11 @@
 //!   time: the target refuses the expiry, closes with the payer's newest proof, settles and
 //!   unlocks the lock on L1, and is paid to the wei.
 
-mod common;
+use crate::common;
 
+use crate::common::{ETH, Party, mine, node_config, setup, view, wait_for};
 use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
 use alloy_primitives::{Address, B256, U256};
-use common::{ETH, Party, mine, node_config, setup, view, wait_for};
 use loft_channel_node::{
     contracts::{ChannelContracts, ChannelDeployment, ChannelManager},
     node::{MediationConfig, Misbehaviour, Node, NodeConfig, NodeHandle, PaymentRole, PaymentStatus},

@@ -2,9 +2,9 @@
 //! withdraw, prove, finalize, each a separate process; and `loft rollup replica`, a second
 //! replica in its own process that derives the sequencer's chain from L1 alone.
 
-mod common;
+use crate::common;
 
-use common::Process;
+use crate::common::Process;
 use std::{
     path::Path,
     process::{Command, Output, Stdio},

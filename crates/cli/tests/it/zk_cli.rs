@@ -6,9 +6,9 @@
 //! while a deposit waits: `loft zk exit` freezes the rollup, refunds the deposit, and every
 //! user takes exactly their ETH and LOFT out on L1.
 
-mod common;
+use crate::common;
 
-use common::Process;
+use crate::common::Process;
 use std::{
     path::{Path, PathBuf},
     process::Command,

@@ -3,7 +3,7 @@
 //! before its dev accounts were funded by deposits) is reported as not backed; an L2 whose
 //! ETH all came through the portal is.
 
-mod common;
+use crate::common;
 
 use alloy_primitives::U256;
 use loft_chain::{Chain, GenesisAccount, Store};

@@ -3,12 +3,10 @@
 //! the receiver in the middle of a stream (its tasks aborted, its store reopened), and
 //! exactly-once delivery afterwards: no payment lost or counted twice, both sides agree.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{ETH, node_config as config, setup, wait_for};
 use alloy_primitives::{Address, U256};
-use common::{ETH, node_config as config, setup, wait_for};
 use loft_channel_node::{
     contracts::ChannelContracts,
     node::{Node, NodeHandle},

@@ -7,12 +7,10 @@
 //! a clear `Error`, the connection is closed, the channel is unchanged, and the node
 //! keeps serving: Mallory's honest messages before and after are all counted, exactly once.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{ETH, Party, mine, node_config, setup, wait_for};
 use alloy_primitives::{Address, B256, U256};
-use common::{ETH, Party, mine, node_config, setup, wait_for};
 use loft_channel_node::{
     contracts::ChannelContracts,
     node::{MediationConfig, Node, NodeConfig, NodeHandle, PaymentStatus},

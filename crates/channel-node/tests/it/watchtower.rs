@@ -4,12 +4,12 @@
 //! closes the channel while Alice is offline (leaving out everything he paid her) it submits
 //! his newest proof before the settle period ends: the settlement pays Alice all she is due.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{ETH, node_config, setup, wait_for};
 use alloy_primitives::{Address, U256};
-use common::{ETH, node_config, setup, wait_for};
 use loft_channel_node::{
     contracts::ChannelDeployment,
     node::{Node, NodeHandle},

@@ -3,7 +3,7 @@
 //! viem also run against the optimistic rollup's sequencer, where every transaction pays the
 //! L1 data fee.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -7,11 +7,11 @@
 //! older proof, the one that still held the lock. The payer rebuilds that proof's locks from
 //! its lock log after the settlement and unlocks them, so the amount comes back to it on L1.
 
-mod common;
+use crate::common;
 
+use crate::common::{ETH, node_config, setup, view, wait_for};
 use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
 use alloy_primitives::{Address, U256};
-use common::{ETH, node_config, setup, view, wait_for};
 use loft_channel_node::{
     contracts::{ChannelContracts, ChannelManager},
     node::{MediationConfig, Misbehaviour, Node, NodeConfig, PaymentRole, PaymentStatus},

@@ -1,9 +1,9 @@
 //! kill -9 of `loft devnet --data-dir` under load, then a restart: the same head, the same
 //! state root, and every transaction whose hash was returned is still there.
 
-mod common;
+use crate::common;
 
-use common::Process;
+use crate::common::Process;
 
 use std::{
     path::Path,

@@ -3,9 +3,9 @@
 //! hash was returned is in the chain, the replica derives the sequencer's exact chain from
 //! L1, and L1 holds every L2 block in exactly one batch (none posted twice, none skipped).
 
-mod common;
+use crate::common;
 
-use common::Process;
+use crate::common::Process;
 
 use std::{
     collections::{BTreeMap, HashMap},

@@ -10,7 +10,7 @@
 //! `ChannelManager` holds nothing. A second test runs `loft channel watchtower` as a process
 //! and has it save a node killed with kill -9.
 
-mod common;
+use crate::common;
 
 use std::{
     path::{Path, PathBuf},
@@ -18,9 +18,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::Process;
 use alloy::{providers::Provider, sol_types::SolEvent};
 use alloy_primitives::{Address, B256, U256};
-use common::Process;
 use loft_channel_node::{
     api::NodeClient,
     contracts::{ChannelDeployment, ChannelManager},

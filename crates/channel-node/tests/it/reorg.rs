@@ -3,13 +3,13 @@
 //! takes away, so the depositor can not pay with it; the same deposit on the chain that
 //! stays counts once it is two blocks deep.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{ETH, mine, node_config, setup, wait_for};
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
-use common::{ETH, mine, node_config, setup, wait_for};
 use loft_channel_node::{
     contracts::ChannelContracts,
     node::{Node, NodeConfig},

@@ -3,11 +3,9 @@
 //! proof that loses to the watchtower's update, and an on-chain unlock of a lock whose secret
 //! was registered in time. L1 balances must match the off-chain ones to the wei (gas counted).
 
-mod common;
-
+use crate::common::{ETH, Party, setup};
 use alloy::{providers::Provider, rpc::types::TransactionReceipt};
 use alloy_primitives::{Address, B256, U256, keccak256};
-use common::{ETH, Party, setup};
 use loft_channel_node::contracts::{ChannelContracts, ChannelDeployment, settle_data};
 use loft_channels::{Channel, Lock, SigningKey, lock::secrethash};
 use loft_l1::{Devnet, L1Client};

@@ -7,7 +7,7 @@
 //! short: without a data directory it keeps nothing it reads back, and its restart from one
 //! is `rollup_crash.rs`'s.
 
-mod common;
+use crate::common;
 
 use std::{path::Path, process::Command};
 

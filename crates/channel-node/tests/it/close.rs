@@ -4,11 +4,9 @@
 //! Alice's node submitting his newest proof on its own before the settle period ends: the
 //! settlement pays Alice everything she is due.
 
-mod common;
-
+use crate::common::{ETH, node_config as config, setup, wait_for};
 use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
 use alloy_primitives::{Address, U256};
-use common::{ETH, node_config as config, setup, wait_for};
 use loft_channel_node::{
     contracts::{ChannelContracts, ChannelManager},
     node::{Node, NodeHandle},

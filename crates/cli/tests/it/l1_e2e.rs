@@ -2,7 +2,7 @@
 //! the same alloy client: deployments, transfers, events, filters, subscriptions, fees,
 //! snapshots and time travel.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,12 +4,12 @@
 //! re-announces at most once an hour here): A's next payment fails at B, A leaves that channel
 //! out and pays through C instead. A payment above every route's capacity finds none.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{ETH, node_config, setup, wait_for};
 use alloy_primitives::Address;
-use common::{ETH, node_config, setup, wait_for};
 use loft_channel_node::node::{MediationConfig, Node, NodeConfig, NodeHandle};
 use loft_channels::route::FeePolicy;
 

@@ -3,8 +3,9 @@
 //! a replica that sees only the L1 blocks derives the very same chain (same block hashes, same
 //! state roots, same fees).
 
-mod common;
+use crate::common;
 
+use crate::common::config;
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::eip2718::Encodable2718,
@@ -12,7 +13,6 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
-use common::config;
 use loft_chain::{Chain, GenesisAccount, Store, TxDeposit};
 use loft_primitives::batch::{ChannelEncoder, Compression};
 use loft_rollup::{

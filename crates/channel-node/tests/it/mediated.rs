@@ -3,13 +3,13 @@
 //! then a payment B can not forward (not enough capacity towards C) fails back to A, and when
 //! the locks expire every balance returns to where it was.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{ETH, node_config, setup, wait_for};
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
-use common::{ETH, node_config, setup, wait_for};
 use loft_channel_node::{
     contracts::{ChannelContracts, ChannelDeployment},
     node::{MediationConfig, Node, NodeConfig, NodeHandle, PaymentRecord, PaymentRole, PaymentStatus},

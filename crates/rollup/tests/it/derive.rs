@@ -1,10 +1,10 @@
 //! Derivation rules: batches accepted in order, every invalid batch refused by rule,
 //! garbage ignored, and deposits forced in when the sequencing window passes without a batch.
 
-mod common;
+use crate::common;
 
+use crate::common::{config, l1_hash};
 use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
-use common::{config, l1_hash};
 use loft_chain::TxDeposit;
 use loft_primitives::batch::{ChannelEncoder, Compression, L2BlockBatch};
 use loft_rollup::derive::{Deriver, L1Block, L2Head};
