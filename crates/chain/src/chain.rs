@@ -113,7 +113,15 @@ pub struct Chain {
     next_timestamp: Option<u64>,
     /// Safe and finalized block numbers under [`Finality::External`].
     forkchoice: (u64, u64),
+    /// Devnet edits (balances, code, storage, L1 prices) since the chain was opened.
+    edits: u64,
+    /// The pending block's state changes, for calls at `pending`, kept while nothing they
+    /// depend on changes: a flood of calls runs the pending block once, not once each.
+    pending_cache: parking_lot::Mutex<Option<(PendingKey, Arc<revm::database::Cache>)>>,
 }
+
+/// What the pending block depends on: the head, the pool, devnet edits, the next block's time.
+type PendingKey = (B256, u64, u64, u64);
 
 fn seal(header: Header) -> SealedHeader {
     let mut buf = Vec::new();
@@ -170,6 +178,8 @@ impl Chain {
                     time_offset,
                     next_timestamp: None,
                     forkchoice,
+                    edits: 0,
+                    pending_cache: Default::default(),
                 };
                 chain.reload_pool()?;
                 // A rollup charges its head's L1 prices until the next block brings new ones.
@@ -257,6 +267,8 @@ impl Chain {
             time_offset: 0,
             next_timestamp: None,
             forkchoice: (0, 0),
+            edits: 0,
+            pending_cache: Default::default(),
         })
     }
 
@@ -444,6 +456,7 @@ impl Chain {
 
     /// Sets the L1 prices the pool and the next block use.
     pub fn set_l1_prices(&mut self, prices: L1Prices) {
+        self.edits += 1;
         self.l1_prices = prices;
     }
 

@@ -36,6 +36,9 @@ pub struct TxPool {
     config: PoolConfig,
     by_hash: HashMap<B256, Arc<RecoveredTx>>,
     by_sender: HashMap<Address, BTreeMap<u64, B256>>,
+    /// Counts changes, so that what was computed from the pool (the pending block) knows
+    /// when it is out of date.
+    generation: u64,
 }
 
 /// What [`TxPool::add`] did.
@@ -116,6 +119,7 @@ impl TxPool {
 
     /// Adds a transaction already accepted by [`Self::check`].
     pub fn insert(&mut self, tx: Arc<RecoveredTx>, replaces: Option<B256>) -> Added {
+        self.generation += 1;
         if let Some(old) = replaces {
             self.by_hash.remove(&old);
         }
@@ -130,6 +134,7 @@ impl TxPool {
     /// Removes a transaction (mined, or dropped as invalid).
     pub fn remove(&mut self, hash: &B256) -> Option<Arc<RecoveredTx>> {
         let tx = self.by_hash.remove(hash)?;
+        self.generation += 1;
         if let Some(txs) = self.by_sender.get_mut(&tx.sender) {
             if txs.get(&tx.nonce()) == Some(hash) {
                 txs.remove(&tx.nonce());
@@ -152,6 +157,11 @@ impl TxPool {
             self.remove(hash);
         }
         stale
+    }
+
+    /// How many times the pool changed.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Every sender with a transaction in the pool.

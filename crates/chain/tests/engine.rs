@@ -465,4 +465,18 @@ fn the_pending_block_is_the_next_block_and_changes_nothing() {
     let mined = chain.build_block_with(BlockSpec { timestamp, ..Default::default() }).expect("block 2");
     assert_eq!(mined.header, pending.header);
     assert_eq!(chain.state().balance(&bob), U256::from(3005));
+
+    // The pending state is kept between calls, and follows the pool and devnet edits.
+    let pays = |chain: &Chain, wei: u64| {
+        let call = CallRequest { value: Some(U256::from(wei)), ..pay.clone() };
+        matches!(chain.call(&call, None), Ok(CallOutcome::Success { .. }))
+    };
+    assert!(pays(&chain, 3005) && !pays(&chain, 3006), "an empty pool: the head's state");
+    chain.submit_raw(&transfer(&alice, 3, bob, 1000, 10_000_000_000)).expect("submit");
+    assert!(pays(&chain, 4005) && !pays(&chain, 4006), "a new transaction in the pool");
+    assert!(pays(&chain, 4005), "again, from the kept pending state");
+    chain.submit_raw(&transfer(&alice, 4, bob, 1000, 10_000_000_000)).expect("submit");
+    assert!(pays(&chain, 5005) && !pays(&chain, 5006), "another transaction in the pool");
+    chain.set_balance(bob, U256::from(10));
+    assert!(pays(&chain, 2010) && !pays(&chain, 2011), "a devnet edit");
 }

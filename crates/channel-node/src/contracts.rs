@@ -82,19 +82,14 @@ impl ChannelDeployment {
         loft_l1::binding::deployment_is_on(l1, self.chain_id, self.channel_manager, self.bound_to).await
     }
 
-    /// Writes the record as JSON.
+    /// Writes the record as JSON, atomically.
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(path, json + "\n")
+        loft_l1::binding::save_record(path, self)
     }
 
     /// Reads a record written by [`Self::save`].
     pub fn load(path: &std::path::Path) -> std::io::Result<Self> {
-        let text = std::fs::read_to_string(path)?;
-        serde_json::from_str(&text).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        loft_l1::binding::load_record(path)
     }
 }
 

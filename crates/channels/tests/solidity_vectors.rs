@@ -8,6 +8,9 @@
 //! LOFT_WRITE_VECTORS=1 cargo test -p loft-channels --test solidity_vectors
 //! ```
 
+// The vectors are written into a String with `writeln!`, which cannot fail.
+#![allow(clippy::unwrap_used)]
+
 use std::{fmt::Write, path::PathBuf};
 
 use alloy_primitives::{Address, B256, U256, address, hex, keccak256};

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use alloy::{eips::BlockNumberOrTag, providers::Provider};
 use alloy_primitives::{Address, B256};
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{L1Client, L1Error};
 
@@ -53,4 +54,70 @@ pub fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
     let aside = PathBuf::from(aside);
     std::fs::rename(path, &aside)?;
     Ok(aside)
+}
+
+/// Writes a record as JSON atomically: to a temporary file beside it, synced, then renamed
+/// over it, so that a crash leaves the old record or the new one, never half of one.
+pub fn save_record<T: Serialize>(path: &Path, record: &T) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut json = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
+    json.push(b'\n');
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    // the rename itself is durable once the directory is
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Reads a record written by [`save_record`]; a file that is not such a record is
+/// `InvalidData`, with the path and what is wrong.
+pub fn load_record<T: DeserializeOwned>(path: &Path) -> std::io::Result<T> {
+    let bytes = std::fs::read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} is not a valid record: {e}", path.display()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Record {
+        chain_id: u64,
+        contract: Address,
+    }
+
+    #[test]
+    fn a_record_round_trips_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested/record.json");
+        let record = Record { chain_id: 7, contract: Address::repeat_byte(1) };
+        save_record(&path, &record).expect("save");
+        save_record(&path, &record).expect("save over");
+        assert_eq!(load_record::<Record>(&path).expect("load"), record);
+        let names: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("record.json")]);
+        std::fs::write(&path, "{\"chain_id\": 7").expect("truncate");
+        let err = load_record::<Record>(&path).expect_err("a truncated record");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("record.json"), "{err}");
+    }
 }

@@ -35,14 +35,9 @@ pub struct Deployments {
 }
 
 impl Deployments {
-    /// Writes the record as JSON.
+    /// Writes the record as JSON, atomically.
     pub fn save(&self, path: &Path) -> Result<(), L1Error> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let json = serde_json::to_string_pretty(self).map_err(|e| L1Error::Config(e.to_string()))?;
-        std::fs::write(path, json)?;
-        Ok(())
+        Ok(crate::binding::save_record(path, self)?)
     }
 }
 

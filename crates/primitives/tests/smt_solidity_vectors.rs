@@ -15,6 +15,9 @@
 //! LOFT_WRITE_VECTORS=1 cargo test -p loft-primitives --test smt_solidity_vectors
 //! ```
 
+// The vectors are written into a String with `writeln!`, which cannot fail.
+#![allow(clippy::unwrap_used)]
+
 use alloy_primitives::{Address, B256, U256, address, b256, hex, keccak256};
 use loft_primitives::smt::{SmtProof, SparseMerkleTree, leaf_hash, node_hash};
 use std::fmt::Write as _;

@@ -209,29 +209,14 @@ pub struct RollupRecord {
 impl RollupRecord {
     /// Reads a record written by [`RollupRecord::save`] (or by `loft devnet`).
     pub fn load(path: &std::path::Path) -> Result<Self, NodeError> {
-        let bytes = std::fs::read(path).map_err(|e| {
+        loft_l1::binding::load_record(path).map_err(|e| {
             NodeError::L1(L1Error::Config(format!("cannot read the rollup record {}: {e}", path.display())))
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            NodeError::L1(L1Error::Config(format!("{} is not a rollup record: {e}", path.display())))
         })
     }
 
-    /// Writes the record atomically (a temporary file renamed over it, then synced).
+    /// Writes the record atomically.
     pub fn save(&self, path: &std::path::Path) -> Result<(), NodeError> {
-        let dir = path.parent().unwrap_or(std::path::Path::new("."));
-        std::fs::create_dir_all(dir).map_err(L1Error::Io)?;
-        let tmp = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(self)
-            .map_err(|e| NodeError::L1(L1Error::Config(format!("rollup record: {e}"))))?;
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(L1Error::Io)?;
-            f.write_all(&bytes).map_err(L1Error::Io)?;
-            f.sync_all().map_err(L1Error::Io)?;
-        }
-        std::fs::rename(&tmp, path).map_err(L1Error::Io)?;
-        Ok(())
+        Ok(loft_l1::binding::save_record(path, self).map_err(L1Error::Io)?)
     }
 }
 

@@ -215,12 +215,9 @@ pub async fn add_token(l1: &L1Client, d: &Deployment, token: Address) -> Result<
 }
 
 impl Deployment {
-    /// Writes the record as JSON.
+    /// Writes the record as JSON, atomically.
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)
+        loft_l1::binding::save_record(path, self)
     }
 
     /// Whether `l1` holds this deployment: the same chain id, the rollup's code, and the
@@ -243,6 +240,6 @@ impl Deployment {
 
     /// Reads a record written by [`Deployment::save`].
     pub fn load(path: &std::path::Path) -> std::io::Result<Self> {
-        serde_json::from_slice(&std::fs::read(path)?).map_err(std::io::Error::other)
+        loft_l1::binding::load_record(path)
     }
 }

@@ -1,6 +1,8 @@
 //! Calls and gas estimates: on any recent block's state in that block's environment, or on
 //! the pending block's.
 
+use std::sync::Arc;
+
 use alloy::consensus::Header;
 use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
 use revm::{
@@ -9,7 +11,7 @@ use revm::{
         BlockEnv, CfgEnv, TxEnv,
         result::{EVMError, ExecutionResult, InvalidTransaction},
     },
-    database::CacheDB,
+    database::{Cache, CacheDB},
     database_interface::WrapDatabaseRef,
 };
 
@@ -139,9 +141,21 @@ impl Chain {
         match at {
             None if self.pool.is_empty() => f(&current, None),
             None => {
-                let mut pending = CacheDB::new(WrapDatabaseRef(current));
-                self.run_pending(&mut pending)?;
-                f(&pending, None)
+                let key = (self.head.hash, self.pool.generation(), self.edits, self.next_timestamp());
+                let kept =
+                    self.pending_cache.lock().as_ref().filter(|(k, _)| *k == key).map(|(_, c)| c.clone());
+                let changes = match kept {
+                    Some(changes) => changes,
+                    None => {
+                        let view = StateView { state: &self.state, hashes: &self.recent };
+                        let mut pending = CacheDB::new(WrapDatabaseRef(view));
+                        self.run_pending(&mut pending)?;
+                        let changes = Arc::new(pending.cache);
+                        *self.pending_cache.lock() = Some((key, changes.clone()));
+                        changes
+                    }
+                };
+                f(&CacheDB { cache: Cache::clone(&changes), db: WrapDatabaseRef(current) }, None)
             }
             Some(n) if n == self.head.header.number => f(&current, Some(&self.head.header)),
             Some(n) => {

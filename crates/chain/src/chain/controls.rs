@@ -18,6 +18,7 @@ pub struct Snapshot {
 impl Chain {
     /// Sets an account's balance (included in the next block's change set).
     pub fn set_balance(&mut self, address: Address, balance: U256) {
+        self.edits += 1;
         let mut basic = self.state.basic(&address).cloned().unwrap_or_default();
         basic.balance = balance;
         self.state.set_basic(address, basic);
@@ -25,6 +26,7 @@ impl Chain {
 
     /// Sets an account's nonce.
     pub fn set_nonce(&mut self, address: Address, nonce: u64) {
+        self.edits += 1;
         let mut basic: AccountBasic = self.state.basic(&address).cloned().unwrap_or_default();
         basic.nonce = nonce;
         self.state.set_basic(address, basic);
@@ -32,11 +34,13 @@ impl Chain {
 
     /// Sets an account's code.
     pub fn set_code(&mut self, address: Address, code: Bytes) {
+        self.edits += 1;
         self.state.set_code(address, code);
     }
 
     /// Sets a storage slot.
     pub fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
+        self.edits += 1;
         self.state.set_slot(address, slot, value);
     }
 

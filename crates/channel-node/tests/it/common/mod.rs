@@ -13,17 +13,17 @@ use loft_channels::SigningKey;
 use loft_l1::{Devnet, DevnetConfig, L1Client};
 use loft_rpc::MiningMode;
 
-pub const ETH: u128 = 1_000_000_000_000_000_000;
+pub(crate) const ETH: u128 = 1_000_000_000_000_000_000;
 
 /// A dev account: its protocol key and its L1 client.
-pub struct Party {
-    pub key: SigningKey,
+pub(crate) struct Party {
+    pub(crate) key: SigningKey,
     pub l1: L1Client,
 }
 
 /// The devnet (instant mining), `n` funded parties, and the channel contracts deployed by an
 /// account that is none of them.
-pub async fn setup(n: u32) -> (Devnet, String, ChannelDeployment, Vec<Party>) {
+pub(crate) async fn setup(n: u32) -> (Devnet, String, ChannelDeployment, Vec<Party>) {
     let devnet = Devnet::start(DevnetConfig {
         addr: "127.0.0.1:0".parse().expect("addr"),
         mining: MiningMode::Instant,
@@ -44,7 +44,12 @@ pub async fn setup(n: u32) -> (Devnet, String, ChannelDeployment, Vec<Party>) {
 }
 
 /// A node of `key` with its store in `dir`, polling L1 every 50 ms.
-pub fn node_config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path, url: &str) -> NodeConfig {
+pub(crate) fn node_config(
+    key: &SigningKey,
+    d: ChannelDeployment,
+    dir: &std::path::Path,
+    url: &str,
+) -> NodeConfig {
     NodeConfig {
         l1_poll: Duration::from_millis(50),
         ..NodeConfig::new(key.clone(), d, dir.to_path_buf(), url)
@@ -52,14 +57,14 @@ pub fn node_config(key: &SigningKey, d: ChannelDeployment, dir: &std::path::Path
 }
 
 /// Mines `blocks` empty blocks on the devnet.
-pub async fn mine(party: &Party, blocks: u64) {
+pub(crate) async fn mine(party: &Party, blocks: u64) {
     use alloy::providers::Provider;
     let _: serde_json::Value =
         party.l1.provider().raw_request("anvil_mine".into(), (format!("{blocks:#x}"),)).await.expect("mine");
 }
 
 /// (our balance, our pending locks, their pending locks) in `node`'s channel with `partner`.
-pub async fn view(
+pub(crate) async fn view(
     node: &loft_channel_node::node::NodeHandle,
     partner: alloy_primitives::Address,
 ) -> (alloy_primitives::U256, usize, usize) {
@@ -69,7 +74,7 @@ pub async fn view(
 
 /// Three nodes A, B, C of `configs` in a line: A-B and B-C opened by their first party with
 /// 2 ETH each and `settle_timeout`, C seeing its channel.
-pub async fn line_of_three(
+pub(crate) async fn line_of_three(
     configs: [NodeConfig; 3],
     settle_timeout: u64,
 ) -> [loft_channel_node::node::Node; 3] {
@@ -92,7 +97,7 @@ pub async fn line_of_three(
 
 /// Starts a payment of `amount` from A to C through B (charging `b_policy`) of a line of
 /// three; its outcome when it ends.
-pub fn pay_a_to_c(
+pub(crate) fn pay_a_to_c(
     nodes: &[loft_channel_node::node::Node; 3],
     b_policy: loft_channels::route::FeePolicy,
     amount: u128,
@@ -108,7 +113,7 @@ pub fn pay_a_to_c(
 }
 
 /// Waits until no lock is pending in either channel of a line of three.
-pub async fn wait_no_locks(nodes: &[loft_channel_node::node::Node; 3]) {
+pub(crate) async fn wait_no_locks(nodes: &[loft_channel_node::node::Node; 3]) {
     let [a, b, c] = [0, 1, 2].map(|i| nodes[i].handle());
     wait_for("every lock to be gone", async || {
         view(&a, b.address()).await.1 == 0
@@ -120,7 +125,7 @@ pub async fn wait_no_locks(nodes: &[loft_channel_node::node::Node; 3]) {
 }
 
 /// `node`'s channel with `partner` (there must be one).
-pub async fn channel_with(
+pub(crate) async fn channel_with(
     node: &loft_channel_node::node::NodeHandle,
     partner: alloy_primitives::Address,
 ) -> loft_channels::Channel {
@@ -135,7 +140,7 @@ pub async fn channel_with(
 
 /// Logs to the test's output as `RUST_LOG` says (`RUST_LOG=loft_channel_node=debug` shows
 /// the nodes' decisions); nothing without it.
-pub fn trace_from_env() {
+pub(crate) fn trace_from_env() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -143,7 +148,7 @@ pub fn trace_from_env() {
 }
 
 /// Polls `check` every 25 ms for up to 20 s.
-pub async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..800 {
         if check().await {
             return;

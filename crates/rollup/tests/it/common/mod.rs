@@ -8,7 +8,7 @@ use loft_chain::TxDeposit;
 use loft_rollup::{RollupConfig, config::L1Anchor, deposits::L1BlockInfo, derive::L1Block};
 
 /// The test rollup's configuration.
-pub fn config() -> RollupConfig {
+pub(crate) fn config() -> RollupConfig {
     RollupConfig {
         l2_chain_id: 42069,
         l1_chain_id: 31337,
@@ -27,12 +27,12 @@ pub fn config() -> RollupConfig {
 }
 
 /// Hash of test L1 block `n`.
-pub fn l1_hash(n: u64) -> B256 {
+pub(crate) fn l1_hash(n: u64) -> B256 {
     B256::left_padding_from(&(n + 0xabc000).to_be_bytes())
 }
 
 /// L1 block `n` at timestamp 1000 + 4n with a base fee of `base_fee`.
-pub fn l1_block_with_fee(
+pub(crate) fn l1_block_with_fee(
     n: u64,
     base_fee: u128,
     deposits: Vec<TxDeposit>,
