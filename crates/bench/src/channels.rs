@@ -27,7 +27,8 @@ use loft_channels::{
     lock::secrethash,
     route::{FeePolicy, RouteHop},
 };
-use loft_l1::{Devnet, DevnetConfig, L1Client, contracts::LoftToken};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::{L1Client, contracts::LoftToken};
 use loft_rpc::MiningMode;
 
 use crate::{

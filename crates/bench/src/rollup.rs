@@ -35,7 +35,8 @@ use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
 use anyhow::{Context, bail};
 use clap::Args;
 use loft_chain::{BlockSpec, Chain, GenesisAccount, Store};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_primitives::batch::{ChannelEncoder, Compression};
 use loft_rollup::{
     RollupConfig,

@@ -15,7 +15,8 @@ use anyhow::{Context, bail};
 use ark_bn254::Fr;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use clap::Args;
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_rpc::MiningMode;
 use loft_zk::{
     block::{Block, BlockBuilder, BlockShape, Op},

@@ -5,7 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Args;
-use loft_l1::{Devnet, DevnetConfig, L1Client, contracts};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::{L1Client, contracts};
 use loft_rpc::MiningMode;
 
 /// Options of `loft devnet`.

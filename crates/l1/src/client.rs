@@ -28,9 +28,6 @@ pub enum L1Error {
     /// Bad configuration (URL, keys, ports).
     #[error("{0}")]
     Config(String),
-    /// The embedded chain failed.
-    #[error(transparent)]
-    Chain(#[from] loft_chain::ChainError),
     /// Files (deployment records).
     #[error("{0}")]
     Io(#[from] std::io::Error),

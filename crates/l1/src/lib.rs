@@ -1,20 +1,18 @@
-//! loft's settlement layer.
+//! loft's settlement client: what every family uses to talk to L1, with alloy alone (no chain
+//! engine, no RPC server: the embedded devnet is `loft-devnet`).
 //!
-//! - [`devnet`]: the embedded L1, the chain engine with a miner and Ethereum JSON-RPC, funded
-//!   dev accounts from the well-known test mnemonic;
 //! - [`client`]: one client over alloy's provider for any Ethereum JSON-RPC node (the embedded
 //!   devnet, anvil, geth): every component talks to L1 through it, whichever node it is;
 //! - [`contracts`]: bindings to loft's Solidity contracts (committed artifacts) and their
 //!   deployment;
-//! - [`predeploys`]: contracts every loft EVM chain has from genesis (Multicall3);
+//! - [`signers`]: the dev accounts of the well-known test mnemonic;
 //! - [`binding`]: records bound to one deployment (chain, contract, an L1 block), set aside
-//!   when they do not match.
+//!   when they do not match, and written atomically.
 
 pub mod binding;
 pub mod client;
 pub mod contracts;
-pub mod devnet;
-pub mod predeploys;
+pub mod signers;
 
 pub use client::{Fees, L1Client, L1Error};
-pub use devnet::{DEV_MNEMONIC, Devnet, DevnetConfig, dev_signers};
+pub use signers::{DEV_MNEMONIC, dev_signers};

@@ -46,7 +46,7 @@ pub fn predeploys(l1_standard_bridge: Address) -> Vec<GenesisAccount> {
             include_str!("../../../contracts/artifacts/MintableERC20Factory.json"),
             vec![],
         ),
-        loft_l1::predeploys::multicall3(),
+        loft_devnet::predeploys::multicall3(),
     ]
 }
 

@@ -132,7 +132,7 @@ async fn answer(conn: &mut Connection) -> Result<Message, transport::TransportEr
 /// 1 ETH and Alice `alice_deposit` (settle timeout 40 blocks).
 async fn alice_and_mallory(
     alice_deposit: u128,
-) -> (loft_l1::Devnet, tempfile::TempDir, Node, Mallory, Vec<Party>) {
+) -> (loft_devnet::Devnet, tempfile::TempDir, Node, Mallory, Vec<Party>) {
     let (devnet, url, d, parties) = setup(2).await;
     let (alice_key, mallory_key, mallory_l1) = (&parties[0].key, &parties[1].key, &parties[1].l1);
     let dir = tempfile::tempdir().expect("dir");

@@ -8,7 +8,8 @@ use alloy::{providers::Provider, rpc::types::TransactionReceipt};
 use alloy_primitives::{Address, B256, U256, keccak256};
 use loft_channel_node::contracts::{ChannelContracts, ChannelDeployment, settle_data};
 use loft_channels::{Channel, Lock, SigningKey, lock::secrethash};
-use loft_l1::{Devnet, L1Client};
+use loft_devnet::Devnet;
+use loft_l1::L1Client;
 
 const SETTLE_TIMEOUT: u64 = 10;
 

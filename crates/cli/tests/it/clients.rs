@@ -67,7 +67,7 @@ async fn web3py_against_devnet() {
 
 /// The optimistic rollup on `devnet`, its dev accounts funded on L2 by deposits that the
 /// sequencer and the replica both hold.
-async fn start_rollup(devnet: &loft_l1::Devnet) -> loft_rollup::service::RunningRollup {
+async fn start_rollup(devnet: &loft_devnet::Devnet) -> loft_rollup::service::RunningRollup {
     let keys = loft_l1::dev_signers(4).expect("keys");
     let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move { while rx.recv().await.is_some() {} });

@@ -7,7 +7,8 @@ use crate::common;
 
 use alloy_primitives::U256;
 use loft_chain::{Chain, GenesisAccount, Store};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_rollup::{
     backing::backing,
     bridge,

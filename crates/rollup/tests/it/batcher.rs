@@ -8,7 +8,8 @@ use std::time::Duration;
 use alloy::{eips::BlockNumberOrTag, providers::Provider};
 use alloy_primitives::{Address, U256};
 use loft_chain::{Chain, Store};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_rollup::{
     RollupConfig,
     batcher::{BUMP_AFTER_BLOCKS, Batcher, BatcherStore, DataMode},

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::{Address, U256};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_rollup::{
     backing::backing,
     bridge,

@@ -17,7 +17,8 @@ use alloy::{
 };
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use loft_chain::{Chain, GenesisAccount, Store};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_primitives::batch::{ChannelEncoder, Compression, random_channel_id};
 use loft_rollup::{
     RollupConfig,

@@ -12,7 +12,8 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256, aliases::U24};
-use loft_l1::{Devnet, DevnetConfig, L1Client, contracts::LoftToken};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::{L1Client, contracts::LoftToken};
 use loft_rpc::MiningMode;
 use loft_zk_node::{
     api::{ClientError, OperatorClient, REFUSED, serve},

@@ -10,7 +10,8 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
 use alloy_primitives::aliases::U24;
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_rpc::MiningMode;
 use loft_zk_node::{
     contracts::{RollupConfig, ZkRollup, deploy},

@@ -17,7 +17,8 @@ use alloy::{
 use alloy_primitives::{Address as EthAddress, B256, Bytes, U256, aliases::U24};
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_rpc::MiningMode;
 use loft_zk::{
     block::{Block, BlockBuilder, BlockShape, Op},

@@ -10,7 +10,8 @@ use loft_channel_node::{
     node::NodeConfig,
 };
 use loft_channels::SigningKey;
-use loft_l1::{Devnet, DevnetConfig, L1Client};
+use loft_devnet::{Devnet, DevnetConfig};
+use loft_l1::L1Client;
 use loft_rpc::MiningMode;
 
 pub(crate) const ETH: u128 = 1_000_000_000_000_000_000;

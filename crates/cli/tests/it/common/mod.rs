@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use loft_l1::{Devnet, DevnetConfig};
+use loft_devnet::{Devnet, DevnetConfig};
 use loft_rpc::MiningMode;
 
 /// The workspace root.

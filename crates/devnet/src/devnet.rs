@@ -2,15 +2,33 @@
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
-use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::U256;
-use loft_chain::{Chain, ChainConfig, GenesisAccount, Store};
+use loft_chain::{Chain, ChainConfig, ChainError, GenesisAccount, Store};
+use loft_l1::{L1Error, dev_signers};
 use loft_rpc::{MiningMode, Node, RpcServer};
 
-use crate::client::L1Error;
-
-/// The well-known test mnemonic (anvil's and hardhat's): its accounts are funded at genesis.
-pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+/// The devnet could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    /// The dev accounts could not be derived.
+    #[error(transparent)]
+    Accounts(#[from] L1Error),
+    /// The chain could not be opened (a store of another chain, a corrupt store).
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The JSON-RPC address could not be bound.
+    #[error("cannot listen on {addr}: {error}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// Opening the chain did not finish (its task panicked or was cancelled).
+    #[error("opening the chain: {0}")]
+    Open(String),
+}
 
 /// How to run the devnet.
 #[derive(Clone, Debug)]
@@ -45,19 +63,6 @@ impl Default for DevnetConfig {
     }
 }
 
-/// The first `count` accounts of [`DEV_MNEMONIC`] (BIP-44 path m/44'/60'/0'/0/i).
-pub fn dev_signers(count: u32) -> Result<Vec<PrivateKeySigner>, L1Error> {
-    (0..count)
-        .map(|i| {
-            MnemonicBuilder::<English>::default()
-                .phrase(DEV_MNEMONIC)
-                .index(i)
-                .and_then(|b| b.build())
-                .map_err(|e| L1Error::Config(format!("dev account {i}: {e}")))
-        })
-        .collect()
-}
-
 /// A running embedded devnet.
 pub struct Devnet {
     /// The node (chain, pool, miner state).
@@ -71,7 +76,7 @@ pub struct Devnet {
 
 impl Devnet {
     /// Opens (or creates) the chain and starts serving it.
-    pub async fn start(config: DevnetConfig) -> Result<Self, L1Error> {
+    pub async fn start(config: DevnetConfig) -> Result<Self, DevnetError> {
         let accounts = dev_signers(config.accounts)?;
         let balance = U256::from(config.balance_eth) * U256::from(10u64).pow(U256::from(18));
         let mut alloc: Vec<GenesisAccount> = accounts
@@ -89,11 +94,11 @@ impl Devnet {
         };
         let chain = tokio::task::spawn_blocking(move || Chain::open(chain_config, store))
             .await
-            .map_err(|e| L1Error::Config(e.to_string()))??;
+            .map_err(|e| DevnetError::Open(e.to_string()))??;
         let node = Node::new(chain, config.mining, accounts.clone());
         let rpc = loft_rpc::serve(node.clone(), config.addr, loft_rpc::Methods::WithDevControls)
             .await
-            .map_err(|e| L1Error::Config(format!("cannot listen on {}: {e}", config.addr)))?;
+            .map_err(|error| DevnetError::Listen { addr: config.addr, error })?;
         let miner = node.spawn_miner();
         Ok(Self { node, rpc, accounts, miner })
     }
