@@ -118,6 +118,8 @@ pub struct Chain {
     /// The pending block's state changes, for calls at `pending`, kept while nothing they
     /// depend on changes: a flood of calls runs the pending block once, not once each.
     pending_cache: parking_lot::Mutex<Option<(PendingKey, Arc<revm::database::Cache>)>>,
+    /// The pending block, kept on the same terms.
+    pending_block_cache: Option<(PendingKey, PendingBlock)>,
 }
 
 /// What the pending block depends on: the head, the pool, devnet edits, the next block's time.
@@ -180,6 +182,7 @@ impl Chain {
                     forkchoice,
                     edits: 0,
                     pending_cache: Default::default(),
+                    pending_block_cache: None,
                 };
                 chain.reload_pool()?;
                 // A rollup charges its head's L1 prices until the next block brings new ones.
@@ -269,6 +272,7 @@ impl Chain {
             forkchoice: (0, 0),
             edits: 0,
             pending_cache: Default::default(),
+            pending_block_cache: None,
         })
     }
 
@@ -447,6 +451,11 @@ impl Chain {
             Some(rule) => l1_fee(rule, &self.l1_prices, encoded_tx),
             None => U256::ZERO,
         }
+    }
+
+    /// What the pending block depends on now.
+    fn pending_key(&self) -> PendingKey {
+        (self.head.hash, self.pool.generation(), self.edits, self.next_timestamp())
     }
 
     /// The L1 prices the pool and the next block use.

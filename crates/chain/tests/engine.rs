@@ -475,8 +475,14 @@ fn the_pending_block_is_the_next_block_and_changes_nothing() {
     chain.submit_raw(&transfer(&alice, 3, bob, 1000, 10_000_000_000)).expect("submit");
     assert!(pays(&chain, 4005) && !pays(&chain, 4006), "a new transaction in the pool");
     assert!(pays(&chain, 4005), "again, from the kept pending state");
+    assert_eq!(chain.pending_block().expect("pending").txs.len(), 1);
     chain.submit_raw(&transfer(&alice, 4, bob, 1000, 10_000_000_000)).expect("submit");
     assert!(pays(&chain, 5005) && !pays(&chain, 5006), "another transaction in the pool");
+    assert_eq!(
+        chain.pending_block().expect("pending").txs.len(),
+        2,
+        "the kept pending block follows the pool"
+    );
     chain.set_balance(bob, U256::from(10));
     assert!(pays(&chain, 2010) && !pays(&chain, 2011), "a devnet edit");
 }

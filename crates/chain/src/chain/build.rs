@@ -171,6 +171,19 @@ impl Chain {
     /// The block that would be mined now ([`PendingBlock`]): executed on the current state,
     /// which is left as it was.
     pub fn pending_block(&mut self) -> Result<PendingBlock, ChainError> {
+        // kept while nothing it depends on changes, as the state for calls at `pending` is
+        let key = self.pending_key();
+        if let Some((kept, block)) = &self.pending_block_cache
+            && *kept == key
+        {
+            return Ok(block.clone());
+        }
+        let block = self.build_pending_block()?;
+        self.pending_block_cache = Some((key, block.clone()));
+        Ok(block)
+    }
+
+    fn build_pending_block(&mut self) -> Result<PendingBlock, ChainError> {
         let next = self.next_block(None, None)?;
         let rules = self.rules();
         let (recent, pool) = (&self.recent, &self.pool);

@@ -141,7 +141,7 @@ impl Chain {
         match at {
             None if self.pool.is_empty() => f(&current, None),
             None => {
-                let key = (self.head.hash, self.pool.generation(), self.edits, self.next_timestamp());
+                let key = self.pending_key();
                 let kept =
                     self.pending_cache.lock().as_ref().filter(|(k, _)| *k == key).map(|(_, c)| c.clone());
                 let changes = match kept {
