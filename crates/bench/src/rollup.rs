@@ -37,7 +37,7 @@ use clap::Args;
 use loft_chain::{BlockSpec, Chain, GenesisAccount, Store};
 use loft_devnet::{Devnet, DevnetConfig};
 use loft_l1::L1Client;
-use loft_primitives::batch::{ChannelEncoder, Compression};
+use loft_rollup::batch::{ChannelEncoder, Compression};
 use loft_rollup::{
     RollupConfig,
     batcher::MAX_BLOB_PAYLOAD,
@@ -81,20 +81,12 @@ pub struct RollupArgs {
 }
 
 fn rollup_config() -> RollupConfig {
+    let anchor = L1Anchor { number: 0, hash: B256::repeat_byte(1), timestamp: 1_700_000_000 };
     RollupConfig {
         l2_chain_id: L2_CHAIN_ID,
         l1_chain_id: L1_CHAIN_ID,
-        block_time: 1,
-        sequencing_window: 100,
         max_sequencer_drift: 1_000_000,
-        channel_timeout: 50,
-        batch_inbox: BATCH_INBOX,
-        batcher: Address::repeat_byte(0xba),
-        portal: Address::repeat_byte(0xaa),
-        l1_anchor: L1Anchor { number: 0, hash: B256::repeat_byte(1), timestamp: 1_700_000_000 },
-        l2_genesis_time: 1_700_000_000,
-        l1_fee_base_scalar: 1_000_000,
-        l1_fee_blob_scalar: 0,
+        ..RollupConfig::devnet(anchor, Address::repeat_byte(0xba), Address::repeat_byte(0xaa))
     }
 }
 

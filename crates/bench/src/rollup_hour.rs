@@ -7,7 +7,7 @@
 //! blobs (the batcher before channels waited to fill) and [`ChannelPolicy::DEFAULT`].
 
 use alloy_primitives::{B128, B256, Bytes};
-use loft_primitives::batch::{ChannelEncoder, Compression, L2BlockBatch};
+use loft_rollup::batch::{ChannelEncoder, Compression, L2BlockBatch};
 use loft_rollup::{
     batcher::{DataMode, MAX_BLOB_PAYLOAD, MAX_CALLDATA_PAYLOAD},
     channel_policy::{

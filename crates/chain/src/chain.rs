@@ -7,14 +7,11 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use alloy::{
     consensus::{EMPTY_OMMER_ROOT_HASH, Header, Transaction, constants::EMPTY_WITHDRAWALS, proofs},
-    eips::{eip1559::BaseFeeParams, eip7685::EMPTY_REQUESTS_HASH, eip7840::BlobParams},
+    eips::{eip7685::EMPTY_REQUESTS_HASH, eip7840::BlobParams},
 };
-use alloy_primitives::{B256, Bloom, Bytes, U256, keccak256};
+use alloy_primitives::{B256, Bloom, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable};
-use revm::{
-    context::{BlockEnv, CfgEnv},
-    context_interface::block::BlobExcessGasAndPrice,
-};
+use loft_evm::BlockRules;
 
 use crate::{
     config::{ChainConfig, MAX_HISTORY, unix_now},
@@ -39,15 +36,7 @@ pub use call::{CallOutcome, CallRequest};
 pub use controls::Snapshot;
 pub use query::{LogEntry, LogQuery, MinedTx, ReceiptInfo};
 
-/// A block header with its hash.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SealedHeader {
-    /// The header.
-    pub header: Header,
-    /// keccak256 of its RLP.
-    pub hash: B256,
-}
-
+pub use loft_evm::SealedHeader;
 /// What building a block produced.
 #[derive(Clone, Debug)]
 pub struct BuiltBlock {
@@ -125,11 +114,7 @@ pub struct Chain {
 /// What the pending block depends on: the head, the pool, devnet edits, the next block's time.
 type PendingKey = (B256, u64, u64, u64);
 
-fn seal(header: Header) -> SealedHeader {
-    let mut buf = Vec::new();
-    header.encode(&mut buf);
-    SealedHeader { hash: keccak256(&buf), header }
-}
+use loft_evm::block::seal;
 
 fn evm_error<E: std::fmt::Display>(e: E) -> ChainError {
     ChainError::Evm(e.to_string())
@@ -326,10 +311,7 @@ impl Chain {
 
     /// Base fee of the next block.
     pub fn next_base_fee(&self) -> u64 {
-        self.head
-            .header
-            .next_block_base_fee(BaseFeeParams::ethereum())
-            .unwrap_or(self.config.genesis_base_fee)
+        loft_evm::block::next_base_fee(&self.head.header, self.config.genesis_base_fee)
     }
 
     /// Blob base fee of the next block.
@@ -338,7 +320,7 @@ impl Chain {
     }
 
     fn next_excess_blob_gas(&self) -> u64 {
-        self.head.header.next_block_excess_blob_gas(BlobParams::prague()).unwrap_or_default()
+        loft_evm::block::next_excess_blob_gas(&self.head.header)
     }
 
     /// Validates a raw transaction, persists it and adds it to the pool. Returns its hash once
@@ -469,33 +451,15 @@ impl Chain {
         self.l1_prices = prices;
     }
 
-    fn cfg(&self) -> CfgEnv {
-        let mut cfg = CfgEnv::new_with_spec(self.config.spec);
-        cfg.chain_id = self.config.chain_id;
-        cfg
-    }
-
-    fn block_env(
-        &self,
-        number: u64,
-        timestamp: u64,
-        base_fee: u64,
-        excess_blob_gas: u64,
-        prevrandao: B256,
-    ) -> BlockEnv {
-        BlockEnv {
-            number: U256::from(number),
-            beneficiary: self.config.coinbase,
-            timestamp: U256::from(timestamp),
+    /// The rules the next block executes under (the L1 prices the last ones set).
+    pub fn rules(&self) -> BlockRules {
+        BlockRules {
+            chain_id: self.config.chain_id,
+            spec: self.config.spec,
+            coinbase: self.config.coinbase,
             gas_limit: self.config.block_gas_limit,
-            basefee: base_fee,
-            difficulty: U256::ZERO,
-            prevrandao: Some(prevrandao),
-            blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
-                excess_blob_gas,
-                BlobParams::prague().update_fraction as u64,
-            )),
-            slot_num: 0,
+            blob_txs: self.config.blob_txs,
+            l1_fee: self.config.l1_fee.map(|rule| (rule, self.l1_prices)),
         }
     }
 

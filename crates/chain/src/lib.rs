@@ -1,10 +1,8 @@
 //! loft's EVM chain engine: one engine for every EVM chain loft runs (the embedded L1
 //! devnet and the optimistic rollup's L2; a sidechain is planned, not built).
 //!
-//! - [`tx`]: decoding and checking signed transactions (legacy, EIP-2930, EIP-1559,
-//!   EIP-4844 with blob sidecars, EIP-7702);
-//! - [`deposit`]: rollup deposit transactions (type `0x7E`) and loft's receipts;
-//! - [`l1_fee`]: the L1 data fee a rollup charges on top of L2 gas;
+//! - [`tx`], [`deposit`], [`l1_fee`]: the execution core's (`loft-evm`, `no_std`), which also
+//!   runs each block's transactions (`loft_evm::BlockExecutor`);
 //! - [`pool`]: per-sender nonce ordering, replacement by a higher fee;
 //! - [`config`]: a chain's parameters and genesis accounts;
 //! - [`chain`]: block building with the EIP-1559 base fee, revm execution, receipts and logs;
@@ -15,14 +13,14 @@
 
 pub mod chain;
 pub mod config;
-pub mod deposit;
 pub mod error;
 pub mod journal;
-pub mod l1_fee;
 pub mod pool;
 pub mod state;
 pub mod store;
-pub mod tx;
+
+// The execution core's modules, where the engine's users have always found them.
+pub use loft_evm::{deposit, l1_fee, tx};
 
 pub use chain::{
     BlockSpec, BuiltBlock, CallOutcome, CallRequest, Chain, LogEntry, LogQuery, MinedTx, ReceiptInfo,

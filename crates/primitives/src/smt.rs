@@ -86,9 +86,11 @@
 //! each once, so a batch of writes followed by one `root()` costs one keccak per
 //! dirty node.
 
+use alloc::{boxed::Box, vec::Vec};
+use core::fmt;
+
 use alloy_primitives::{B256, keccak256};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// Maximum number of siblings in a proof (the key length in bits).
 pub const MAX_DEPTH: usize = 256;
@@ -247,6 +249,7 @@ fn link_hash(link: &mut Link) -> B256 {
 const PARALLEL_MIN_WRITES: usize = 2048;
 
 /// How many top levels of the tree to fork threads at: `ceil(log2(cores))`, at most 4.
+#[cfg(feature = "std")]
 fn parallel_levels() -> u32 {
     static LEVELS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *LEVELS.get_or_init(|| {
@@ -255,8 +258,15 @@ fn parallel_levels() -> u32 {
     })
 }
 
+/// Without threads (`no_std`), one.
+#[cfg(not(feature = "std"))]
+fn parallel_levels() -> u32 {
+    0
+}
+
 /// [`Node::hash`], hashing the two children of dirty internal nodes on two threads
 /// for the top `levels` levels.
+#[cfg(feature = "std")]
 fn hash_parallel(node: &mut Node, levels: u32) -> B256 {
     match node {
         Node::Internal { left, right, hash: hash @ None } if levels > 0 => {
@@ -273,6 +283,13 @@ fn hash_parallel(node: &mut Node, levels: u32) -> B256 {
     }
 }
 
+/// [`Node::hash`]: no threads without `std`.
+#[cfg(not(feature = "std"))]
+fn hash_parallel(node: &mut Node, _levels: u32) -> B256 {
+    node.hash()
+}
+
+#[cfg(feature = "std")]
 fn link_hash_parallel(link: &mut Link, levels: u32) -> B256 {
     link.as_deref_mut().map_or(B256::ZERO, |node| hash_parallel(node, levels))
 }
@@ -314,7 +331,7 @@ fn insert_at(link: &mut Link, depth: usize, key: B256, value: B256) -> bool {
             let split = common_prefix_len(k, &key);
             let other_key = *k;
             let other =
-                std::mem::replace(&mut **node, Node::Internal { left: None, right: None, hash: None });
+                core::mem::replace(&mut **node, Node::Internal { left: None, right: None, hash: None });
             let new = Box::new(Node::leaf(key, value));
             **node = split_leaves(depth, split, Box::new(other), &other_key, new);
             true
@@ -444,7 +461,7 @@ impl SparseMerkleTree {
     /// once; after large batches of writes the top subtrees are hashed on parallel
     /// threads.
     pub fn root(&mut self) -> B256 {
-        let writes = std::mem::take(&mut self.writes_since_root);
+        let writes = core::mem::take(&mut self.writes_since_root);
         let levels = if writes >= PARALLEL_MIN_WRITES { parallel_levels() } else { 0 };
         match self.root.as_deref_mut() {
             None => B256::ZERO,
@@ -549,7 +566,7 @@ impl Iterator for Iter<'_> {
 
 impl ExactSizeIterator for Iter<'_> {}
 
-impl std::iter::FusedIterator for Iter<'_> {}
+impl core::iter::FusedIterator for Iter<'_> {}
 
 /// An inclusion or absence proof; see the [module documentation](self).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@
 
 use std::{path::Path, sync::Arc};
 
+use crate::batch::{ChannelEncoder, Compression};
 use alloy::{
     consensus::{SidecarBuilder, SimpleCoder},
     network::{TransactionBuilder, TransactionBuilder4844},
@@ -27,7 +28,6 @@ use alloy::{
 };
 use alloy_primitives::{B128, B256, Bytes, keccak256};
 use loft_l1::{Fees, L1Client, L1Error};
-use loft_primitives::batch::{ChannelEncoder, Compression};
 use loft_rpc::Node;
 use redb::{Database, ReadableDatabase, TableDefinition, backends::InMemoryBackend};
 use serde::{Deserialize, Serialize};

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::batch::L2BlockBatch;
 use alloy::sol_types::SolCall;
 use alloy_primitives::Bytes;
 use loft_chain::{BlockSpec, Chain, ChainError, RecoveredTx};
-use loft_primitives::batch::L2BlockBatch;
 
 use crate::{deposits::setL1BlockValuesCall, derive::PayloadAttributes};
 

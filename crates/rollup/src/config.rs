@@ -72,6 +72,29 @@ pub struct RollupConfig {
 }
 
 impl RollupConfig {
+    /// The devnet's rollup anchored at `anchor`, with batches from `batcher` and deposits
+    /// through `portal`: L2 chain 42069 on L1 chain 31337, an L2 block a second from the
+    /// anchor's time, a 100-block sequencing window, 600 s of drift, a 50-block channel
+    /// timeout, and an L1 data fee at the L1 base fee's full weight. What the devnet runs and
+    /// what tests change a field or two of.
+    pub fn devnet(anchor: L1Anchor, batcher: Address, portal: Address) -> Self {
+        Self {
+            l2_chain_id: DEVNET_L2_CHAIN_ID,
+            l1_chain_id: 31337,
+            block_time: 1,
+            sequencing_window: 100,
+            max_sequencer_drift: 600,
+            channel_timeout: 50,
+            batch_inbox: BATCH_INBOX,
+            batcher,
+            portal,
+            l1_anchor: anchor,
+            l2_genesis_time: anchor.timestamp,
+            l1_fee_base_scalar: 1_000_000,
+            l1_fee_blob_scalar: 0,
+        }
+    }
+
     /// The L1 data fee rule of the L2 chain.
     pub fn l1_fee(&self) -> L1FeeConfig {
         L1FeeConfig {

@@ -20,9 +20,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::batch::{ChannelBank, L2BlockBatch};
 use alloy_primitives::{B256, Bytes};
 use loft_chain::{TxDeposit, deposit::DEPOSIT_TX_TYPE};
-use loft_primitives::batch::{ChannelBank, L2BlockBatch};
 
 use crate::{config::RollupConfig, deposits::L1BlockInfo};
 
@@ -133,7 +133,7 @@ pub struct Deriver {
 impl Deriver {
     /// A pipeline that has read L1 up to and including `epoch_block`, the safe head's epoch.
     pub fn new(config: RollupConfig, epoch_block: L1Block) -> Self {
-        let bank = ChannelBank::new(config.channel_timeout, loft_primitives::batch::DEFAULT_MAX_BANK_BYTES);
+        let bank = ChannelBank::new(config.channel_timeout, crate::batch::DEFAULT_MAX_BANK_BYTES);
         let mut l1 = BTreeMap::new();
         l1.insert(epoch_block.info.number, epoch_block);
         Self { config, l1, bank, queue: BTreeMap::new(), queued: 0, stats: DeriveStats::default() }

@@ -86,23 +86,14 @@ mod tests {
     use alloy_primitives::B256;
 
     use super::*;
-    use crate::config::{BATCH_INBOX, L1Anchor};
+    use crate::config::L1Anchor;
 
     fn test_rollup() -> RollupConfig {
+        let anchor = L1Anchor { number: 0, hash: B256::repeat_byte(1), timestamp: 1000 };
         RollupConfig {
-            l2_chain_id: 42069,
-            l1_chain_id: 31337,
-            block_time: 1,
             sequencing_window: 10,
-            max_sequencer_drift: 600,
             channel_timeout: 10,
-            batch_inbox: BATCH_INBOX,
-            batcher: Address::repeat_byte(0xba),
-            portal: Address::repeat_byte(0xaa),
-            l1_anchor: L1Anchor { number: 0, hash: B256::repeat_byte(1), timestamp: 1000 },
-            l2_genesis_time: 1000,
-            l1_fee_base_scalar: 1_000_000,
-            l1_fee_blob_scalar: 0,
+            ..RollupConfig::devnet(anchor, Address::repeat_byte(0xba), Address::repeat_byte(0xaa))
         }
     }
 

@@ -3,6 +3,8 @@
 //! This crate holds the rules every node of the rollup applies identically (they are
 //! consensus; `docs/rollup.md` is their reference):
 //!
+//! - [`batch`]: the L1 data format (batches, channels, frames) and the channel bank that
+//!   reassembles it;
 //! - [`block`]: attributes to engine blocks, and L2 blocks back to batches;
 //! - [`config`]: the rollup's parameters and well-known addresses;
 //! - [`deposits`]: turning the L1 portal's `TransactionDeposited` events into L2 deposit
@@ -19,6 +21,7 @@
 //! The sequencer, batcher, derivation pipeline and proposer build on these.
 
 pub mod backing;
+pub mod batch;
 pub mod batcher;
 pub mod block;
 pub mod bridge;

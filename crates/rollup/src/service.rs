@@ -20,7 +20,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use crate::{
     batcher::{Batcher, BatcherStore, DataMode, PostReport},
     channel_policy::ChannelPolicy,
-    config::{BATCH_INBOX, DEVNET_L2_CHAIN_ID, L1Anchor, RollupConfig},
+    config::{L1Anchor, RollupConfig},
     contracts::{RollupDeployParams, RollupDeployment, deploy},
     genesis::l2_chain_config,
     proposer::{Output, Proposer},
@@ -273,24 +273,15 @@ async fn deploy_or_resume(
         },
     )
     .await?;
+    let l1_anchor = L1Anchor {
+        number: anchor.header.number,
+        hash: anchor.header.hash,
+        timestamp: anchor.header.timestamp,
+    };
     let config = RollupConfig {
-        l2_chain_id: DEVNET_L2_CHAIN_ID,
         l1_chain_id,
         block_time: cfg.block_time,
-        sequencing_window: 100,
-        max_sequencer_drift: 600,
-        channel_timeout: 50,
-        batch_inbox: BATCH_INBOX,
-        batcher: cfg.batcher.address(),
-        portal: deployment.portal,
-        l1_anchor: L1Anchor {
-            number: anchor.header.number,
-            hash: anchor.header.hash,
-            timestamp: anchor.header.timestamp,
-        },
-        l2_genesis_time: anchor.header.timestamp,
-        l1_fee_base_scalar: 1_000_000,
-        l1_fee_blob_scalar: 0,
+        ..RollupConfig::devnet(l1_anchor, cfg.batcher.address(), deployment.portal)
     };
     let record = RollupRecord { config, deployment };
     if let Some(dir) = &cfg.data_dir {

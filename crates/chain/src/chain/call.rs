@@ -174,14 +174,14 @@ impl Chain {
     /// The environment of a call in block `header` (the next block when `None`).
     fn call_env(&self, header: Option<&Header>, priced: bool) -> BlockEnv {
         match header {
-            None => self.block_env(
+            None => self.rules().block_env(
                 self.head.header.number + 1,
                 self.next_timestamp(),
                 if priced { self.next_base_fee() } else { 0 },
                 self.next_excess_blob_gas(),
                 keccak256(self.head.hash),
             ),
-            Some(h) => self.block_env(
+            Some(h) => self.rules().block_env(
                 h.number,
                 h.timestamp,
                 if priced { h.base_fee_per_gas.unwrap_or_default() } else { 0 },
@@ -227,7 +227,7 @@ impl Chain {
     ) -> Result<(BlockEnv, CfgEnv, TxEnv), ChainError> {
         let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
         let block_env = self.call_env(header, priced);
-        let mut cfg = self.cfg();
+        let mut cfg = self.rules().cfg();
         cfg.disable_nonce_check = request.nonce.is_none();
         cfg.disable_base_fee = !priced;
         cfg.disable_eip3607 = true;

@@ -213,14 +213,14 @@ impl Chain {
         let header = self.past_header(number)?;
         let parent = self.state_at(number - 1)?;
         let receipts = self.block_receipts(number)?.unwrap_or_default();
-        let block = self.block_env(
+        let block = self.rules().block_env(
             header.number,
             header.timestamp,
             header.base_fee_per_gas.unwrap_or_default(),
             header.excess_blob_gas.unwrap_or_default(),
             header.mix_hash,
         );
-        let cfg = self.cfg();
+        let cfg = self.rules().cfg();
         let mut deposit_cfg = cfg.clone();
         deposit_cfg.disable_base_fee = true;
         deposit_cfg.disable_eip3607 = true;

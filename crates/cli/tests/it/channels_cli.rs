@@ -15,7 +15,7 @@ use crate::common;
 use std::{
     path::{Path, PathBuf},
     process::Command,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use crate::common::Process;
@@ -26,9 +26,11 @@ use loft_channel_node::{
     contracts::{ChannelDeployment, ChannelManager},
 };
 use loft_l1::L1Client;
+use loft_testkit::wait_until;
 use serde_json::Value;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
+const MINUTE: Duration = Duration::from_secs(60);
 
 fn loft(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loft"));
@@ -129,14 +131,8 @@ async fn start_node(
     );
     let api = format!("http://127.0.0.1:{api_port}");
     let client = NodeClient::new(&api).expect("client");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let info = loop {
-        if let Ok(info) = client.info().await {
-            break info;
-        }
-        assert!(Instant::now() < deadline, "node {name} did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let info =
+        wait_until(&format!("node {name} to come up"), MINUTE, async || client.info().await.ok()).await;
     ChannelNode {
         name,
         address: info.address,
@@ -172,12 +168,10 @@ fn channel_with(cli: &Cli, node: &ChannelNode, partner: Address) -> Value {
         .unwrap_or_else(|| panic!("{} has no channel with {partner}", node.name))
 }
 
-async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits up to a minute for `check`, a question asked of the CLI, to say yes.
+async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    loft_testkit::wait_until_every(what, MINUTE, Duration::from_millis(100), async || check().then_some(()))
+        .await
 }
 
 /// `loft devnet` in `dir`: the process, its URL, and the channel deployment it wrote.
@@ -186,14 +180,10 @@ async fn devnet(dir: &Path) -> (Process, String, ChannelDeployment) {
     let process = common::devnet_process(dir, l1_port);
     let url = format!("http://127.0.0.1:{l1_port}");
     let record = dir.join("target/loft-devnet/channels.json");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let deployment = loop {
-        if let Ok(d) = ChannelDeployment::load(&record) {
-            break d;
-        }
-        assert!(Instant::now() < deadline, "the devnet did not deploy the channel contracts");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let deployment = wait_until("the devnet to deploy the channel contracts", 2 * MINUTE, async || {
+        ChannelDeployment::load(&record).ok()
+    })
+    .await;
     (process, url, deployment)
 }
 
@@ -254,7 +244,7 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
     }
     assert_eq!(manager_balance().await, U256::from(10 * ETH));
     // Each partner sees its channel too (from the L1 watcher).
-    wait_until("the partners to see their channels", || {
+    wait_for("the partners to see their channels", || {
         [(&b, a.address), (&c, b.address), (&d, c.address)].iter().all(|(n, p)| {
             cli.json(n, &["list"]).as_array().is_some_and(|l| {
                 l.iter().any(|c| c["partner"].as_str().and_then(|x| x.parse::<Address>().ok()) == Some(*p))
@@ -311,20 +301,12 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
     // These are routed by A itself over the graph gossip gave it (no --via).
     let (small, stream_len) = (ETH / 1000, 12);
     let a_api = NodeClient::new(&a.api).expect("client");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let route = a_api.route(d.address, small).await.expect("route");
-        if let Some(r) = route {
-            assert_eq!(r.iter().map(|h| h.node).collect::<Vec<_>>(), vec![b.address, c.address, d.address]);
-            assert_eq!(
-                (r[0].policy.fee_flat, r[0].policy.fee_ppm, r[1].policy.fee_flat),
-                (1000, 100, ETH / 2000)
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "A did not learn a route to D by gossip");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let r = wait_until("A to learn a route to D by gossip", MINUTE, async || {
+        a_api.route(d.address, small).await.expect("route")
+    })
+    .await;
+    assert_eq!(r.iter().map(|h| h.node).collect::<Vec<_>>(), vec![b.address, c.address, d.address]);
+    assert_eq!((r[0].policy.fee_flat, r[0].policy.fee_ppm, r[1].policy.fee_flat), (1000, 100, ETH / 2000));
     let printed = cli.run(&a, &["route", "--to", &d.address.to_string(), "--amount", "0.001"]);
     assert!(printed.contains("3 hop(s)") && printed.contains("(target)"), "{printed}");
     let stream = {
@@ -339,15 +321,10 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
     };
     // Killed once D has been paid twice from the stream: ten more are still to come.
     let d_api = NodeClient::new(&d.api).expect("client");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let seen_by_d = loop {
-        let seen = d_api.payments().await.map_or(0, |p| p.len());
-        if seen >= 3 {
-            break seen;
-        }
-        assert!(Instant::now() < deadline, "the stream did not start");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let seen_by_d = wait_until("the stream to start", MINUTE, async || {
+        Some(d_api.payments().await.map_or(0, |p| p.len())).filter(|seen| *seen >= 3)
+    })
+    .await;
     b.process.0.kill().expect("kill -9 B");
     assert!(seen_by_d < 1 + stream_len, "B was killed mid-stream ({seen_by_d} payments seen by D)");
     eprintln!("B killed after D saw {} of {stream_len} streamed payments", seen_by_d - 1);
@@ -359,7 +336,7 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
     let (fee_c_small, fee_b_small) = (ETH / 2000, 1000 + (small + ETH / 2000) * 100 / 1_000_000);
     let streamed = stream_len as u128;
 
-    wait_until("every lock to be unlocked", || {
+    wait_for("every lock to be unlocked", || {
         [(&a, b.address), (&b, c.address), (&c, d.address)].iter().all(|(n, p)| {
             let ch = channel_with(&cli, n, *p);
             amount(&ch["ourLocked"]) == 0 && ch["unacked"].as_u64() == Some(0)
@@ -382,7 +359,7 @@ async fn four_node_processes_route_pay_and_close_on_l1() {
         let closed = cli.json(closer, &["close", "--channel", &id]);
         gas[i] += gas_cost(&treasury, tx(&closed)).await;
     }
-    wait_until("every channel to be settled", || {
+    wait_for("every channel to be settled", || {
         [(&a, b.address), (&b, c.address), (&c, d.address)]
             .iter()
             .all(|(n, p)| channel_with(&cli, n, *p)["status"].as_str() == Some("settled"))
@@ -441,16 +418,16 @@ async fn watchtower_process_saves_an_offline_node() {
     let opened = cli
         .json(&a, &["open", "--partner", &b.address.to_string(), "--deposit", "2", "--settle-timeout", "20"]);
     let id = opened["channel"].as_u64().expect("channel id").to_string();
-    wait_until("B to see the channel", || cli.json(&b, &["list"]).as_array().is_some_and(|l| l.len() == 1))
+    wait_for("B to see the channel", || cli.json(&b, &["list"]).as_array().is_some_and(|l| l.len() == 1))
         .await;
     cli.json(&b, &["deposit", "--channel", &id, "--total", "2"]);
-    wait_until("A to see B's deposit", || {
+    wait_for("A to see B's deposit", || {
         amount(&channel_with(&cli, &a, b.address)["partnerDeposit"]) == 2 * ETH
     })
     .await;
     cli.json(&a, &["pay", "--to", &b.address.to_string(), "--amount", "0.25", "--count", "2"]);
     cli.json(&b, &["pay", "--to", &a.address.to_string(), "--amount", "0.01", "--count", "40"]);
-    wait_until("A's watchtower to hold B's newest proof", || {
+    wait_for("A's watchtower to hold B's newest proof", || {
         channel_with(&cli, &a, b.address)["watchtowerNonce"].as_u64() == Some(40)
     })
     .await;
@@ -469,18 +446,11 @@ async fn watchtower_process_saves_an_offline_node() {
             .from_block(0);
         provider.get_logs(&filter).await.expect("logs").first().and_then(|l| l.transaction_hash)
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let update_tx = loop {
-        if let Some(hash) = update().await {
-            break hash;
-        }
-        assert!(Instant::now() < deadline, "the watchtower did not submit B's proof");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let update_tx = wait_until("the watchtower to submit B's proof", MINUTE, update).await;
     let receipt = provider.get_transaction_receipt(update_tx).await.expect("rpc").expect("mined");
     assert_eq!(receipt.from, dev[3].address(), "the update is the watchtower's");
     let _: Value = provider.raw_request("anvil_mine".into(), ("0x16",)).await.expect("mine");
-    wait_until("B's node to settle", || {
+    wait_for("B's node to settle", || {
         channel_with(&cli, &b, a.address)["status"].as_str() == Some("settled")
     })
     .await;

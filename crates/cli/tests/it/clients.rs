@@ -42,8 +42,7 @@ async fn with_devnet(mining: MiningMode, f: impl FnOnce(&str) + Send + 'static) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cast_against_devnet() {
-    if common::find_tool("cast").is_none() {
-        common::skip_or_fail("cast is not installed (run scripts/install-tools.sh)");
+    if loft_testkit::tool("cast").is_none() {
         return;
     }
     with_devnet(MiningMode::Instant, |url| {
@@ -96,14 +95,17 @@ async fn start_rollup(devnet: &loft_devnet::Devnet) -> loft_rollup::service::Run
     .await
     .expect("rollup");
     assert_eq!(rollup.funded_on_l2.len(), keys.len(), "every dev account is funded on L2");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     // The replica has derived the funding deposits too (they took each account's first L2
     // nonce: a client reading its nonce from the replica before that would reuse it).
     let funding = U256::from(loft_rollup::service::DEVNET_L2_FUNDING_WEI);
-    while !keys.iter().all(|k| rollup.replica.with_chain(|c| c.state().balance(&k.address())) >= funding) {
-        assert!(std::time::Instant::now() < deadline, "the replica never derived the funding deposits");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let funded =
+        || keys.iter().all(|k| rollup.replica.with_chain(|c| c.state().balance(&k.address())) >= funding);
+    loft_testkit::wait_until(
+        "the replica to derive the funding deposits",
+        std::time::Duration::from_secs(60),
+        async || funded().then_some(()),
+    )
+    .await;
     rollup
 }
 

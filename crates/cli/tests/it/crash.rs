@@ -8,7 +8,7 @@ use crate::common::Process;
 use std::{
     path::Path,
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alloy::{
@@ -30,17 +30,6 @@ fn spawn(data_dir: &Path, port: u16, extra: &[&str]) -> Process {
         .spawn()
         .expect("loft starts");
     Process(child)
-}
-
-async fn wait_ready(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if common::rpc(http, url, "eth_chainId", json!([])).await.is_ok() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "devnet at {url} did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
@@ -87,7 +76,7 @@ async fn crash_and_restart(extra: &[&str]) {
     let keys = loft_l1::dev_signers(3).expect("keys");
 
     let mut node = spawn(dir.path(), port, extra);
-    wait_ready(&http, &url).await;
+    common::wait_ready(&http, &url).await;
     // Load from two senders, kill -9 in the middle of it.
     let a = tokio::spawn(load(http.clone(), url.clone(), keys[1].clone(), 0));
     let b = tokio::spawn(load(http.clone(), url.clone(), keys[2].clone(), 0));
@@ -98,7 +87,7 @@ async fn crash_and_restart(extra: &[&str]) {
     assert!(accepted.len() > 10, "the load ran ({} accepted)", accepted.len());
 
     let node = spawn(dir.path(), port, extra);
-    wait_ready(&http, &url).await;
+    common::wait_ready(&http, &url).await;
     // Every accepted transaction is mined or still pooled; mine until none is pending.
     let _ = common::rpc(&http, &url, "evm_mine", json!([])).await;
     let mut missing = 0;
@@ -117,7 +106,7 @@ async fn crash_and_restart(extra: &[&str]) {
 
     // A clean second restart: same head, same state root.
     let _node = spawn(dir.path(), port, extra);
-    wait_ready(&http, &url).await;
+    common::wait_ready(&http, &url).await;
     assert_eq!(head_and_root(&http, &url).await, before);
     // The state root in the header is what the state hashes to (eth_getProof recomputes it).
     let proof = common::rpc(&http, &url, "eth_getProof", json!([keys[1].address(), [], "latest"]))

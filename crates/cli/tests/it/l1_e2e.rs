@@ -262,10 +262,6 @@ async fn suite_on_embedded_devnet_with_interval_mining() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suite_on_anvil() {
-    let Some(anvil_bin) = common::find_tool("anvil") else {
-        common::skip_or_fail("anvil is not installed (run scripts/install-tools.sh)");
-        return;
-    };
-    let anvil = alloy::node_bindings::Anvil::new().path(anvil_bin).try_spawn().expect("anvil starts");
+    let Some(anvil) = loft_testkit::anvil() else { return };
     scenario(&anvil.endpoint(), &anvil.ws_endpoint(), false).await;
 }

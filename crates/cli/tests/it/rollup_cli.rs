@@ -8,10 +8,11 @@ use crate::common::Process;
 use std::{
     path::Path,
     process::{Command, Output, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alloy_primitives::B256;
+use loft_testkit::wait_until;
 use serde_json::{Value, json};
 
 fn loft(dir: &Path) -> Command {
@@ -63,13 +64,11 @@ async fn deposit_withdraw_prove_finalize_and_a_second_replica() {
             .expect("devnet"),
     );
     let (l1, l2) = (format!("http://127.0.0.1:{l1_port}"), format!("http://127.0.0.1:{l2_port}"));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !dir.path().join("target/loft-devnet/rollup.json").exists()
-        || rpc(&l2, "eth_chainId", json!([])).await.is_err()
-    {
-        assert!(Instant::now() < deadline, "the devnet did not come up");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let record = dir.path().join("target/loft-devnet/rollup.json");
+    wait_until("the devnet to come up", Duration::from_secs(120), async || {
+        (record.exists() && rpc(&l2, "eth_chainId", json!([])).await.is_ok()).then_some(())
+    })
+    .await;
     let endpoints = vec![
         format!("--l1-rpc={l1}"),
         format!("--l2-rpc={l2}"),
@@ -84,11 +83,10 @@ async fn deposit_withdraw_prove_finalize_and_a_second_replica() {
     // Deposit 1.5 ETH; it arrives on L2.
     let l2_before = balance(l2.clone()).await;
     rollup_cmd(dir.path(), &endpoints, &["deposit", "1.5"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while balance(l2.clone()).await < l2_before + 1_500_000_000_000_000_000 {
-        assert!(Instant::now() < deadline, "the deposit did not reach L2");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_until("the deposit to reach L2", Duration::from_secs(60), async || {
+        (balance(l2.clone()).await >= l2_before + 1_500_000_000_000_000_000).then_some(())
+    })
+    .await;
     let status = rollup_cmd(dir.path(), &endpoints, &["status"]);
     assert!(status.contains("same block as the sequencer"), "{status}");
 
@@ -103,20 +101,19 @@ async fn deposit_withdraw_prove_finalize_and_a_second_replica() {
     let tx = tx.to_string();
     rollup_cmd(dir.path(), &endpoints, &["prove", &tx]);
     let l1_before = balance(l1.clone()).await;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+    // The 12 s window passes on L1's clock, not the test's.
+    rpc(&l1, "evm_increaseTime", json!([13])).await.expect("evm_increaseTime");
+    let second = Duration::from_secs(1);
+    loft_testkit::wait_until_every("finalize to succeed", Duration::from_secs(90), second, async || {
         let out = loft(dir.path())
             .args(["rollup", "finalize", &tx])
             .args(&endpoints)
             .env("LOFT_PRIVATE_KEY", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a")
             .output()
             .expect("loft runs");
-        if out.status.success() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "finalize never succeeded");
-    }
+        out.status.success().then_some(())
+    })
+    .await;
     let gained = balance(l1.clone()).await.saturating_sub(l1_before);
     assert!(gained > 490_000_000_000_000_000, "0.5 ETH less L1 gas arrived on L1: {gained}");
 
@@ -131,17 +128,11 @@ async fn deposit_withdraw_prove_finalize_and_a_second_replica() {
     );
     let replica2 = format!("http://127.0.0.1:{replica2_port}");
     let target = number(&rpc(&l2, "eth_blockNumber", json!([])).await.expect("head"));
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
+    wait_until("the second replica to catch up", Duration::from_secs(90), async || {
         let safe = rpc(&replica2, "eth_getBlockByNumber", json!(["safe", false])).await;
-        if let Ok(block) = safe
-            && number(&block["number"]) >= target
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the second replica did not catch up");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+        safe.ok().filter(|block| number(&block["number"]) >= target)
+    })
+    .await;
     let at = json!([format!("0x{target:x}"), false]);
     let derived = rpc(&replica2, "eth_getBlockByNumber", at.clone()).await.expect("block");
     let sequenced = rpc(&l2, "eth_getBlockByNumber", at).await.expect("block");

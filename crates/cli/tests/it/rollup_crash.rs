@@ -11,7 +11,7 @@ use std::{
     collections::{BTreeMap, HashMap},
     path::Path,
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alloy::{
@@ -21,7 +21,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use loft_primitives::batch::{ChannelBank, parse_tx_data};
+use loft_rollup::batch::{ChannelBank, parse_tx_data};
 use loft_rollup::config::{BATCH_INBOX, DEVNET_L2_CHAIN_ID};
 use serde_json::{Value, json};
 
@@ -54,16 +54,9 @@ fn spawn(data_dir: &Path, ports: &Ports) -> Process {
     Process(child)
 }
 
-async fn wait_until<F, Fut>(what: &str, secs: u64, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// Waits up to `secs` seconds for `check` to say yes.
+async fn wait_until(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool) {
+    loft_testkit::wait_until(what, Duration::from_secs(secs), async || check().await.then_some(())).await
 }
 
 fn l2_transfer(key: &PrivateKeySigner, nonce: u64) -> Bytes {
@@ -135,25 +128,20 @@ async fn kill_9_of_the_rollup_under_load() {
     assert!(accepted.len() > 20, "the load ran ({} accepted)", accepted.len());
 
     let _node = spawn(dir.path(), &ports);
-    wait_until("the L2 sequencer after the restart", 120, || async {
-        common::rpc(&http, &l2, "eth_chainId", json!([])).await.is_ok()
-    })
-    .await;
+    common::wait_ready(&http, &l2).await;
 
     // Every transaction whose hash was returned is sequenced.
     let mut last_block = 0;
     for hash in &accepted {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let receipt = loop {
-            let r = common::rpc(&http, &l2, "eth_getTransactionReceipt", json!([hash]))
-                .await
-                .unwrap_or(Value::Null);
-            if !r.is_null() {
-                break r;
-            }
-            assert!(Instant::now() < deadline, "accepted transaction {hash} never sequenced");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let receipt = loft_testkit::wait_until(
+            &format!("accepted transaction {hash} to be sequenced"),
+            Duration::from_secs(60),
+            async || {
+                let r = common::rpc(&http, &l2, "eth_getTransactionReceipt", json!([hash])).await;
+                r.ok().filter(|r| !r.is_null())
+            },
+        )
+        .await;
         assert_eq!(receipt["status"], "0x1", "{receipt}");
         last_block = last_block.max(number(&receipt["blockNumber"]));
     }

@@ -12,12 +12,13 @@ use crate::common::Process;
 use std::{
     path::{Path, PathBuf},
     process::Command,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::{Address, U256};
 use loft_l1::{L1Client, contracts::LoftToken};
+use loft_testkit::wait_until;
 use loft_zk_node::{api::OperatorClient, contracts::ZkRollup, wallet};
 use serde_json::json;
 
@@ -87,29 +88,21 @@ async fn operator(dir: &Path, l1: &str, port: u16, token: Address, run: u32) -> 
             .expect("operator"),
     );
     let api = OperatorClient::new(&format!("http://127.0.0.1:{port}"));
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while api.status().await.is_err() {
-        assert!(Instant::now() < deadline, "the operator did not come up");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until("the operator to come up", Duration::from_secs(600), async || api.status().await.ok()).await;
     process
 }
 
 /// Waits until the operator has no open operations and L1 executed every sealed block.
 async fn settled(api: &OperatorClient) {
-    let deadline = Instant::now() + Duration::from_secs(900);
-    loop {
-        if let Ok(s) = api.status().await
-            && s.open_ops == 0
-            && s.queued_priority == 0
-            && s.last_submitted == s.last_sealed
-            && s.state_root == s.latest_root
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the operator did not settle");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until("the operator to settle", Duration::from_secs(900), async || {
+        api.status().await.ok().filter(|s| {
+            s.open_ops == 0
+                && s.queued_priority == 0
+                && s.last_submitted == s.last_sealed
+                && s.state_root == s.latest_root
+        })
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,20 +112,13 @@ async fn deposit_transfer_withdraw_kill_9_and_exit() {
     let _devnet = common::devnet_process(dir.path(), l1_port);
     let url = format!("http://127.0.0.1:{l1_port}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let record = loop {
+    let record = wait_until("the devnet to come up", Duration::from_secs(120), async || {
         let found = std::fs::read_dir(dir.path().join("target/loft-devnet")).ok().and_then(|mut d| {
             d.find_map(|e| e.ok().filter(|e| e.file_name().to_string_lossy().starts_with("deployments-")))
-        });
-        if let Some(e) = found
-            && let Ok(v) =
-                serde_json::from_slice::<serde_json::Value>(&std::fs::read(e.path()).unwrap_or_default())
-        {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "the devnet did not come up");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+        })?;
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(found.path()).ok()?).ok()
+    })
+    .await;
     let loft_token: Address = record["loftToken"].as_str().and_then(|s| s.parse().ok()).expect("LOFT");
     let dev = loft_l1::dev_signers(3).expect("keys");
     let (treasury, alice, bob) = (dev[0].clone(), dev[1].clone(), dev[2].clone());
@@ -162,12 +148,10 @@ async fn deposit_transfer_withdraw_kill_9_and_exit() {
     let err = cli.fails(&bob, &["deposit", "1", "--token", &alice.address().to_string()]);
     assert!(err.contains("not registered"), "{err}");
     for who in [&alice, &bob] {
-        let mut tries = 0;
-        while api.account(who.address()).await.expect("api").is_none() {
-            tries += 1;
-            assert!(tries < 3_000, "the deposits never reached L2");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_until("the deposits to reach L2", Duration::from_secs(600), async || {
+            api.account(who.address()).await.expect("api")
+        })
+        .await;
     }
     settled(&api).await;
 

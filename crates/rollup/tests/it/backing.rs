@@ -7,7 +7,6 @@ use crate::common;
 
 use alloy_primitives::U256;
 use loft_chain::{Chain, GenesisAccount, Store};
-use loft_devnet::{Devnet, DevnetConfig};
 use loft_l1::L1Client;
 use loft_rollup::{
     backing::backing,
@@ -21,13 +20,7 @@ const ETH: u128 = 1_000_000_000_000_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eth_minted_at_genesis_is_not_backed() {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
+    let devnet = loft_testkit::devnet(MiningMode::Instant).await;
     let key = loft_l1::dev_signers(1).expect("key").remove(0);
     let l1 = L1Client::connect(&devnet.url(), key.clone()).await.expect("l1");
     let params = RollupDeployParams {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use alloy::{eips::BlockNumberOrTag, providers::Provider};
 use alloy_primitives::{Address, U256};
 use loft_chain::{Chain, Store};
-use loft_devnet::{Devnet, DevnetConfig};
+use loft_devnet::Devnet;
 use loft_l1::L1Client;
 use loft_rollup::{
     RollupConfig,
@@ -48,32 +48,13 @@ async fn mine(l1: &L1Client, blocks: u64) {
 
 /// An embedded L1 mining by hand, and an L2 config whose anchor is its genesis.
 async fn l1_and_config() -> (Devnet, L1Client, RollupConfig) {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Manual,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
+    let devnet = loft_testkit::devnet(MiningMode::Manual).await;
     let keys = loft_l1::dev_signers(2).expect("keys");
     let l1 = L1Client::connect(&devnet.url(), keys[1].clone()).await.expect("l1");
     let genesis =
         l1.provider().get_block_by_number(BlockNumberOrTag::Number(0)).await.expect("b").expect("b");
-    let config = RollupConfig {
-        l2_chain_id: 42069,
-        l1_chain_id: 31337,
-        block_time: 1,
-        sequencing_window: 100,
-        max_sequencer_drift: 600,
-        channel_timeout: 50,
-        batch_inbox: BATCH_INBOX,
-        batcher: keys[1].address(),
-        portal: Address::repeat_byte(0xee),
-        l1_anchor: L1Anchor { number: 0, hash: genesis.header.hash, timestamp: genesis.header.timestamp },
-        l2_genesis_time: genesis.header.timestamp,
-        l1_fee_base_scalar: 1_000_000,
-        l1_fee_blob_scalar: 0,
-    };
+    let anchor = L1Anchor { number: 0, hash: genesis.header.hash, timestamp: genesis.header.timestamp };
+    let config = RollupConfig::devnet(anchor, keys[1].address(), Address::repeat_byte(0xee));
     (devnet, l1, config)
 }
 

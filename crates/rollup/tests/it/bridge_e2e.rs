@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::{Address, U256};
-use loft_devnet::{Devnet, DevnetConfig};
 use loft_l1::L1Client;
 use loft_rollup::{
     backing::backing,
@@ -20,19 +19,13 @@ use loft_rollup::{
     service::{RollupServiceConfig, RunningRollup, start},
 };
 use loft_rpc::MiningMode;
+use loft_testkit::wait_until;
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+/// Waits up to two minutes for `check` to say yes.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    wait_until(what, Duration::from_secs(120), async || check().await.then_some(())).await
 }
 
 async fn start_rollup(l1_url: &str, keys: &[PrivateKeySigner], mode: DataChoice) -> RunningRollup {
@@ -73,16 +66,13 @@ async fn prove_and_finalize(
     let d = &rollup.deployment;
     bridge::wait_for_output(l1, d, withdrawal.l2_block, Duration::from_secs(120)).await.expect("output");
     withdrawal.prove(l1, d.portal, d.output_oracle, replica).await.expect("prove");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    let tick = Duration::from_millis(500);
+    loft_testkit::wait_until_every("the withdrawal to finalize", Duration::from_secs(60), tick, async || {
         // (the devnet's clock moves with its blocks: a transfer makes one)
         l1.transfer(Address::repeat_byte(0x01), U256::from(1)).await.expect("tick");
-        if withdrawal.finalize(l1, d.portal).await.is_ok() {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the withdrawal never finalized");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+        withdrawal.finalize(l1, d.portal).await.ok()
+    })
+    .await;
 }
 
 async fn scenario(l1_url: &str, mode: DataChoice) {
@@ -130,22 +120,17 @@ async fn scenario(l1_url: &str, mode: DataChoice) {
     // the L2 bridge sends it back, and the depositor gets it on L1.
     let not_a_pair = Address::repeat_byte(0x77);
     bridge::deposit_erc20(&l1, &d, l1_token, not_a_pair, me, U256::from(5 * TOKEN)).await.expect("deposit");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    let bounce = loop {
-        let found = rollup.sequencer.with_chain(|c| {
+    let bounce = wait_until("the bounced deposit to reach L2", Duration::from_secs(120), async || {
+        rollup.sequencer.with_chain(|c| {
             let head = c.head().header.number;
             (head.saturating_sub(60)..=head)
                 .filter_map(|n| c.block_receipts(n).ok().flatten())
                 .flatten()
                 .flat_map(|r| Withdrawal::from_receipt(&r))
                 .find(|w| w.sender == L2_STANDARD_BRIDGE)
-        });
-        if let Some(w) = found {
-            break w;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the bounced deposit never reached L2");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+        })
+    })
+    .await;
     prove_and_finalize(&l1, &replica, &rollup, &bounce).await;
     assert_eq!(
         bridge::token_balance(&l1, l1_token, me).await.expect("b"),
@@ -183,28 +168,14 @@ async fn scenario(l1_url: &str, mode: DataChoice) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standard_bridge_on_the_embedded_devnet() {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
+    let devnet = loft_testkit::devnet(MiningMode::Instant).await;
     scenario(&devnet.url(), DataChoice::Blobs).await;
     devnet.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standard_bridge_on_anvil() {
-    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/anvil");
-    let Some(anvil_bin) = local.exists().then_some(local) else {
-        if std::env::var("LOFT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-            panic!("required tool missing: anvil (run scripts/install-tools.sh)");
-        }
-        eprintln!("SKIPPED: anvil is not installed (run scripts/install-tools.sh)");
-        return;
-    };
-    let anvil = alloy::node_bindings::Anvil::new().path(anvil_bin).try_spawn().expect("anvil starts");
+    let Some(anvil) = loft_testkit::anvil() else { return };
     // anvil does not serve blob contents: batches go as calldata there.
     scenario(&anvil.endpoint(), DataChoice::Calldata).await;
 }

@@ -6,7 +6,7 @@ use crate::common;
 use crate::common::{config, l1_hash};
 use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
 use loft_chain::TxDeposit;
-use loft_primitives::batch::{ChannelEncoder, Compression, L2BlockBatch};
+use loft_rollup::batch::{ChannelEncoder, Compression, L2BlockBatch};
 use loft_rollup::derive::{Deriver, L1Block, L2Head};
 
 /// L1 block `n` of the test L1.

@@ -17,9 +17,8 @@ use alloy::{
 };
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use loft_chain::{Chain, GenesisAccount, Store};
-use loft_devnet::{Devnet, DevnetConfig};
 use loft_l1::L1Client;
-use loft_primitives::batch::{ChannelEncoder, Compression, random_channel_id};
+use loft_rollup::batch::{ChannelEncoder, Compression, random_channel_id};
 use loft_rollup::{
     RollupConfig,
     batcher::{Batcher, BatcherStore, DataMode, MAX_CALLDATA_PAYLOAD},
@@ -80,24 +79,15 @@ async fn scenario(url: &str, blob_reader: bool) {
     )
     .await
     .expect("deploy");
+    let l1_anchor = L1Anchor {
+        number: anchor.header.number,
+        hash: anchor.header.hash,
+        timestamp: anchor.header.timestamp,
+    };
     let config = RollupConfig {
         l2_chain_id: L2_CHAIN_ID,
-        l1_chain_id: 31337,
-        block_time: 1,
         sequencing_window: 20,
-        max_sequencer_drift: 600,
-        channel_timeout: 50,
-        batch_inbox: BATCH_INBOX,
-        batcher: batcher_key.address(),
-        portal: deployment.portal,
-        l1_anchor: L1Anchor {
-            number: anchor.header.number,
-            hash: anchor.header.hash,
-            timestamp: anchor.header.timestamp,
-        },
-        l2_genesis_time: anchor.header.timestamp,
-        l1_fee_base_scalar: 1_000_000,
-        l1_fee_blob_scalar: 0,
+        ..RollupConfig::devnet(l1_anchor, batcher_key.address(), deployment.portal)
     };
     let bob = Address::repeat_byte(0xb0);
 
@@ -403,37 +393,15 @@ async fn scenario(url: &str, blob_reader: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollup_on_the_embedded_devnet() {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
+    let devnet = loft_testkit::devnet(MiningMode::Instant).await;
     scenario(&devnet.url(), true).await;
     devnet.stop().await;
 }
 
 /// anvil from `.tools/bin` or PATH.
-fn find_anvil() -> Option<std::path::PathBuf> {
-    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/anvil");
-    if local.exists() {
-        return Some(local);
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("anvil")).find(|p| p.exists()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollup_on_anvil() {
-    let Some(anvil_bin) = find_anvil() else {
-        if std::env::var("LOFT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-            panic!("required tool missing: anvil (run scripts/install-tools.sh)");
-        }
-        eprintln!("SKIPPED: anvil is not installed (run scripts/install-tools.sh)");
-        return;
-    };
-    let anvil = alloy::node_bindings::Anvil::new().path(anvil_bin).try_spawn().expect("anvil starts");
+    let Some(anvil) = loft_testkit::anvil() else { return };
     // anvil does not serve blob contents by versioned hash: batches go as calldata there.
     scenario(&anvil.endpoint(), false).await;
 }

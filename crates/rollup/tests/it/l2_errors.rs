@@ -14,7 +14,7 @@ use loft_chain::{BlockSpec, Chain, GenesisAccount, Store};
 use loft_l1::L1Client;
 use loft_rollup::{
     RollupConfig,
-    config::{BATCH_INBOX, DEVNET_L2_CHAIN_ID, L1Anchor},
+    config::{DEVNET_L2_CHAIN_ID, L1Anchor},
     deposits::L1BlockInfo,
     genesis::l2_chain_config,
 };
@@ -68,20 +68,11 @@ fn refused(answer: Result<B256, (i64, String)>, prefix: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_transactions_get_geth_errors_on_l2() {
+    let anchor = L1Anchor { number: 0, hash: B256::repeat_byte(1), timestamp: 1000 };
     let rollup = RollupConfig {
-        l2_chain_id: DEVNET_L2_CHAIN_ID,
-        l1_chain_id: 31337,
-        block_time: 1,
         sequencing_window: 10,
-        max_sequencer_drift: 600,
         channel_timeout: 10,
-        batch_inbox: BATCH_INBOX,
-        batcher: Address::repeat_byte(0xba),
-        portal: Address::repeat_byte(0xaa),
-        l1_anchor: L1Anchor { number: 0, hash: B256::repeat_byte(1), timestamp: 1000 },
-        l2_genesis_time: 1000,
-        l1_fee_base_scalar: 1_000_000,
-        l1_fee_blob_scalar: 0,
+        ..RollupConfig::devnet(anchor, Address::repeat_byte(0xba), Address::repeat_byte(0xaa))
     };
     let (alice, poor) = (key(1), key(2));
     // `poor` can pay 21,000 gas at 10 gwei and the value, not the L1 data fee on top

@@ -2,6 +2,7 @@
 //! parallel: `cargo test -p loft-rollup --test it [NAME]`.
 
 mod backing;
+mod batch_compression;
 mod batcher;
 mod bridge_e2e;
 mod common;

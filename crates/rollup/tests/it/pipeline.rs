@@ -14,7 +14,7 @@ use alloy::{
 };
 use alloy_primitives::{Address, B128, B256, Bytes, TxKind, U256};
 use loft_chain::{Chain, GenesisAccount, Store, TxDeposit};
-use loft_primitives::batch::{ChannelEncoder, Compression};
+use loft_rollup::batch::{ChannelEncoder, Compression};
 use loft_rollup::{
     block::{batch_for_block, block_spec},
     config::L1_FEE_VAULT,

@@ -12,7 +12,6 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256, aliases::U24};
-use loft_devnet::{Devnet, DevnetConfig};
 use loft_l1::{L1Client, contracts::LoftToken};
 use loft_rpc::MiningMode;
 use loft_zk_node::{
@@ -115,13 +114,7 @@ async fn operator_on_the_devnet() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
+    let devnet = loft_testkit::devnet(MiningMode::Instant).await;
     let url = devnet.url();
     let signers = loft_l1::dev_signers(5).expect("keys");
     let operator_l1 = L1Client::connect(&url, signers[0].clone()).await.expect("l1");

@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
 use alloy_primitives::aliases::U24;
-use loft_devnet::{Devnet, DevnetConfig};
+use loft_devnet::DevnetConfig;
 use loft_l1::L1Client;
 use loft_rpc::MiningMode;
 use loft_zk_node::{
@@ -46,14 +46,12 @@ async fn mine(l1: &L1Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_full_exits_can_not_force_exodus() {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
+    let devnet = loft_testkit::devnet_with(DevnetConfig {
         mining: MiningMode::Instant,
         block_gas_limit: Some(FLOOD * REQUEST_GAS),
         ..Default::default()
     })
-    .await
-    .expect("devnet");
+    .await;
     let url = devnet.url();
     let signers = loft_l1::dev_signers(3).expect("keys");
     let operator_l1 = L1Client::connect(&url, signers[0].clone()).await.expect("l1");

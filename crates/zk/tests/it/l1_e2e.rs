@@ -17,7 +17,6 @@ use alloy::{
 use alloy_primitives::{Address as EthAddress, B256, Bytes, U256, aliases::U24};
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
-use loft_devnet::{Devnet, DevnetConfig};
 use loft_l1::L1Client;
 use loft_rpc::MiningMode;
 use loft_zk::{
@@ -43,18 +42,6 @@ const PARAMS: Params = Params { account_depth: 6, balance_depth: 2 };
 const SHAPE: BlockShape = BlockShape { wide: 2, transfers: 2 };
 const EXPIRATION: u64 = 8;
 const ETH: u64 = 0;
-
-fn tools(name: &str) -> Option<std::path::PathBuf> {
-    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin").join(name);
-    if local.exists() {
-        return Some(local);
-    }
-    if std::env::var("LOFT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-        panic!("required tool missing: {name} (run scripts/install-tools.sh)");
-    }
-    eprintln!("SKIPPED: {name} is not installed (run scripts/install-tools.sh)");
-    None
-}
 
 fn b256(f: &Fr) -> B256 {
     let mut out = [0u8; 32];
@@ -154,7 +141,7 @@ fn signed_transfer(k: &SecretKey, from: u64, to: Address, amount: u128, fee: u12
 }
 
 async fn scenario(url: &str) {
-    let solc = tools("solc").expect("solc");
+    let solc = loft_testkit::find_tool("solc").expect("solc");
     let signers = loft_l1::dev_signers(5).expect("keys");
     let operator_l1 = L1Client::connect(url, signers[0].clone()).await.expect("l1");
     let users: Vec<PrivateKeySigner> = signers[1..4].to_vec();
@@ -363,23 +350,16 @@ async fn scenario(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zk_rollup_on_the_devnet() {
-    if tools("solc").is_none() {
+    if loft_testkit::tool("solc").is_none() {
         return;
     }
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
+    let devnet = loft_testkit::devnet(MiningMode::Instant).await;
     scenario(&devnet.url()).await;
     devnet.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zk_rollup_on_anvil() {
-    let (Some(_), Some(anvil_bin)) = (tools("solc"), tools("anvil")) else { return };
-    let anvil = alloy::node_bindings::Anvil::new().path(anvil_bin).try_spawn().expect("anvil starts");
+    let (Some(_), Some(anvil)) = (loft_testkit::tool("solc"), loft_testkit::anvil()) else { return };
     scenario(&anvil.endpoint()).await;
 }

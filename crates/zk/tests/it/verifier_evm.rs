@@ -6,7 +6,6 @@ use alloy_primitives::{Bytes, U256};
 use ark_bn254::Fr;
 use ark_r1cs_std::{alloc::AllocVar, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use loft_devnet::{Devnet, DevnetConfig};
 use loft_l1::L1Client;
 use loft_rpc::MiningMode;
 use loft_zk::{
@@ -38,24 +37,13 @@ impl ConstraintSynthesizer<Fr> for Preimage {
     }
 }
 
-fn solc() -> Option<std::path::PathBuf> {
-    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/solc");
-    local.exists().then_some(local)
-}
-
 fn words(p: &ProofWords) -> [U256; 8] {
     p.0.map(U256::from_be_bytes)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_generated_verifier_checks_proofs_on_the_evm() {
-    let Some(solc) = solc() else {
-        if std::env::var("LOFT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-            panic!("required tool missing: solc (run scripts/install-tools.sh)");
-        }
-        eprintln!("SKIPPED: solc is not installed (run scripts/install-tools.sh)");
-        return;
-    };
+    let Some(solc) = loft_testkit::tool("solc") else { return };
     let preimage = Fr::from(123_456_789u64);
     let digest = hash(Domain::Message, &[preimage]);
     let keys = groth16::deterministic_setup(Preimage { preimage: None, digest: Fr::from(0u64) }, [1; 32])
@@ -68,13 +56,7 @@ async fn the_generated_verifier_checks_proofs_on_the_evm() {
         compile(&solc, &verifier_source(&keys.verifying, "PreimageVerifier"), "PreimageVerifier")
             .expect("solc compiles the verifier")
             .into();
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
+    let devnet = loft_testkit::devnet(MiningMode::Instant).await;
     let l1 =
         L1Client::connect(&devnet.url(), loft_l1::dev_signers(1).expect("key").remove(0)).await.expect("l1");
     let verifier = IVerifier::new(l1.deploy(bytecode).await.expect("deploy"), l1.provider().clone());

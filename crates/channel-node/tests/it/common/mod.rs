@@ -10,7 +10,7 @@ use loft_channel_node::{
     node::NodeConfig,
 };
 use loft_channels::SigningKey;
-use loft_devnet::{Devnet, DevnetConfig};
+use loft_devnet::Devnet;
 use loft_l1::L1Client;
 use loft_rpc::MiningMode;
 
@@ -25,13 +25,7 @@ pub(crate) struct Party {
 /// The devnet (instant mining), `n` funded parties, and the channel contracts deployed by an
 /// account that is none of them.
 pub(crate) async fn setup(n: u32) -> (Devnet, String, ChannelDeployment, Vec<Party>) {
-    let devnet = Devnet::start(DevnetConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        mining: MiningMode::Instant,
-        ..Default::default()
-    })
-    .await
-    .expect("devnet");
+    let devnet = loft_testkit::devnet(MiningMode::Instant).await;
     let url = devnet.url();
     let signers = loft_l1::dev_signers(n + 1).expect("keys");
     let mut parties = Vec::new();
@@ -150,11 +144,5 @@ pub(crate) fn trace_from_env() {
 
 /// Polls `check` every 25 ms for up to 20 s.
 pub(crate) async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..800 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
+    loft_testkit::wait_until(what, Duration::from_secs(20), async || check().await.then_some(())).await
 }

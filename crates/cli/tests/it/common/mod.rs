@@ -1,51 +1,7 @@
 //! Shared helpers of the end-to-end tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
-use loft_devnet::{Devnet, DevnetConfig};
-use loft_rpc::MiningMode;
-
-/// The workspace root.
-pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A tool from `.tools/bin` (installed by scripts/install-tools.sh) or PATH.
-pub fn find_tool(name: &str) -> Option<PathBuf> {
-    let local = workspace_root().join(".tools/bin").join(name);
-    if local.exists() {
-        return Some(local);
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.exists()))
-}
-
-/// Starts an embedded devnet on a free port.
-pub async fn devnet(mining: MiningMode) -> Devnet {
-    Devnet::start(DevnetConfig { addr: "127.0.0.1:0".parse().expect("addr"), mining, ..Default::default() })
-        .await
-        .expect("devnet starts")
-}
-
-/// Prints why a test is skipped (visible with --nocapture and in CI logs) unless CI
-/// demands the tool, in which case the test fails.
-pub fn skip_or_fail(reason: &str) {
-    if std::env::var("LOFT_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-        panic!("required tool missing: {reason}");
-    }
-    eprintln!("SKIPPED: {reason}");
-}
-
-/// A child process killed (SIGKILL) and reaped when dropped.
-pub struct Process(pub std::process::Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+pub use loft_testkit::{Process, devnet, free_port, skip_or_fail, workspace_root};
 
 /// `loft devnet` alone (no rollups, no demo) as a process in `dir`, on `port`.
 pub fn devnet_process(dir: &std::path::Path, port: u16) -> Process {
@@ -58,14 +14,6 @@ pub fn devnet_process(dir: &std::path::Path, port: u16) -> Process {
             .spawn()
             .expect("devnet"),
     )
-}
-
-/// A TCP port free at the moment.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 /// One JSON-RPC call: its result, or its error as text.
@@ -82,6 +30,16 @@ pub async fn rpc(
         Some(e) => Err(e.to_string()),
         None => Ok(v["result"].clone()),
     }
+}
+
+/// Waits up to two minutes for a JSON-RPC server at `url` to answer `eth_chainId`.
+pub async fn wait_ready(http: &reqwest::Client, url: &str) {
+    loft_testkit::wait_until(
+        &format!("a JSON-RPC server at {url}"),
+        std::time::Duration::from_secs(120),
+        async || rpc(http, url, "eth_chainId", serde_json::json!([])).await.ok(),
+    )
+    .await;
 }
 
 /// A hex quantity as a number.

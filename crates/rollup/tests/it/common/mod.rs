@@ -9,20 +9,13 @@ use loft_rollup::{RollupConfig, config::L1Anchor, deposits::L1BlockInfo, derive:
 
 /// The test rollup's configuration.
 pub(crate) fn config() -> RollupConfig {
+    let anchor = L1Anchor { number: 0, hash: l1_hash(0), timestamp: 1000 };
     RollupConfig {
-        l2_chain_id: 42069,
-        l1_chain_id: 31337,
         block_time: 2,
         sequencing_window: 4,
         max_sequencer_drift: 30,
         channel_timeout: 10,
-        batch_inbox: loft_rollup::config::BATCH_INBOX,
-        batcher: Address::repeat_byte(0xba),
-        portal: Address::repeat_byte(0xaa),
-        l1_anchor: L1Anchor { number: 0, hash: l1_hash(0), timestamp: 1000 },
-        l2_genesis_time: 1000,
-        l1_fee_base_scalar: 1_000_000,
-        l1_fee_blob_scalar: 0,
+        ..RollupConfig::devnet(anchor, Address::repeat_byte(0xba), Address::repeat_byte(0xaa))
     }
 }
 

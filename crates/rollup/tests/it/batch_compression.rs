@@ -3,7 +3,7 @@
 //! compression figures behind `DEFAULT_COMPRESSION`:
 //!
 //! ```text
-//! cargo test -p loft-primitives --test batch_compression -- --ignored --nocapture
+//! cargo test -p loft-rollup --test it batch_compression -- --ignored --nocapture
 //! ```
 
 use alloy::{
@@ -12,7 +12,7 @@ use alloy::{
     signers::{SignerSync, local::PrivateKeySigner},
 };
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use loft_primitives::batch::{
+use loft_rollup::batch::{
     ChannelBank, ChannelEncoder, ChannelId, Compression, DEFAULT_COMPRESSION, L2BlockBatch,
     MAX_CHANNEL_BYTES, decompress, encode_batches,
 };

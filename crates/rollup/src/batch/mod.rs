@@ -26,7 +26,7 @@
 //!
 //! # Compression measurements (why [`DEFAULT_COMPRESSION`] is zstd level 6)
 //!
-//! `tests/batch_compression.rs` builds channels of 4,000 really signed EIP-1559
+//! `tests/it/batch_compression.rs` builds channels of 4,000 really signed EIP-1559
 //! transactions in 200 L2 blocks: 16 senders with increasing nonces, a random recipient
 //! for every transfer, fees following a moving base fee. ETH transfers are 119 bytes
 //! signed (125 bytes of channel RLP per transaction with the batch headers), ERC-20

@@ -6,10 +6,10 @@
 //! fails, so that an L1 user's deposit can never be refused by the L2. The type itself is
 //! op-alloy's [`TxDeposit`].
 
-use alloy::{
-    consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom},
-    eips::eip2718::{Decodable2718, Encodable2718},
-};
+use alloc::vec::Vec;
+
+use alloy_consensus::{Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom};
+use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{Bloom, Log};
 use op_alloy_consensus::OpDepositReceipt;
 pub use op_alloy_consensus::TxDeposit;

@@ -59,6 +59,8 @@ pub fn l1_fee(config: &L1FeeConfig, prices: &L1Prices, encoded_tx: &[u8]) -> U25
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec::Vec;
+
     use super::*;
 
     #[test]

@@ -1,16 +1,12 @@
 //! Decoding, signature recovery and static checks of signed transactions, and their
 //! translation into revm's transaction environment.
 
-use alloy::{
-    consensus::{
-        EthereumTxEnvelope, Signed, Transaction, TxEip4844Variant, TxEnvelope, TxType, Typed2718,
-        transaction::SignerRecoverable,
-    },
-    eips::{
-        eip2718::{Decodable2718, Encodable2718},
-        eip4844::env_settings::EnvKzgSettings,
-    },
-};
+use alloc::{string::ToString, vec, vec::Vec};
+
+#[cfg(feature = "kzg")]
+use alloy_consensus::{EthereumTxEnvelope, Signed, TxEip4844Variant, transaction::SignerRecoverable};
+use alloy_consensus::{Transaction, TxEnvelope, TxType, Typed2718};
+use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use revm::{
     context::TxEnv,
@@ -105,18 +101,18 @@ impl Transaction for BlockTx {
     fn input(&self) -> &Bytes {
         delegate!(self, t => t.input())
     }
-    fn access_list(&self) -> Option<&alloy::eips::eip2930::AccessList> {
+    fn access_list(&self) -> Option<&alloy_eips::eip2930::AccessList> {
         delegate!(self, t => t.access_list())
     }
     fn blob_versioned_hashes(&self) -> Option<&[B256]> {
         delegate!(self, t => t.blob_versioned_hashes())
     }
-    fn authorization_list(&self) -> Option<&[alloy::eips::eip7702::SignedAuthorization]> {
+    fn authorization_list(&self) -> Option<&[alloy_eips::eip7702::SignedAuthorization]> {
         delegate!(self, t => t.authorization_list())
     }
 }
 
-impl alloy::eips::Typed2718 for BlockTx {
+impl alloy_eips::Typed2718 for BlockTx {
     fn ty(&self) -> u8 {
         match self {
             BlockTx::Signed(t) => t.ty(),
@@ -172,7 +168,8 @@ pub struct RecoveredTx {
 
 impl RecoveredTx {
     /// Decodes raw bytes as sent to `eth_sendRawTransaction`, checks the signature, the chain
-    /// id, the size and, for blob transactions, the sidecar's KZG proofs.
+    /// id, the size and, for blob transactions, the sidecar's KZG proofs (feature `kzg`).
+    #[cfg(feature = "kzg")]
     pub fn decode(raw: &[u8], chain_id: u64) -> Result<Self, TxError> {
         // Deposits only ever come from L1 (derivation), never as signed bytes.
         if raw.first() == Some(&crate::deposit::DEPOSIT_TX_TYPE) {
@@ -363,6 +360,7 @@ impl RecoveredTx {
 
 /// Splits a network-form blob transaction into the canonical transaction and its blobs,
 /// checking the sidecar's KZG proofs against the transaction's versioned hashes.
+#[cfg(feature = "kzg")]
 fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), TxError> {
     let EthereumTxEnvelope::Eip4844(signed) = envelope else {
         return Ok((envelope, vec![]));
@@ -374,10 +372,10 @@ fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), 
         }
         TxEip4844Variant::TxEip4844WithSidecar(with_sidecar) => {
             with_sidecar
-                .validate_blob(EnvKzgSettings::Default.get())
+                .validate_blob(alloy_eips::eip4844::env_settings::EnvKzgSettings::Default.get())
                 .map_err(|e| TxError::InvalidBlobs(e.to_string()))?;
             let blobs: Vec<BlobRecord> = match &with_sidecar.sidecar {
-                alloy::eips::eip7594::BlobTransactionSidecarVariant::Eip4844(s) => s
+                alloy_eips::eip7594::BlobTransactionSidecarVariant::Eip4844(s) => s
                     .versioned_hashes()
                     .zip(s.blobs.iter())
                     .map(|(versioned_hash, blob)| BlobRecord {
@@ -385,7 +383,7 @@ fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), 
                         blob: Bytes::copy_from_slice(blob.as_slice()),
                     })
                     .collect(),
-                alloy::eips::eip7594::BlobTransactionSidecarVariant::Eip7594(s) => s
+                alloy_eips::eip7594::BlobTransactionSidecarVariant::Eip7594(s) => s
                     .versioned_hashes()
                     .zip(s.blobs.iter())
                     .map(|(versioned_hash, blob)| BlobRecord {
@@ -402,6 +400,8 @@ fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), 
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec::Vec;
+
     use alloy::{
         consensus::{SignableTransaction, TxEip1559, TxEnvelope},
         eips::eip2718::Encodable2718,
