@@ -6,7 +6,9 @@
 //! - [`wait_until`], [`wait_until_every`] and [`wait_until_blocking`]: poll a condition under a deadline, failing with
 //!   what was awaited;
 //! - [`Process`]: a child process killed and reaped when dropped;
-//! - [`free_port`]: ports that no other test of the run, and no port-0 bind, can be handed.
+//! - [`free_port`]: ports that no other test of the run, and no port-0 bind, can be handed;
+//! - [`cached`]: what is slow to make and the same every time (the ZK rollup's deterministic
+//!   keys, per circuit shape and version) kept under `target/loft-test-cache/`.
 //!
 //! A dev-dependency only: nothing here ships in a binary.
 
@@ -15,7 +17,10 @@
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU16, Ordering},
+    sync::{
+        Mutex,
+        atomic::{AtomicU16, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -150,6 +155,33 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// `target/loft-test-cache/<name>` of the workspace, created: kept between test runs (a clean
+/// clone starts without it), removed by `cargo clean`.
+pub fn cache_dir(name: &str) -> PathBuf {
+    let dir = workspace_root().join("target/loft-test-cache").join(name);
+    std::fs::create_dir_all(&dir).expect("the test cache folder");
+    dir
+}
+
+/// The thing cached at `path` (`load` reads it; `None`: absent or unreadable), else made by
+/// `make`, which also writes it there. One maker at a time in a process, so tests that need
+/// the same thing make it once. `path` must name everything the thing depends on (a circuit's
+/// shape and version): a stale file is read as if it were current.
+pub fn cached<T>(path: &Path, load: impl FnOnce(&Path) -> Option<T>, make: impl FnOnce(&Path) -> T) -> T {
+    one_at_a_time(|| match load(path) {
+        Some(thing) => thing,
+        None => make(path),
+    })
+}
+
+/// Runs `f` while no other caller of this function (or of [`cached`]) in the process runs:
+/// for a library's own load-or-make of a cached file, which two tests must not write at once.
+pub fn one_at_a_time<T>(f: impl FnOnce() -> T) -> T {
+    static MAKING: Mutex<()> = Mutex::new(());
+    let _turn = MAKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    f()
 }
 
 #[cfg(test)]

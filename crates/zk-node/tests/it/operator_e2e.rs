@@ -123,7 +123,9 @@ async fn operator_on_the_devnet() {
         users.push(L1Client::connect(&url, s.clone()).await.expect("l1"));
     }
     let dir = tempfile::tempdir().expect("dir");
-    let keys = Arc::new(RollupKeys::devnet(&dir.path().join("keys"), &config()).expect("keys"));
+    // set up once per shape and kept under target/loft-test-cache/ (the file names the shape)
+    let cache = loft_testkit::cache_dir("zk-keys");
+    let keys = Arc::new(loft_testkit::one_at_a_time(|| RollupKeys::devnet(&cache, &config())).expect("keys"));
     let d = deploy(&operator_l1, &config(), &keys).await.expect("deploy");
     let db = dir.path().join("operator.redb");
 

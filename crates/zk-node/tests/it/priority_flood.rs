@@ -58,7 +58,9 @@ async fn a_flood_of_full_exits_can_not_force_exodus() {
     let attacker = L1Client::connect(&url, signers[1].clone()).await.expect("l1");
     let user = L1Client::connect(&url, signers[2].clone()).await.expect("l1");
     let dir = tempfile::tempdir().expect("dir");
-    let keys = Arc::new(RollupKeys::devnet(&dir.path().join("keys"), &config()).expect("keys"));
+    // set up once per shape and kept under target/loft-test-cache/ (the file names the shape)
+    let cache = loft_testkit::cache_dir("zk-keys");
+    let keys = Arc::new(loft_testkit::one_at_a_time(|| RollupKeys::devnet(&cache, &config())).expect("keys"));
     let d = deploy(&operator_l1, &config(), &keys).await.expect("deploy");
     let rollup = ZkRollup::new(d.rollup, operator_l1.provider().clone());
 

@@ -43,6 +43,33 @@ const SHAPE: BlockShape = BlockShape { wide: 2, transfers: 2 };
 const EXPIRATION: u64 = 8;
 const ETH: u64 = 0;
 
+/// The deterministic keys of a circuit of this test's shape, set up once and kept under
+/// `target/loft-test-cache/` (named by the circuits' version, the shape and the seed).
+fn cached_setup<C>(circuit: &str, blank: impl FnOnce() -> C, seed: [u8; 32]) -> groth16::Keys
+where
+    C: ark_relations::gr1cs::ConstraintSynthesizer<Fr>,
+{
+    let name = format!(
+        "{circuit}-v{}-d{}-b{}-w{}-t{}-s{}.pk",
+        loft_zk::CIRCUIT_VERSION,
+        PARAMS.account_depth,
+        PARAMS.balance_depth,
+        SHAPE.wide,
+        SHAPE.transfers,
+        seed[0]
+    );
+    let path = loft_testkit::cache_dir("zk-keys").join(name);
+    loft_testkit::cached(
+        &path,
+        |p| groth16::Keys::load_own(p).ok(),
+        |p| {
+            let keys = groth16::deterministic_setup(blank(), seed).expect("setup");
+            keys.save(p).expect("the keys are cached");
+            keys
+        },
+    )
+}
+
 fn b256(f: &Fr) -> B256 {
     let mut out = [0u8; 32];
     out.copy_from_slice(&f.into_bigint().to_bytes_be());
@@ -156,10 +183,8 @@ async fn scenario(url: &str) {
     // the amounts paid
     let relayer = L1Client::connect(url, signers[4].clone()).await.expect("l1");
     let keys = Keys {
-        block: groth16::deterministic_setup(BlockCircuit::blank(PARAMS, SHAPE, 0).expect("blank"), [1; 32])
-            .expect("block setup"),
-        exit: groth16::deterministic_setup(ExitCircuit::blank(PARAMS).expect("blank"), [2; 32])
-            .expect("exit setup"),
+        block: cached_setup("block", || BlockCircuit::blank(PARAMS, SHAPE, 0).expect("blank"), [1; 32]),
+        exit: cached_setup("exit", || ExitCircuit::blank(PARAMS).expect("blank"), [2; 32]),
     };
     let mut verifiers = Vec::new();
     for (vk, name) in [(&keys.block.verifying, "BlockVerifier"), (&keys.exit.verifying, "ExitVerifier")] {

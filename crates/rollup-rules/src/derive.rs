@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use crate::batch::{ChannelBank, L2BlockBatch};
 use alloy_primitives::{B256, Bytes};
-use loft_chain::{TxDeposit, deposit::DEPOSIT_TX_TYPE};
+use loft_evm::{TxDeposit, deposit::DEPOSIT_TX_TYPE};
 
 use crate::{config::RollupConfig, deposits::L1BlockInfo};
 

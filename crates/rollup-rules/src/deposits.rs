@@ -2,13 +2,13 @@
 //! `0x7E`, and every L2 block opens with a system deposit that records its L1 origin in the
 //! `L1Block` predeploy. Both are derived from L1 alone, so every node builds the same ones.
 
-use alloy::sol_types::{SolCall, SolEvent};
 use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, keccak256};
-use loft_chain::{TxDeposit, l1_fee::L1Prices};
+use alloy_sol_types::{SolCall, SolEvent};
+use loft_evm::{TxDeposit, l1_fee::L1Prices};
 
 use crate::config::{L1_BLOCK, L1_INFO_DEPOSIT_GAS, L1_INFO_DEPOSITOR};
 
-alloy::sol! {
+alloy_sol_types::sol! {
     /// The portal's deposit event (`contracts/src/rollup/RollupPortal.sol`).
     event TransactionDeposited(address indexed from, address indexed to, uint256 indexed depositNonce, bytes opaqueData);
 

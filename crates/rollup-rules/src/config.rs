@@ -2,7 +2,7 @@
 //! derives a different chain.
 
 use alloy_primitives::{Address, B256, address};
-use loft_chain::l1_fee::L1FeeConfig;
+use loft_evm::l1_fee::L1FeeConfig;
 use serde::{Deserialize, Serialize};
 
 /// Chain id of the devnet L2.
