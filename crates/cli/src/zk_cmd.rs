@@ -16,11 +16,11 @@ use clap::{Args, Subcommand};
 use loft_l1::{L1Client, contracts::LoftToken};
 use loft_zk::amount::{AMOUNT, FEE};
 use loft_zk_node::{
-    api::{OperatorClient, serve},
-    contracts::{Deployment, RollupConfig, ZkRollup, add_token, deploy},
+    api::OperatorClient,
+    contracts::{Deployment, RollupConfig, ZkRollup, add_token},
     keys::RollupKeys,
-    operator::{Operator, OperatorConfig},
-    store::Store,
+    operator::OperatorConfig,
+    service::{self, Recorded},
     wallet,
 };
 
@@ -490,24 +490,14 @@ async fn exit(at: &Endpoints, data_dir: &std::path::Path, exit_keys: Option<Path
     Ok(())
 }
 
-/// A running operator: its API address, its task.
-pub struct RunningOperator {
-    /// Where its API listens.
-    pub api: SocketAddr,
-    /// The deployment.
-    pub deployment: Deployment,
-    /// The operator's loop.
-    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    /// The API server.
-    pub server: loft_zk_node::api::ServerHandle,
-}
+pub use loft_zk_node::service::RunningOperator;
 
 /// Starts the operator: keys (cached or from files), deployment (recorded, or made now), the
-/// record, the API and the loop.
+/// record, the API and the loop (`loft_zk_node::service`), saying what it did.
 pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperator> {
     let signer = signer(&args.private_key, 0)?;
     let l1 = L1Client::connect(&args.l1_rpc, signer).await?;
-    let config = RollupConfig {
+    let wanted = RollupConfig {
         account_depth: args.account_depth,
         wide_slots: args.wide,
         transfer_slots: args.transfers,
@@ -516,19 +506,19 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
         ..RollupConfig::devnet()
     };
     let record = args.data_dir.join("zk.json");
-    let existing = match Deployment::load(&record) {
-        Ok(d) if d.is_on(&l1).await? => Some(d),
-        Ok(d) => {
+    let recorded = service::recorded(&l1, &record).await?;
+    let config = match &recorded {
+        Recorded::Ours(d) => d.config.clone(),
+        Recorded::Foreign(d) => {
             println!(
                 "zk record    {} names a rollup this L1 does not have ({}): deploying a new one",
                 record.display(),
                 d.binding()
             );
-            None
+            wanted
         }
-        Err(_) => None,
+        Recorded::Absent => wanted,
     };
-    let config = existing.as_ref().map(|d| d.config.clone()).unwrap_or(config);
     println!("zk keys      {} (setting up the circuits on first use)", args.data_dir.join("keys").display());
     let keys = Arc::new(match (&args.block_keys, &args.exit_keys) {
         (Some(b), Some(e)) => RollupKeys::from_files(b, e)?,
@@ -538,33 +528,21 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
             tokio::task::spawn_blocking(move || RollupKeys::devnet(&dir, &config)).await??
         }
     });
-    let deployment = match existing {
-        Some(d) => {
-            println!("zk rollup    {} (from {})", d.rollup, record.display());
-            d
-        }
-        None => {
-            let d = deploy(&l1, &config, &keys).await.context("deploying the ZK rollup")?;
-            d.save(&record)?;
-            println!("zk rollup    {} deployed (record {})", d.rollup, record.display());
-            d
-        }
-    };
+    let (deployment, deployed) = service::deploy_or_resume(&l1, &record, recorded, &config, &keys).await?;
+    if deployed {
+        println!("zk rollup    {} deployed (record {})", deployment.rollup, record.display());
+    } else {
+        println!("zk rollup    {} (from {})", deployment.rollup, record.display());
+    }
     for token in &args.tokens {
         let id = add_token(&l1, &deployment, *token)
             .await
             .with_context(|| format!("registering token {token}"))?;
         println!("zk token     {token} (id {id})");
     }
-    let op_config = OperatorConfig {
-        deployment: deployment.clone(),
-        block_time: Duration::from_secs_f64(args.block_time.max(0.05)),
-        l1_confirmations: args.l1_confirmations,
-    };
     // The operator's record is bound to this deployment (chain, contract, L1 block): a new
     // L1 that put a new rollup at the same address never replays an old record.
-    let path = args.data_dir.join(format!("operator-{}.redb", deployment.rollup));
-    let (store, set_aside) = Store::open_for(&path, &deployment.binding())?;
+    let (store, path, set_aside) = service::open_store(&args.data_dir, &deployment)?;
     if let Some(aside) = set_aside {
         println!(
             "zk record    {} was made for another deployment: set aside as {}",
@@ -572,14 +550,17 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
             aside.display()
         );
     }
-    let operator = Operator::open(op_config, l1, keys, store).await?;
-    let (api, server) = serve(operator.clone(), args.listen).await?;
+    let op_config = OperatorConfig {
+        deployment,
+        block_time: Duration::from_secs_f64(args.block_time.max(0.05)),
+        l1_confirmations: args.l1_confirmations,
+    };
+    let running = service::run(op_config, l1, keys, store, args.listen).await?;
     println!(
-        "zk operator  http://{api} ({} wide + {} transfer slots, account depth {})",
-        config.wide_slots, config.transfer_slots, config.account_depth
+        "zk operator  http://{} ({} wide + {} transfer slots, account depth {})",
+        running.api, config.wide_slots, config.transfer_slots, config.account_depth
     );
-    let task = tokio::spawn(async move { operator.run().await.map_err(anyhow::Error::from) });
-    Ok(RunningOperator { api, deployment, task, server })
+    Ok(running)
 }
 
 /// The dev account the devnet's ZK operator uses (the optimistic rollup's roles use 0-3).

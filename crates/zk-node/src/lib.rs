@@ -8,6 +8,8 @@
 //! - [`operator`]: the operator: takes operations and L1's priority requests, builds, proves
 //!   and submits blocks;
 //! - [`api`]: the operator's JSON-RPC API;
+//! - [`service`]: the operator's start-up (deployment resumed or made, a store bound to it,
+//!   the API, the loop), shared by the CLI and the tests;
 //! - [`wallet`]: what a user does: L2 keys derived from an Ethereum signature, signed
 //!   operations, and exits proven from the state rebuilt from L1 alone.
 
@@ -15,6 +17,7 @@ pub mod api;
 pub mod contracts;
 pub mod keys;
 pub mod operator;
+pub mod service;
 pub mod store;
 pub mod wallet;
 pub mod wire;

@@ -19,8 +19,9 @@ fn devnet(dir: &Path, data_dir: Option<&str>) -> String {
         "devnet",
         "--exit-after-deploy",
         "--no-rollup",
+        // the smallest tree the demo's accounts fit in: its proofs are most of the test's time
         "--zk-account-depth",
-        "8",
+        "4",
         "--port",
         &port(()),
         "--zk-port",

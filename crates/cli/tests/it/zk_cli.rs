@@ -80,7 +80,7 @@ async fn operator(dir: &Path, l1: &str, port: u16, token: Address, run: u32) -> 
         loft(dir)
             .args(["zk", "operator", "--l1-rpc", l1, "--data-dir", "zk", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["--account-depth", "8", "--wide", "2", "--transfers", "4", "--block-time", "0.5"])
+            .args(["--account-depth", "4", "--wide", "2", "--transfers", "4", "--block-time", "0.5"])
             .args(["--priority-expiration", "30", "--block-interval", "2", "--token", &token.to_string()])
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

@@ -14,11 +14,13 @@ use alloy::providers::Provider;
 use alloy_primitives::{Address, U256, aliases::U24};
 use loft_l1::{L1Client, contracts::LoftToken};
 use loft_rpc::MiningMode;
+use loft_testkit::wait_until;
 use loft_zk_node::{
-    api::{ClientError, OperatorClient, REFUSED, serve},
+    api::{ClientError, OperatorClient, REFUSED},
     contracts::{Deployment, RollupConfig, ZkRollup, add_token, deploy},
     keys::RollupKeys,
-    operator::{Operator, OperatorConfig},
+    operator::OperatorConfig,
+    service::{self, RunningOperator},
     store::Store,
     wallet,
     wire::WireOp,
@@ -39,10 +41,9 @@ fn config() -> RollupConfig {
     }
 }
 
+/// A running operator (started as the CLI starts one) and a client of its API.
 struct Running {
-    op: std::sync::Weak<Operator>,
-    task: tokio::task::JoinHandle<()>,
-    server: jsonrpsee::server::ServerHandle,
+    operator: RunningOperator,
     client: OperatorClient,
 }
 
@@ -51,50 +52,27 @@ async fn start(d: &Deployment, l1: &L1Client, keys: Arc<RollupKeys>, db: &std::p
         OperatorConfig { deployment: d.clone(), block_time: Duration::from_millis(300), l1_confirmations: 0 };
     // the previous operator's store may still be closing on another thread (its last Arc is
     // gone, its redb file not yet released): retry for a while
-    let mut store = Store::open(db);
-    for _ in 0..200 {
-        if store.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        store = Store::open(db);
-    }
-    let op = Operator::open(config, l1.clone(), keys, store.expect("store")).await.expect("operator");
-    let (addr, server) = serve(op.clone(), "127.0.0.1:0".parse().expect("addr")).await.expect("api");
-    let weak = Arc::downgrade(&op);
-    let task = tokio::spawn(async move {
-        if let Err(e) = op.run().await {
-            panic!("operator failed: {e}");
-        }
-    });
-    Running { op: weak, task, server, client: OperatorClient::new(&format!("http://{addr}")) }
+    let store = wait_until("the store to open", Duration::from_secs(10), async || Store::open(db).ok()).await;
+    let any = "127.0.0.1:0".parse().expect("addr");
+    let operator = service::run(config, l1.clone(), keys, store, any).await.expect("operator");
+    let client = OperatorClient::new(&format!("http://{}", operator.api));
+    Running { operator, client }
 }
 
 /// Stops the operator and its API, and waits until both let go of it (and of its store).
 async fn stop(r: Running) {
-    r.task.abort();
-    let _ = r.server.stop();
-    r.server.stopped().await;
-    let _ = r.task.await;
-    for _ in 0..100 {
-        if r.op.strong_count() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the operator is still held {} times", r.op.strong_count());
+    let held = r.operator.operator.clone();
+    r.operator.stop().await;
+    wait_until("the operator to be let go of", Duration::from_secs(5), async || {
+        (held.strong_count() == 0).then_some(())
+    })
+    .await;
 }
 
 /// Waits until `check` holds, or fails after a while (blocks are proven on 2 cores, in a
 /// debug build, beside other tests).
-async fn until<F: AsyncFn() -> bool>(what: &str, check: F) {
-    for _ in 0..6_000 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
+async fn until(what: &str, check: impl AsyncFn() -> bool) {
+    wait_until(what, Duration::from_secs(600), async || check().await.then_some(())).await
 }
 
 fn refused(r: Result<loft_zk_node::api::Accepted, ClientError>) -> String {
