@@ -30,7 +30,8 @@ const ETH: u128 = 1_000_000_000_000_000_000;
 
 fn config() -> RollupConfig {
     RollupConfig {
-        account_depth: 8,
+        // the smallest tree its accounts fit in (16): proofs are most of the test's time
+        account_depth: 4,
         balance_depth: 2,
         wide_slots: 2,
         transfer_slots: 2,

@@ -38,7 +38,8 @@ alloy::sol!(
     "../../contracts/artifacts/ZkRollup.json"
 );
 
-const PARAMS: Params = Params { account_depth: 6, balance_depth: 2 };
+// the smallest account tree its five accounts fit in: proofs are most of the test's time
+const PARAMS: Params = Params { account_depth: 4, balance_depth: 2 };
 const SHAPE: BlockShape = BlockShape { wide: 2, transfers: 2 };
 const EXPIRATION: u64 = 8;
 const ETH: u64 = 0;
