@@ -25,7 +25,7 @@ pub struct Keys {
 /// instantiated once, here, rather than in every crate that proves: this crate is built
 /// optimised in tests too (see the workspace's profiles), its dependents are not, and an
 /// unoptimised prover is some ten times slower.
-struct ErasedCircuit<'a>(Box<dyn FnOnce(ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> + 'a>);
+struct ErasedCircuit<'a>(Box<dyn FnOnce(ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> + Send + 'a>);
 
 impl ConstraintSynthesizer<Fr> for ErasedCircuit<'_> {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
@@ -33,16 +33,27 @@ impl ConstraintSynthesizer<Fr> for ErasedCircuit<'_> {
     }
 }
 
-fn erase<'a, C: ConstraintSynthesizer<Fr> + 'a>(circuit: C) -> ErasedCircuit<'a> {
+fn erase<'a, C: ConstraintSynthesizer<Fr> + Send + 'a>(circuit: C) -> ErasedCircuit<'a> {
     ErasedCircuit(Box::new(move |cs| circuit.generate_constraints(cs)))
 }
 
 /// Keys for `circuit`'s shape from a seed (devnets and tests only: see the module doc).
-pub fn deterministic_setup<C: ConstraintSynthesizer<Fr>>(
+pub fn deterministic_setup<C: ConstraintSynthesizer<Fr> + Send>(
     circuit: C,
     seed: [u8; 32],
 ) -> Result<Keys, SynthesisError> {
-    setup_erased(erase(circuit), seed)
+    let circuit = erase(circuit);
+    on_pool(move || setup_erased(circuit, seed))
+}
+
+/// Runs `f` on a thread of rayon's global pool and returns what it gives. arkworks splits
+/// small steps of synthesis and proving across rayon; started from a thread outside the pool,
+/// every such step is handed to the pool and waited for (two context switches each), which
+/// was measured at three quarters of a proof's CPU time. From a pool thread a step runs in
+/// place unless an idle thread steals it. Everything that synthesises a circuit goes through
+/// here, the tests' satisfiability checks too.
+pub fn on_pool<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    rayon::scope(|_| f())
 }
 
 fn setup_erased(circuit: ErasedCircuit<'_>, seed: [u8; 32]) -> Result<Keys, SynthesisError> {
@@ -53,12 +64,13 @@ fn setup_erased(circuit: ErasedCircuit<'_>, seed: [u8; 32]) -> Result<Keys, Synt
 }
 
 /// A proof that `circuit` (with its witness) is satisfied.
-pub fn prove<C: ConstraintSynthesizer<Fr>>(
+pub fn prove<C: ConstraintSynthesizer<Fr> + Send>(
     keys: &Keys,
     circuit: C,
     seed: [u8; 32],
 ) -> Result<Proof<Bn254>, SynthesisError> {
-    prove_erased(keys, erase(circuit), seed)
+    let circuit = erase(circuit);
+    on_pool(move || prove_erased(keys, circuit, seed))
 }
 
 fn prove_erased(

@@ -88,9 +88,11 @@ fn blocks() -> (Block, Block, State) {
 }
 
 fn satisfied(c: BlockCircuit) -> (bool, usize) {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    c.generate_constraints(cs.clone()).expect("synthesis");
-    (cs.is_satisfied().expect("checked"), cs.num_constraints())
+    groth16::on_pool(move || {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        c.generate_constraints(cs.clone()).expect("synthesis");
+        (cs.is_satisfied().expect("checked"), cs.num_constraints())
+    })
 }
 
 #[test]

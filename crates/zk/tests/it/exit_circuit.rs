@@ -12,9 +12,11 @@ use loft_zk::{
 const PARAMS: Params = Params { account_depth: 5, balance_depth: 2 };
 
 fn satisfied(c: ExitCircuit) -> bool {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    c.generate_constraints(cs.clone()).expect("synthesis");
-    cs.is_satisfied().expect("checked")
+    groth16::on_pool(move || {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        c.generate_constraints(cs.clone()).expect("synthesis");
+        cs.is_satisfied().expect("checked")
+    })
 }
 
 #[test]

@@ -48,7 +48,7 @@ const ETH: u64 = 0;
 /// `target/loft-test-cache/` (named by the circuits' version, the shape and the seed).
 fn cached_setup<C>(circuit: &str, blank: impl FnOnce() -> C, seed: [u8; 32]) -> groth16::Keys
 where
-    C: ark_relations::gr1cs::ConstraintSynthesizer<Fr>,
+    C: ark_relations::gr1cs::ConstraintSynthesizer<Fr> + Send,
 {
     let name = format!(
         "{circuit}-v{}-d{}-b{}-w{}-t{}-s{}.pk",

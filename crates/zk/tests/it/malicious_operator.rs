@@ -112,9 +112,11 @@ fn circuit_satisfied(b: &Block) -> bool {
         payout: b.payout.clone(),
         commitment: block_commitment(&b.old_root, &root, &pubdata),
     };
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    circuit.generate_constraints(cs.clone()).expect("synthesis");
-    cs.is_satisfied().expect("checked")
+    loft_zk::groth16::on_pool(move || {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        circuit.generate_constraints(cs.clone()).expect("synthesis");
+        cs.is_satisfied().expect("checked")
+    })
 }
 
 fn assert_refused(b: &Block, rule: &str) {

@@ -137,9 +137,13 @@ proptest! {
     #[test]
     fn the_circuit_agrees_on_random_blocks(specs in prop::collection::vec(spec(), 1..6)) {
         for block in run(specs)?.into_iter().take(1) {
-            let cs = ConstraintSystem::<Fr>::new_ref();
-            BlockCircuit::new(&block).generate_constraints(cs.clone()).expect("synthesis");
-            prop_assert!(cs.is_satisfied().expect("checked"), "the circuit accepts what the operator built");
+            let circuit = BlockCircuit::new(&block);
+            let satisfied = loft_zk::groth16::on_pool(move || {
+                let cs = ConstraintSystem::<Fr>::new_ref();
+                circuit.generate_constraints(cs.clone()).expect("synthesis");
+                cs.is_satisfied().expect("checked")
+            });
+            prop_assert!(satisfied, "the circuit accepts what the operator built");
         }
     }
 }
