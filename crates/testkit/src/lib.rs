@@ -12,8 +12,6 @@
 //!
 //! A dev-dependency only: nothing here ships in a binary.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
