@@ -374,24 +374,14 @@ fn strip_sidecar(envelope: TxEnvelope) -> Result<(TxEnvelope, Vec<BlobRecord>), 
             with_sidecar
                 .validate_blob(alloy_eips::eip4844::env_settings::EnvKzgSettings::Default.get())
                 .map_err(|e| TxError::InvalidBlobs(e.to_string()))?;
-            let blobs: Vec<BlobRecord> = match &with_sidecar.sidecar {
-                alloy_eips::eip7594::BlobTransactionSidecarVariant::Eip4844(s) => s
-                    .versioned_hashes()
-                    .zip(s.blobs.iter())
-                    .map(|(versioned_hash, blob)| BlobRecord {
-                        versioned_hash,
-                        blob: Bytes::copy_from_slice(blob.as_slice()),
-                    })
-                    .collect(),
-                alloy_eips::eip7594::BlobTransactionSidecarVariant::Eip7594(s) => s
-                    .versioned_hashes()
-                    .zip(s.blobs.iter())
-                    .map(|(versioned_hash, blob)| BlobRecord {
-                        versioned_hash,
-                        blob: Bytes::copy_from_slice(blob.as_slice()),
-                    })
-                    .collect(),
-            };
+            // the check above matched the sidecar's commitments to these hashes, in order
+            let blobs: Vec<BlobRecord> = (with_sidecar.tx.blob_versioned_hashes.iter())
+                .zip(with_sidecar.sidecar.blobs())
+                .map(|(versioned_hash, blob)| BlobRecord {
+                    versioned_hash: *versioned_hash,
+                    blob: Bytes::copy_from_slice(blob.as_slice()),
+                })
+                .collect();
             let tx = Signed::new_unchecked(TxEip4844Variant::TxEip4844(with_sidecar.tx), signature, hash);
             Ok((EthereumTxEnvelope::Eip4844(tx), blobs))
         }
