@@ -63,6 +63,16 @@ fn setup_erased(circuit: ErasedCircuit<'_>, seed: [u8; 32]) -> Result<Keys, Synt
     Ok(Keys { proving, verifying, prepared })
 }
 
+/// Whether `circuit`'s witness satisfies it, and how many constraints it has (synthesised on
+/// a pool thread, as everything here).
+pub fn check<C: ConstraintSynthesizer<Fr> + Send>(circuit: C) -> Result<(bool, usize), SynthesisError> {
+    on_pool(move || {
+        let cs = ark_relations::gr1cs::ConstraintSystem::<Fr>::new_ref();
+        circuit.generate_constraints(cs.clone())?;
+        Ok((cs.is_satisfied()?, cs.num_constraints()))
+    })
+}
+
 /// A proof that `circuit` (with its witness) is satisfied.
 pub fn prove<C: ConstraintSynthesizer<Fr> + Send>(
     keys: &Keys,

@@ -6,7 +6,6 @@
 //! with. A small block is proven and verified with Groth16.
 
 use ark_bn254::Fr;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use loft_zk::{
     block::{Block, BlockBuilder, BlockError, BlockShape, Op, block_commitment},
     circuit::BlockCircuit,
@@ -88,11 +87,7 @@ fn blocks() -> (Block, Block, State) {
 }
 
 fn satisfied(c: BlockCircuit) -> (bool, usize) {
-    groth16::on_pool(move || {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        c.generate_constraints(cs.clone()).expect("synthesis");
-        (cs.is_satisfied().expect("checked"), cs.num_constraints())
-    })
+    groth16::check(c).expect("synthesis")
 }
 
 #[test]

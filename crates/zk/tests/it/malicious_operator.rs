@@ -112,11 +112,7 @@ fn circuit_satisfied(b: &Block) -> bool {
         payout: b.payout.clone(),
         commitment: block_commitment(&b.old_root, &root, &pubdata),
     };
-    loft_zk::groth16::on_pool(move || {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        circuit.generate_constraints(cs.clone()).expect("synthesis");
-        cs.is_satisfied().expect("checked")
-    })
+    loft_zk::groth16::check(circuit).expect("synthesis").0
 }
 
 fn assert_refused(b: &Block, rule: &str) {

@@ -6,7 +6,6 @@
 //! is satisfied too.
 
 use ark_bn254::Fr;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use loft_zk::{
     block::{Block, BlockBuilder, BlockShape, Op},
     circuit::BlockCircuit,
@@ -137,12 +136,7 @@ proptest! {
     #[test]
     fn the_circuit_agrees_on_random_blocks(specs in prop::collection::vec(spec(), 1..6)) {
         for block in run(specs)?.into_iter().take(1) {
-            let circuit = BlockCircuit::new(&block);
-            let satisfied = loft_zk::groth16::on_pool(move || {
-                let cs = ConstraintSystem::<Fr>::new_ref();
-                circuit.generate_constraints(cs.clone()).expect("synthesis");
-                cs.is_satisfied().expect("checked")
-            });
+            let (satisfied, _) = loft_zk::groth16::check(BlockCircuit::new(&block)).expect("synthesis");
             prop_assert!(satisfied, "the circuit accepts what the operator built");
         }
     }
