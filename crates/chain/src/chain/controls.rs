@@ -67,6 +67,20 @@ impl Chain {
         Ok(())
     }
 
+    /// Sets the gas limit of the blocks mined from now on (anvil's `evm_setBlockGasLimit`);
+    /// transactions above it are refused at the pool, as they would be on a chain started
+    /// with it. Kept in memory: a restart takes the limit from the chain's configuration.
+    pub fn set_block_gas_limit(&mut self, gas: u64) -> Result<(), ChainError> {
+        const MIN: u64 = 21_000;
+        if gas < MIN {
+            return Err(ChainError::Invalid(format!(
+                "a block gas limit of {gas} holds no transaction (the least is {MIN})"
+            )));
+        }
+        self.config.block_gas_limit = gas;
+        Ok(())
+    }
+
     /// A snapshot of the current head.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot { head: self.head.header.number, time_offset: self.time_offset }

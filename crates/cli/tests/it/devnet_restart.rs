@@ -57,20 +57,15 @@ fn devnet(dir: &Path, data_dir: Option<&str>) -> String {
 #[test]
 fn devnet_starts_again_in_the_same_folder() {
     let dir = tempfile::tempdir().expect("tempdir");
+    common::seed_zk_keys(&dir.path().join("target/loft-devnet/zk/keys"));
     devnet(dir.path(), None);
     let again = devnet(dir.path(), None);
     assert!(again.contains("names a rollup this L1 does not have"), "{again}");
     assert!(again.contains("was made for another deployment: set aside"), "{again}");
 
-    // The same with a data directory (the circuits' keys of the first runs copied in, so
-    // they are not set up again): the second start resumes the same ZK rollup.
-    let keys = dir.path().join("target/loft-devnet/zk/keys");
-    let kept = dir.path().join("dd/zk/keys");
-    std::fs::create_dir_all(&kept).expect("keys dir");
-    for entry in std::fs::read_dir(&keys).expect("keys") {
-        let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), kept.join(entry.file_name())).expect("copy keys");
-    }
+    // The same with a data directory (the circuits' keys put there too, so they are not set
+    // up again): the second start resumes the same ZK rollup.
+    common::seed_zk_keys(&dir.path().join("dd/zk/keys"));
     let first = devnet(dir.path(), Some("dd"));
     assert!(first.contains("deployed (record dd/zk/zk.json)"), "{first}");
     let resumed = devnet(dir.path(), Some("dd"));

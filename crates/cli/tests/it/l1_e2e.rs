@@ -6,6 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
+use alloy::eips::BlockNumberOrTag;
 use alloy::{
     consensus::{SidecarCoder, SimpleCoder, Transaction as _},
     eips::eip4844::Blob,
@@ -14,7 +15,7 @@ use alloy::{
     rpc::types::{Filter, TransactionRequest},
     sol_types::SolEvent,
 };
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_primitives::{Address, B256, U64, U256, keccak256};
 use futures::StreamExt;
 use loft_l1::{L1Client, contracts, contracts::LoftToken};
 use loft_primitives::smt::SmtProof;
@@ -199,6 +200,18 @@ async fn scenario(http: &str, ws: &str, loft_node: bool) {
             p.raw_request("loft_getBlob".into(), (B256::repeat_byte(1),)).await.expect("loft_getBlob");
         assert!(missing.is_none());
     }
+
+    // The block gas limit set at run time, as anvil sets it: the next block has it.
+    let limit_before =
+        p.get_block_by_number(BlockNumberOrTag::Latest).await.expect("b").expect("b").header.gas_limit;
+    let set: bool =
+        p.raw_request("evm_setBlockGasLimit".into(), (U64::from(25_000_000u64),)).await.expect("set");
+    assert!(set);
+    let _: Value = p.raw_request("evm_mine".into(), ()).await.expect("mine");
+    let limited = p.get_block_by_number(BlockNumberOrTag::Latest).await.expect("b").expect("b");
+    assert_eq!(limited.header.gas_limit, 25_000_000);
+    let _: bool =
+        p.raw_request("evm_setBlockGasLimit".into(), (U64::from(limit_before),)).await.expect("set");
 
     // Snapshots and time travel, as anvil does them.
     let snapshot: U256 = p.raw_request("evm_snapshot".into(), ()).await.expect("snapshot");

@@ -127,6 +127,7 @@ async fn deposit_transfer_withdraw_kill_9_and_exit() {
     let sent = lofts.transfer(alice.address(), U256::from(100 * ETH)).send().await.expect("send");
     assert!(sent.get_receipt().await.expect("receipt").status());
 
+    common::seed_zk_keys(&dir.path().join("zk/keys"));
     let mut op_process = operator(dir.path(), &url, zk_port, loft_token, 1).await;
     let api = OperatorClient::new(&format!("http://127.0.0.1:{zk_port}"));
     let d = api.deployment().await.expect("deployment");

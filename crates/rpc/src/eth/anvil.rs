@@ -42,6 +42,12 @@ pub(super) fn register(m: &mut RpcModule<Ctx>) -> Result<(), jsonrpsee::core::Re
         c.node.with_chain(|ch| ch.set_next_timestamp(ts)).map_err(chain_err)?;
         Ok(Value::Null)
     })?;
+    m.register_method("evm_setBlockGasLimit", |p, c, _| -> RpcResult<bool> {
+        let v: Value = one(&p)?;
+        let gas: u64 = quantity::<U64>(&v).map(|x| x.to::<u64>()).or_else(|_| quantity::<u64>(&v))?;
+        c.node.with_chain(|ch| ch.set_block_gas_limit(gas)).map_err(chain_err)?;
+        Ok(true)
+    })?;
     m.register_method("evm_snapshot", |_, c, _| -> RpcResult<U256> { Ok(U256::from(c.node.snapshot())) })?;
     m.register_blocking_method("evm_revert", |p, c, _| -> RpcResult<bool> {
         let id: U256 = one(&p)?;

@@ -3,3 +3,5 @@
 
 mod operator_e2e;
 mod priority_flood;
+mod rules_on_l1;
+mod verifier_evm;

@@ -4,7 +4,9 @@
 //! L1 blocks; here L1 advances only by the operator's own blocks and one more per block),
 //! serves every request before its deadline, and at no point can anyone switch the rollup to
 //! exodus mode. Then the operator stops for good: exodus starts at the next request's
-//! deadline, not a block before.
+//! deadline, not a block before. The L1 block is a small one (its gas limit set for the flood
+//! with `evm_setBlockGasLimit`), so that the proofs of the whole flood stay few; the Solidity
+//! test `ZkPriorityFlood.t.sol` floods a 30M-gas block.
 
 use std::{sync::Arc, time::Duration};
 
@@ -20,9 +22,8 @@ use loft_zk_node::{
     store::Store,
 };
 
-/// Requests in the flood; the L1 blocks' gas limit (4.96M, enough to deploy the rollup) fits
-/// exactly these.
-const FLOOD: u64 = 62;
+/// Requests in the flood: the flood's L1 block has a gas limit that fits exactly these.
+const FLOOD: u64 = 24;
 /// The gas limit of each request (one uses some 75,000 in a transaction of its own).
 const REQUEST_GAS: u64 = 80_000;
 
@@ -30,10 +31,10 @@ fn config() -> RollupConfig {
     RollupConfig {
         account_depth: 4,
         balance_depth: 1,
-        wide_slots: 8,
+        wide_slots: 4,
         transfer_slots: 1,
         fee_account: 0,
-        // without the queue's clock, request 25 would expire while the operator is at 24
+        // without the queue's clock, request 13 would expire while the operator is at 12
         priority_expiration_blocks: 6,
         block_interval: 2,
         min_deposit: 1_000_000_000_000,
@@ -44,14 +45,16 @@ async fn mine(l1: &L1Client) {
     let _: serde_json::Value = l1.provider().raw_request("evm_mine".into(), ()).await.expect("mine");
 }
 
+async fn set_block_gas_limit(l1: &L1Client, gas: u64) {
+    let set: bool =
+        l1.provider().raw_request("evm_setBlockGasLimit".into(), (gas,)).await.expect("gas limit");
+    assert!(set);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_full_exits_can_not_force_exodus() {
-    let devnet = loft_testkit::devnet_with(DevnetConfig {
-        mining: MiningMode::Instant,
-        block_gas_limit: Some(FLOOD * REQUEST_GAS),
-        ..Default::default()
-    })
-    .await;
+    let devnet =
+        loft_testkit::devnet_with(DevnetConfig { mining: MiningMode::Instant, ..Default::default() }).await;
     let url = devnet.url();
     let signers = loft_l1::dev_signers(3).expect("keys");
     let operator_l1 = L1Client::connect(&url, signers[0].clone()).await.expect("l1");
@@ -66,6 +69,15 @@ async fn a_flood_of_full_exits_can_not_force_exodus() {
 
     // the flood: FLOOD requests, all in one L1 block that they fill
     devnet.node.set_mining(MiningMode::Manual);
+    let usual_limit = operator_l1
+        .provider()
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .expect("head")
+        .expect("head")
+        .header
+        .gas_limit;
+    set_block_gas_limit(&operator_l1, FLOOD * REQUEST_GAS).await;
     let spam = ZkRollup::new(d.rollup, attacker.provider().clone());
     let first_nonce = attacker.provider().get_transaction_count(attacker.address()).await.expect("nonce");
     for i in 0..FLOOD {
@@ -78,6 +90,7 @@ async fn a_flood_of_full_exits_can_not_force_exodus() {
             .expect("a request enters the pool");
     }
     let flood_block = devnet.node.mine().expect("the flood's block");
+    set_block_gas_limit(&operator_l1, usual_limit).await;
     devnet.node.set_mining(MiningMode::Instant);
     assert_eq!(flood_block.tx_hashes.len() as u64, FLOOD, "one block holds the whole flood");
     assert_eq!(rollup.totalPriorityRequests().call().await.expect("total"), FLOOD);

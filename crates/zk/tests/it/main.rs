@@ -3,7 +3,5 @@
 
 mod block_circuit;
 mod exit_circuit;
-mod l1_e2e;
 mod malicious_operator;
 mod rules_agree;
-mod verifier_evm;

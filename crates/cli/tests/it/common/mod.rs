@@ -58,3 +58,19 @@ pub async fn assert_l2_eth_backed(l1_url: &str, rollup: &loft_rollup::service::R
         assert!(backing.l2_accounts > alloy_primitives::U256::ZERO, "nothing on L2 to check: {backing:?}");
     }
 }
+
+/// Puts the circuits' keys of the CLI's default ZK rollup at account depth 4 (`loft devnet
+/// --zk-account-depth 4`, `loft zk operator --account-depth 4`) into `keys_dir`, where the CLI
+/// looks for them before setting them up. They come from the tests' cache, set up once per
+/// shape for every test: what these tests check is the CLI, not a setup run again.
+pub fn seed_zk_keys(keys_dir: &std::path::Path) {
+    use loft_zk_node::{contracts::RollupConfig, keys};
+    let config = RollupConfig { account_depth: 4, ..RollupConfig::devnet() };
+    let cache = loft_testkit::cache_dir("zk-keys");
+    loft_testkit::one_at_a_time(|| keys::RollupKeys::devnet(&cache, &config)).expect("the cached keys");
+    std::fs::create_dir_all(keys_dir).expect("keys dir");
+    let (block, exit) = keys::cache_paths(&cache, &config);
+    let (block_to, exit_to) = keys::cache_paths(keys_dir, &config);
+    std::fs::copy(block, block_to).expect("copy the block circuit's keys");
+    std::fs::copy(exit, exit_to).expect("copy the exit circuit's keys");
+}

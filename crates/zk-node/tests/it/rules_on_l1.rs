@@ -1,4 +1,5 @@
-//! The ZK rollup end to end on an L1 (the embedded devnet, and anvil), with real Groth16
+//! The ZK rollup end to end on an L1 (the embedded devnet, and anvil), driven by loft-zk's
+//! rules directly, without the operator (`operator_e2e` runs it), with real Groth16
 //! proofs and the generated verifiers: deposits requested on L1 reach L2 through the priority
 //! queue; keys are registered with change-key authorised by the owners' Ethereum signatures;
 //! transfers between users and to a new address; a withdrawal is paid on L1. Blocks with a
@@ -30,13 +31,10 @@ use loft_zk::{
     solidity::{ProofWords, compile, verifier_source},
     state::{Address, Params, State},
 };
-
-alloy::sol!(
-    #[sol(rpc)]
-    #[allow(missing_docs, clippy::too_many_arguments)]
-    ZkRollup,
-    "../../contracts/artifacts/ZkRollup.json"
-);
+use loft_zk_node::{
+    contracts::{RollupConfig, ZkRollup},
+    keys::RollupKeys,
+};
 
 // the smallest account tree its five accounts fit in: proofs are most of the test's time
 const PARAMS: Params = Params { account_depth: 4, balance_depth: 2 };
@@ -44,31 +42,19 @@ const SHAPE: BlockShape = BlockShape { wide: 2, transfers: 2 };
 const EXPIRATION: u64 = 8;
 const ETH: u64 = 0;
 
-/// The deterministic keys of a circuit of this test's shape, set up once and kept under
-/// `target/loft-test-cache/` (named by the circuits' version, the shape and the seed).
-fn cached_setup<C>(circuit: &str, blank: impl FnOnce() -> C, seed: [u8; 32]) -> groth16::Keys
-where
-    C: ark_relations::gr1cs::ConstraintSynthesizer<Fr> + Send,
-{
-    let name = format!(
-        "{circuit}-v{}-d{}-b{}-w{}-t{}-s{}.pk",
-        loft_zk::CIRCUIT_VERSION,
-        PARAMS.account_depth,
-        PARAMS.balance_depth,
-        SHAPE.wide,
-        SHAPE.transfers,
-        seed[0]
-    );
-    let path = loft_testkit::cache_dir("zk-keys").join(name);
-    loft_testkit::cached(
-        &path,
-        |p| groth16::Keys::load_own(p).ok(),
-        |p| {
-            let keys = groth16::deterministic_setup(blank(), seed).expect("setup");
-            keys.save(p).expect("the keys are cached");
-            keys
-        },
-    )
+/// The circuits' keys of this test's shape: `operator_e2e`'s rollup has the same, so the two
+/// tests share one setup, kept under `target/loft-test-cache/`.
+fn keys() -> RollupKeys {
+    let config = RollupConfig {
+        account_depth: PARAMS.account_depth,
+        balance_depth: PARAMS.balance_depth,
+        wide_slots: SHAPE.wide,
+        transfer_slots: SHAPE.transfers,
+        fee_account: 0,
+        ..RollupConfig::devnet()
+    };
+    let cache = loft_testkit::cache_dir("zk-keys");
+    loft_testkit::one_at_a_time(|| RollupKeys::devnet(&cache, &config)).expect("keys")
 }
 
 fn b256(f: &Fr) -> B256 {
@@ -85,14 +71,9 @@ fn words(proof: &ark_groth16::Proof<ark_bn254::Bn254>) -> [U256; 8] {
     ProofWords::new(proof).0.map(U256::from_be_bytes)
 }
 
-struct Keys {
-    block: groth16::Keys,
-    exit: groth16::Keys,
-}
-
 struct Operator<'a, P: Provider> {
     rollup: &'a ZkRollup::ZkRollupInstance<P>,
-    keys: &'a Keys,
+    keys: &'a RollupKeys,
     state: State,
     number: u32,
     seen_requests: u64,
@@ -183,10 +164,7 @@ async fn scenario(url: &str) {
     // anyone may pay out a pending balance: a fifth account does, so balances change by exactly
     // the amounts paid
     let relayer = L1Client::connect(url, signers[4].clone()).await.expect("l1");
-    let keys = Keys {
-        block: cached_setup("block", || BlockCircuit::blank(PARAMS, SHAPE, 0).expect("blank"), [1; 32]),
-        exit: cached_setup("exit", || ExitCircuit::blank(PARAMS).expect("blank"), [2; 32]),
-    };
+    let keys = keys();
     let mut verifiers = Vec::new();
     for (vk, name) in [(&keys.block.verifying, "BlockVerifier"), (&keys.exit.verifying, "ExitVerifier")] {
         let code = compile(&solc, &verifier_source(vk, name), name).expect("solc");
