@@ -59,6 +59,16 @@ pub struct ChannelDeployment {
     pub bound_to: Option<(u64, B256)>,
 }
 
+impl loft_l1::binding::DeploymentRecord for ChannelDeployment {
+    fn binding(&self) -> loft_l1::binding::Binding {
+        loft_l1::binding::Binding {
+            chain_id: self.chain_id,
+            contract: self.channel_manager,
+            bound_to: self.bound_to,
+        }
+    }
+}
+
 impl ChannelDeployment {
     /// The EIP-712 domain of balance proofs on this deployment.
     pub fn domain(&self) -> ChannelDomain {
@@ -74,12 +84,6 @@ impl ChannelDeployment {
             id.extend_from_slice(hash.as_slice());
         }
         id
-    }
-
-    /// Whether `l1` holds this deployment: the same chain id, the manager's code, and the
-    /// bound block (a record without one matches on chain id and code alone).
-    pub async fn is_on(&self, l1: &L1Client) -> Result<bool, L1Error> {
-        loft_l1::binding::deployment_is_on(l1, self.chain_id, self.channel_manager, self.bound_to).await
     }
 
     /// Writes the record as JSON, atomically.

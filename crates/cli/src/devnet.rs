@@ -6,7 +6,7 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Args;
 use loft_devnet::{Devnet, DevnetConfig};
-use loft_l1::{L1Client, contracts};
+use loft_l1::{L1Client, binding, contracts};
 use loft_rpc::MiningMode;
 
 /// Options of `loft devnet`.
@@ -119,17 +119,16 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("target/loft-devnet"))
         .join(format!("deployments-{chain_id}.json"));
-    let deployments = match existing_deployments(&client, &record).await {
-        Some(d) => {
-            println!("contracts    already deployed (from {})", record.display());
-            d
-        }
-        None => {
-            let d = contracts::deploy_all(&client).await.context("deploying loft's contracts")?;
-            d.save(&record)?;
-            d
-        }
-    };
+    let (deployments, deployed) = binding::deploy_or_resume(
+        &record,
+        binding::recorded(&client, &record).await?,
+        async || contracts::deploy_all(&client).await.context("deploying loft's contracts"),
+        |e| anyhow::anyhow!("writing {}: {e}", record.display()),
+    )
+    .await?;
+    if !deployed {
+        println!("contracts    already deployed (from {})", record.display());
+    }
     println!("LoftToken    {} (ERC-20)", deployments.loft_token);
     println!("deployments  {}", record.display());
     let channels = channel_deployment(&client, args.data_dir.as_deref(), chain_id).await?;
@@ -222,8 +221,8 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The channel contracts: those of an earlier run when the record's code is still on chain,
-/// else new ones. The record goes to the data directory (with the chain) and to the default
+/// The channel contracts: those of an earlier run when this L1 holds the deployment its record
+/// is bound to (chain, code and bound block), else new ones. The record goes to the data directory (with the chain) and to the default
 /// path of `loft channel node --deployment`.
 async fn channel_deployment(
     client: &L1Client,
@@ -235,34 +234,19 @@ async fn channel_deployment(
         .map(|d| d.to_path_buf())
         .unwrap_or_else(|| PathBuf::from("target/loft-devnet"))
         .join(format!("channels-{chain_id}.json"));
-    let existing = match ChannelDeployment::load(&record) {
-        Ok(d) if d.is_on(client).await? => Some(d),
-        _ => None,
-    };
-    let d = match existing {
-        Some(d) => d,
-        None => {
-            let d = channels::deploy(
-                client,
-                channels::DEVNET_SETTLE_TIMEOUT_MIN,
-                channels::DEVNET_SETTLE_TIMEOUT_MAX,
-            )
-            .await
-            .context("deploying the channel contracts")?;
-            d.save(&record)?;
-            d
-        }
-    };
+    let (d, _) = binding::deploy_or_resume(
+        &record,
+        binding::recorded::<ChannelDeployment>(client, &record).await?,
+        async || {
+            channels::deploy(client, channels::DEVNET_SETTLE_TIMEOUT_MIN, channels::DEVNET_SETTLE_TIMEOUT_MAX)
+                .await
+                .context("deploying the channel contracts")
+        },
+        |e| anyhow::anyhow!("writing {}: {e}", record.display()),
+    )
+    .await?;
     d.save(std::path::Path::new(crate::channel_cmd::DEFAULT_DEPLOYMENT))?;
     Ok(d)
-}
-
-async fn existing_deployments(client: &L1Client, path: &std::path::Path) -> Option<contracts::Deployments> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let d: contracts::Deployments = serde_json::from_str(&text).ok()?;
-    use alloy::providers::Provider;
-    let code = client.provider().get_code_at(d.loft_token).await.ok()?;
-    (!code.is_empty()).then_some(d)
 }
 
 /// With the rollup on an instant-mining devnet, an empty L1 block after this long without one.

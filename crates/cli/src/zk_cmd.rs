@@ -513,7 +513,7 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
             println!(
                 "zk record    {} names a rollup this L1 does not have ({}): deploying a new one",
                 record.display(),
-                d.binding()
+                d.binding_text()
             );
             wanted
         }

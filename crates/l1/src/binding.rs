@@ -42,6 +42,87 @@ pub async fn deployment_is_on(
     Ok(block.is_some_and(|b| b.header.hash == hash))
 }
 
+/// What a deployment record is bound to: the L1's chain id, the contract whose code must be
+/// there, and an L1 block at or after the deployment (absent in records made before records
+/// were bound).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The L1's chain id.
+    pub chain_id: u64,
+    /// The contract whose code the L1 must hold.
+    pub contract: Address,
+    /// The bound block (number, hash).
+    pub bound_to: Option<(u64, B256)>,
+}
+
+impl Binding {
+    /// Whether `l1` holds the deployment this binding names ([`deployment_is_on`]).
+    pub async fn is_on(&self, l1: &L1Client) -> Result<bool, L1Error> {
+        deployment_is_on(l1, self.chain_id, self.contract, self.bound_to).await
+    }
+}
+
+impl std::fmt::Display for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "chain {} contract {}", self.chain_id, self.contract)?;
+        match self.bound_to {
+            Some((number, hash)) => write!(f, " block {number} {hash}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A deployment record (the JSON file a node, a demo or a wallet reads to find its contracts).
+pub trait DeploymentRecord: Serialize + DeserializeOwned {
+    /// What the record is bound to.
+    fn binding(&self) -> Binding;
+}
+
+/// What a deployment record says about the L1 it is read against.
+#[derive(Clone, Debug)]
+pub enum Recorded<T> {
+    /// No record (or a file that is not one).
+    Absent,
+    /// A record of a deployment this L1 holds: resume it.
+    Ours(T),
+    /// A record of a deployment this L1 does not have (another chain, or a devnet started
+    /// anew): never resumed.
+    Foreign(T),
+}
+
+/// Reads the deployment record at `path` against `l1`. A file there that is not a record is
+/// an error (naming it), never overwritten: a person decides what it was.
+pub async fn recorded<T: DeploymentRecord>(l1: &L1Client, path: &Path) -> Result<Recorded<T>, L1Error> {
+    let record = match load_record::<T>(path) {
+        Ok(record) => record,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recorded::Absent),
+        Err(e) => {
+            return Err(L1Error::Config(format!(
+                "the deployment record {}: {e} (move it away to deploy anew)",
+                path.display()
+            )));
+        }
+    };
+    Ok(if record.binding().is_on(l1).await? { Recorded::Ours(record) } else { Recorded::Foreign(record) })
+}
+
+/// The recorded deployment when it is `l1`'s, else the one `deploy` makes, whose record then
+/// replaces whatever was at `path` (written atomically, once the deployment is on L1); `true`
+/// when it was deployed now. A record that can not be written is `saving`'s error.
+pub async fn deploy_or_resume<T: DeploymentRecord, E>(
+    path: &Path,
+    recorded: Recorded<T>,
+    deploy: impl AsyncFnOnce() -> Result<T, E>,
+    saving: impl FnOnce(std::io::Error) -> E,
+) -> Result<(T, bool), E> {
+    if let Recorded::Ours(record) = recorded {
+        return Ok((record, false));
+    }
+    let record = deploy().await?;
+    save_record(path, &record).map_err(saving)?;
+    Ok((record, true))
+}
+
 /// Renames the record at `path` to `<path>.set-aside-<unix seconds>` (kept whole, for a
 /// person to look at) and returns the new path.
 pub fn set_aside(path: &Path) -> std::io::Result<PathBuf> {

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use alloy::sol_types::SolConstructor;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{L1Client, L1Error};
@@ -32,6 +32,20 @@ pub struct Deployments {
     pub chain_id: u64,
     /// The ERC-20 used by demos and benchmarks.
     pub loft_token: Address,
+    /// An L1 block (number, hash) at or after the deployment: the record belongs to the L1
+    /// history that has it (`crate::binding`).
+    #[serde(default)]
+    pub bound_to: Option<(u64, B256)>,
+}
+
+impl crate::binding::DeploymentRecord for Deployments {
+    fn binding(&self) -> crate::binding::Binding {
+        crate::binding::Binding {
+            chain_id: self.chain_id,
+            contract: self.loft_token,
+            bound_to: self.bound_to,
+        }
+    }
 }
 
 impl Deployments {
@@ -60,5 +74,6 @@ pub async fn deploy_all(client: &L1Client) -> Result<Deployments, L1Error> {
     let supply = U256::from(1_000_000_000u64) * U256::from(10u64).pow(U256::from(18));
     let loft_token =
         client.deploy(loft_token_creation_code("Loft Token", "LOFT", supply, client.address())).await?;
-    Ok(Deployments { chain_id, loft_token })
+    let bound_to = Some(crate::binding::head_block(client).await?);
+    Ok(Deployments { chain_id, loft_token, bound_to })
 }

@@ -220,40 +220,50 @@ impl RollupRecord {
     }
 }
 
-const RECORD_FILE: &str = "rollup.json";
-
-fn read_record(dir: &std::path::Path) -> Result<Option<RollupRecord>, NodeError> {
-    let path = dir.join(RECORD_FILE);
-    if !path.exists() {
-        return Ok(None);
+impl loft_l1::binding::DeploymentRecord for RollupRecord {
+    fn binding(&self) -> loft_l1::binding::Binding {
+        let anchor = &self.config.l1_anchor;
+        loft_l1::binding::Binding {
+            chain_id: self.config.l1_chain_id,
+            contract: self.deployment.portal,
+            bound_to: Some((anchor.number, anchor.hash)),
+        }
     }
-    RollupRecord::load(&path).map(Some)
 }
 
+const RECORD_FILE: &str = "rollup.json";
+
 /// Deploys the L1 contracts and the rollup's parameters, or, when `cfg.data_dir` holds a
-/// rollup already, checks that L1 still has its contracts and resumes it.
+/// rollup already, checks that L1 still has its contracts and anchor block and resumes it;
+/// `true` when resumed.
 async fn deploy_or_resume(
     cfg: &RollupServiceConfig,
     l1: &L1Client,
 ) -> Result<(RollupRecord, bool), NodeError> {
-    if let Some(dir) = &cfg.data_dir
-        && let Some(record) = read_record(dir)?
-    {
-        let code = l1.provider().get_code_at(record.deployment.portal).await.map_err(L1Error::from)?;
-        let anchor = l1
-            .provider()
-            .get_block_by_number(BlockNumberOrTag::Number(record.config.l1_anchor.number))
-            .await
-            .map_err(L1Error::from)?;
-        if code.is_empty() || anchor.map(|b| b.header.hash) != Some(record.config.l1_anchor.hash) {
-            return Err(NodeError::L1(L1Error::Config(format!(
-                "{} records a rollup whose L1 contracts or anchor block this L1 does not have (a new L1?); \
-                 remove that directory to start a new rollup",
-                dir.display()
-            ))));
-        }
-        return Ok((record, true));
+    let Some(dir) = &cfg.data_dir else {
+        return Ok((deploy_rollup(cfg, l1).await?, false));
+    };
+    let path = dir.join(RECORD_FILE);
+    let recorded = loft_l1::binding::recorded::<RollupRecord>(l1, &path).await?;
+    if let loft_l1::binding::Recorded::Foreign(_) = recorded {
+        return Err(NodeError::L1(L1Error::Config(format!(
+            "{} records a rollup whose L1 contracts or anchor block this L1 does not have (a new L1?); \
+             remove that directory to start a new rollup",
+            dir.display()
+        ))));
     }
+    let (record, deployed) = loft_l1::binding::deploy_or_resume(
+        &path,
+        recorded,
+        async || deploy_rollup(cfg, l1).await,
+        |e| NodeError::L1(L1Error::Io(e)),
+    )
+    .await?;
+    Ok((record, !deployed))
+}
+
+/// Deploys the L1 contracts on `l1` and makes the rollup's parameters, anchored at L1's head.
+async fn deploy_rollup(cfg: &RollupServiceConfig, l1: &L1Client) -> Result<RollupRecord, NodeError> {
     let l1_chain_id = l1.chain_id().await?;
     let anchor = l1
         .provider()
@@ -283,11 +293,7 @@ async fn deploy_or_resume(
         block_time: cfg.block_time,
         ..RollupConfig::devnet(l1_anchor, cfg.batcher.address(), deployment.portal)
     };
-    let record = RollupRecord { config, deployment };
-    if let Some(dir) = &cfg.data_dir {
-        record.save(&dir.join(RECORD_FILE))?;
-    }
-    Ok((record, false))
+    Ok(RollupRecord { config, deployment })
 }
 
 /// Starts both L2 nodes and every role (deploying the L1 contracts first, unless

@@ -214,22 +214,21 @@ pub async fn add_token(l1: &L1Client, d: &Deployment, token: Address) -> Result<
     Ok(u64::from(rollup.tokenIds(token).call().await?))
 }
 
+impl loft_l1::binding::DeploymentRecord for Deployment {
+    fn binding(&self) -> loft_l1::binding::Binding {
+        loft_l1::binding::Binding { chain_id: self.chain_id, contract: self.rollup, bound_to: self.bound_to }
+    }
+}
+
 impl Deployment {
     /// Writes the record as JSON, atomically.
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
         loft_l1::binding::save_record(path, self)
     }
 
-    /// Whether `l1` holds this deployment: the same chain id, the rollup's code, and the
-    /// block it is bound to. A record without a bound block (made before records were bound)
-    /// matches on chain id and code alone.
-    pub async fn is_on(&self, l1: &L1Client) -> Result<bool, L1Error> {
-        loft_l1::binding::deployment_is_on(l1, self.chain_id, self.rollup, self.bound_to).await
-    }
-
     /// What a record made for this deployment is bound to: chain id, rollup address and
     /// bound block, as text.
-    pub fn binding(&self) -> String {
+    pub fn binding_text(&self) -> String {
         match self.bound_to {
             Some((number, hash)) => {
                 format!("chain {} rollup {} block {number} {hash}", self.chain_id, self.rollup)

@@ -41,25 +41,12 @@ pub enum ServiceError {
     Api(SocketAddr, std::io::Error),
 }
 
-/// What a deployment record said about the L1 it was opened against.
-#[derive(Clone, Debug)]
-pub enum Recorded {
-    /// No record (or one that can not be read).
-    Absent,
-    /// A record of a rollup this L1 holds: resume it.
-    Ours(Deployment),
-    /// A record of a rollup this L1 does not have (another chain, or a devnet started anew):
-    /// never resumed.
-    Foreign(Deployment),
-}
+/// What the ZK rollup's deployment record says about the L1 it is read against.
+pub type Recorded = loft_l1::binding::Recorded<Deployment>;
 
 /// Reads the deployment record at `path` against `l1`.
 pub async fn recorded(l1: &L1Client, path: &Path) -> Result<Recorded, L1Error> {
-    Ok(match Deployment::load(path) {
-        Ok(d) if d.is_on(l1).await? => Recorded::Ours(d),
-        Ok(d) => Recorded::Foreign(d),
-        Err(_) => Recorded::Absent,
-    })
+    loft_l1::binding::recorded(l1, path).await
 }
 
 /// The recorded deployment when it is `l1`'s, else a new one of `config` with `keys`, whose
@@ -72,12 +59,13 @@ pub async fn deploy_or_resume(
     config: &RollupConfig,
     keys: &RollupKeys,
 ) -> Result<(Deployment, bool), ServiceError> {
-    if let Recorded::Ours(d) = recorded {
-        return Ok((d, false));
-    }
-    let d = deploy(l1, config, keys).await?;
-    d.save(path).map_err(|e| ServiceError::Record(path.display().to_string(), e))?;
-    Ok((d, true))
+    loft_l1::binding::deploy_or_resume(
+        path,
+        recorded,
+        async || Ok(deploy(l1, config, keys).await?),
+        |e| ServiceError::Record(path.display().to_string(), e),
+    )
+    .await
 }
 
 /// The operator's store for `deployment` in `data_dir`, bound to it: a store made for another
@@ -87,7 +75,7 @@ pub fn open_store(
     deployment: &Deployment,
 ) -> Result<(Store, PathBuf, Option<PathBuf>), ServiceError> {
     let path = data_dir.join(format!("operator-{}.redb", deployment.rollup));
-    let (store, set_aside) = Store::open_for(&path, &deployment.binding())?;
+    let (store, set_aside) = Store::open_for(&path, &deployment.binding_text())?;
     Ok((store, path, set_aside))
 }
 
