@@ -7,7 +7,7 @@ use alloy::{eips::BlockId, providers::Provider, sol_types::SolEvent};
 use alloy_primitives::{B256, U256};
 use loft_chain::LogQuery;
 use loft_l1::{L1Client, L1Error};
-use loft_rpc::Node;
+use loft_node::Node;
 
 use crate::{
     config::L2_TO_L1_MESSAGE_PASSER,

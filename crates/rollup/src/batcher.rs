@@ -28,7 +28,7 @@ use alloy::{
 };
 use alloy_primitives::{B128, B256, Bytes, keccak256};
 use loft_l1::{Fees, L1Client, L1Error};
-use loft_rpc::Node;
+use loft_node::Node;
 use redb::{Database, ReadableDatabase, TableDefinition, backends::InMemoryBackend};
 use serde::{Deserialize, Serialize};
 

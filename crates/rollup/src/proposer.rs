@@ -12,7 +12,7 @@ use alloy::{
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use loft_chain::{Chain, ChainError};
 use loft_l1::{L1Client, L1Error};
-use loft_rpc::Node;
+use loft_node::Node;
 
 use crate::{
     config::L2_TO_L1_MESSAGE_PASSER,

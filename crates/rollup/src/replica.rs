@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use alloy::{eips::BlockNumberOrTag, providers::Provider};
 use alloy_primitives::B256;
 use loft_l1::{L1Client, L1Error};
-use loft_rpc::Node;
+use loft_node::Node;
 
 use crate::{
     block::block_spec,

@@ -9,7 +9,7 @@ use alloy::{eips::BlockNumberOrTag, providers::Provider, sol_types::SolCall};
 use alloy_primitives::B256;
 use loft_chain::{BuiltBlock, Chain, ChainError};
 use loft_l1::{L1Client, L1Error};
-use loft_rpc::Node;
+use loft_node::Node;
 
 use crate::{
     block::block_spec,

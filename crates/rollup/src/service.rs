@@ -14,7 +14,8 @@ use alloy::{eips::BlockNumberOrTag, providers::Provider, signers::local::Private
 use alloy_primitives::{Address, U256};
 use loft_chain::{Chain, Store};
 use loft_l1::{L1Client, L1Error};
-use loft_rpc::{MiningMode, Node, RpcServer, TxRoute};
+use loft_node::{MiningMode, Node, TxRoute};
+use loft_rpc::RpcServer;
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{

@@ -19,11 +19,9 @@ use loft_chain::{CallOutcome, CallRequest, Chain, ChainError, LogQuery, state::S
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
-use crate::{
-    Methods, convert,
-    forward::TxRoute,
-    node::{MiningMode, Node, NodeEvent},
-};
+use loft_node::{MiningMode, Node, NodeEvent, TxRoute};
+
+use crate::{Methods, convert};
 
 mod anvil;
 mod blocks;

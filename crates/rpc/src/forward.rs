@@ -1,7 +1,6 @@
-//! Where transactions sent to a node go: into its own pool, on to another node (a rollup
-//! replica hands them to its sequencer, as op-geth does with `--rollup.sequencerhttp`), or
-//! nowhere, with a clear refusal. A replica must never accept a transaction it will not
-//! include: the user would wait for it forever.
+//! Transactions sent on to another node ([`loft_node::TxRoute::Forward`]: a rollup replica
+//! hands them to its sequencer, as op-geth does with `--rollup.sequencerhttp`), its answer
+//! passed back unchanged.
 
 use alloy_primitives::{B256, Bytes};
 use jsonrpsee::types::ErrorObjectOwned;
@@ -9,20 +8,6 @@ use serde_json::{Value, json};
 
 /// The JSON-RPC "server error" code, as geth uses it for refused transactions.
 const SERVER_ERROR: i32 = -32000;
-
-/// What a node does with `eth_sendRawTransaction` (and the transactions `eth_sendTransaction`
-/// signs).
-#[derive(Clone, Debug, Default)]
-pub enum TxRoute {
-    /// Into this node's own pool (the L1 devnet, a rollup sequencer).
-    #[default]
-    Local,
-    /// Sent on to the node at this JSON-RPC URL; its answer (the hash, or its error with code,
-    /// message and data unchanged) is the answer.
-    Forward(String),
-    /// Refused with this message (a replica that knows no sequencer).
-    Refuse(String),
-}
 
 /// Sends `raw` to `url` with `eth_sendRawTransaction` and returns that node's answer as it
 /// gave it.

@@ -11,7 +11,6 @@ pub mod batch;
 pub mod convert;
 pub mod eth;
 pub mod forward;
-pub mod node;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -20,8 +19,8 @@ use jsonrpsee::{
     server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
 };
 
-pub use forward::TxRoute;
-pub use node::{MiningMode, Node, NodeEvent};
+// The node runtime this server serves, where the servers' users find it.
+pub use loft_node::{MiningMode, Node, NodeEvent, TxRoute};
 
 /// Largest request body accepted (a blob transaction with 9 blobs, hex-encoded, fits).
 pub const MAX_REQUEST_BYTES: u32 = 8 * 1024 * 1024;

@@ -16,7 +16,7 @@ use loft_chain::{BuiltBlock, Chain, ChainError, SealedHeader, Snapshot};
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
-use crate::forward::TxRoute;
+use crate::route::TxRoute;
 
 /// When blocks are produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub enum NodeEvent {
     Rewound(u64),
 }
 
-/// A chain served over JSON-RPC.
+/// A running chain: the engine behind a lock, its mining, snapshots, dev signers and events.
 pub struct Node {
     chain: Mutex<Chain>,
     chain_id: u64,
