@@ -62,16 +62,6 @@ impl Binding {
     }
 }
 
-impl std::fmt::Display for Binding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "chain {} contract {}", self.chain_id, self.contract)?;
-        match self.bound_to {
-            Some((number, hash)) => write!(f, " block {number} {hash}"),
-            None => Ok(()),
-        }
-    }
-}
-
 /// A deployment record (the JSON file a node, a demo or a wallet reads to find its contracts).
 pub trait DeploymentRecord: Serialize + DeserializeOwned {
     /// What the record is bound to.
@@ -81,7 +71,7 @@ pub trait DeploymentRecord: Serialize + DeserializeOwned {
 /// What a deployment record says about the L1 it is read against.
 #[derive(Clone, Debug)]
 pub enum Recorded<T> {
-    /// No record (or a file that is not one).
+    /// No record at that path.
     Absent,
     /// A record of a deployment this L1 holds: resume it.
     Ours(T),
