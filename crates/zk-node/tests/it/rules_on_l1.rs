@@ -9,6 +9,11 @@
 //! every user exits with an exit proof against the last executed root and is paid exactly
 //! their L2 balance on L1, once.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex, OnceLock},
+};
+
 use alloy::{
     consensus::Transaction as _,
     providers::Provider,
@@ -71,6 +76,18 @@ fn words(proof: &ark_groth16::Proof<ark_bn254::Bn254>) -> [U256; 8] {
     ProofWords::new(proof).0.map(U256::from_be_bytes)
 }
 
+/// Each proof this test submits, made once. The scenario runs on two L1s (the devnet and anvil)
+/// with the same keys, users and seeds, so both build the same blocks and exits, and Groth16
+/// with a given seed makes the same proof of the same witness: each is made by whichever
+/// scenario needs it first (the other waits for it) and checked by both L1s' verifiers. The
+/// key is what the proof claims (its kind and public statement).
+fn proof_once(kind: &'static str, statement: Vec<u8>, make: impl FnOnce() -> [U256; 8]) -> [U256; 8] {
+    type Proofs = HashMap<(&'static str, Vec<u8>), Arc<OnceLock<[U256; 8]>>>;
+    static PROOFS: LazyLock<Mutex<Proofs>> = LazyLock::new(Mutex::default);
+    let proof = PROOFS.lock().expect("proofs").entry((kind, statement)).or_default().clone();
+    *proof.get_or_init(make)
+}
+
 struct Operator<'a, P: Provider> {
     rollup: &'a ZkRollup::ZkRollupInstance<P>,
     keys: &'a RollupKeys,
@@ -112,12 +129,23 @@ impl<P: Provider> Operator<'_, P> {
         (block, state)
     }
 
-    fn prove(&self, circuit: BlockCircuit) -> [U256; 8] {
-        words(&groth16::prove(&self.keys.block, circuit, [self.number as u8; 32]).expect("prove"))
+    /// The proof of block `self.number + 1`, `circuit` its witness (`what` says which: the
+    /// block itself or a forgery of it).
+    fn prove(&self, what: &'static str, block: &Block, circuit: impl FnOnce() -> BlockCircuit) -> [U256; 8] {
+        let statement = [
+            &(self.number + 1).to_be_bytes()[..],
+            b256(&self.state.root()).as_slice(),
+            b256(&block.new_root).as_slice(),
+            &block.pubdata,
+        ]
+        .concat();
+        proof_once(what, statement, || {
+            words(&groth16::prove(&self.keys.block, circuit(), [self.number as u8; 32]).expect("prove"))
+        })
     }
 
     async fn submit(&mut self, block: Block, state: State, witnesses: Vec<Bytes>) -> u64 {
-        let proof = self.prove(BlockCircuit::new(&block));
+        let proof = self.prove("block", &block, || BlockCircuit::new(&block));
         let n = self.number + 1;
         let receipt = self
             .rollup
@@ -238,7 +266,7 @@ async fn scenario(url: &str) {
         .await
         .expect("digest");
     wrong[0] = Bytes::from(users[2].sign_message(digest.as_slice()).await.expect("sign").as_bytes().to_vec());
-    let proof = op.prove(BlockCircuit::new(&block));
+    let proof = op.prove("block", &block, || BlockCircuit::new(&block));
     assert!(
         rollup
             .submitBlock(1 + op.number, b256(&block.new_root), block.pubdata.clone().into(), wrong, proof)
@@ -266,7 +294,7 @@ async fn scenario(url: &str) {
         signed_transfer(&l2_keys[1], u2, l2(users[2].address()), eth / 100, fee, 2),
     ]);
     let n = op.number + 1;
-    let proof = op.prove(BlockCircuit::new(&block));
+    let proof = op.prove("block", &block, || BlockCircuit::new(&block));
     // tampered: a wrong new root, altered public data, a proof from a forged signature
     let wrong_root = block.new_root + Fr::from(1u64);
     assert!(
@@ -283,10 +311,12 @@ async fn scenario(url: &str) {
         rollup.submitBlock(n, b256(&block.new_root), altered.into(), vec![], proof).call().await.is_err(),
         "altered public data is refused"
     );
-    let mut forged = BlockCircuit::new(&block);
-    forged.wides[0].amount *= 2;
-    forged.wides[0].signature = SecretKey::from_bytes(&[66; 32]).sign(Fr::from(1u64));
-    let forged_proof = op.prove(forged);
+    let forged_proof = op.prove("forged", &block, || {
+        let mut forged = BlockCircuit::new(&block);
+        forged.wides[0].amount *= 2;
+        forged.wides[0].signature = SecretKey::from_bytes(&[66; 32]).sign(Fr::from(1u64));
+        forged
+    });
     assert!(
         rollup
             .submitBlock(n, b256(&block.new_root), block.pubdata.clone().into(), vec![], forged_proof)
@@ -337,7 +367,11 @@ async fn scenario(url: &str) {
     for (index, owner) in accounts {
         let exit = Exit::new(&last, index, ETH).expect("exit");
         assert!(exit.amount > 0, "account {index} has funds");
-        let proof = words(&groth16::prove(&keys.exit, ExitCircuit::new(&exit), [9; 32]).expect("prove"));
+        let statement =
+            [&index.to_be_bytes()[..], &exit.amount.to_be_bytes(), b256(&last.root()).as_slice()].concat();
+        let proof = proof_once("exit", statement, || {
+            words(&groth16::prove(&keys.exit, ExitCircuit::new(&exit), [9; 32]).expect("prove"))
+        });
         let id = U24::from(index);
         assert!(rollup.exit(id, 0, exit.amount + 1, owner, proof).call().await.is_err(), "not a wei more");
         send!(rollup.exit(id, 0, exit.amount, owner, proof));
