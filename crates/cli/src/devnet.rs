@@ -68,6 +68,12 @@ pub struct DevnetArgs {
     /// circuits, set up and proven faster). Used when the ZK rollup is first deployed.
     #[arg(long, default_value_t = 24)]
     zk_account_depth: usize,
+    /// Depth of the ZK rollup's balance trees (2^depth token slots in every account).
+    #[arg(long, default_value_t = 3)]
+    zk_balance_depth: usize,
+    /// Transfer slots in each ZK rollup block (fewer make a smaller circuit).
+    #[arg(long, default_value_t = 4)]
+    zk_transfers: usize,
     /// L1 blocks on top of an L1 block before the sequencer takes it as an L1 origin (a
     /// shallower L1 reorg then never takes an origin away).
     #[arg(long, default_value_t = 2)]
@@ -185,8 +191,9 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             block_keys: None,
             exit_keys: None,
             wide: 2,
-            transfers: 4,
+            transfers: args.zk_transfers,
             account_depth: args.zk_account_depth,
+            balance_depth: args.zk_balance_depth,
             priority_expiration: 600,
             block_interval: 10,
             tokens: vec![deployments.loft_token],

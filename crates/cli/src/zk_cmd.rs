@@ -81,6 +81,9 @@ pub struct OperatorArgs {
     /// Account tree depth.
     #[arg(long, default_value_t = 24)]
     pub account_depth: usize,
+    /// Balance tree depth (2^depth token slots in every account).
+    #[arg(long, default_value_t = 3)]
+    pub balance_depth: usize,
     /// L1 blocks a priority request may wait, past its place in the queue, before anyone can
     /// freeze the rollup.
     #[arg(long, default_value_t = 600)]
@@ -499,6 +502,7 @@ pub async fn start_operator(args: &OperatorArgs) -> anyhow::Result<RunningOperat
     let l1 = L1Client::connect(&args.l1_rpc, signer).await?;
     let wanted = RollupConfig {
         account_depth: args.account_depth,
+        balance_depth: args.balance_depth,
         wide_slots: args.wide,
         transfer_slots: args.transfers,
         priority_expiration_blocks: args.priority_expiration,

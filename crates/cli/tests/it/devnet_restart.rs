@@ -19,9 +19,14 @@ fn devnet(dir: &Path, data_dir: Option<&str>) -> String {
         "devnet",
         "--exit-after-deploy",
         "--no-rollup",
-        // the smallest tree the demo's accounts fit in: its proofs are most of the test's time
+        // the smallest circuit the demo fits in (16 accounts, 4 tokens each, 2 transfer slots):
+        // its proofs are most of the test's time
         "--zk-account-depth",
         "4",
+        "--zk-balance-depth",
+        "2",
+        "--zk-transfers",
+        "2",
         "--port",
         &port(()),
         "--zk-port",

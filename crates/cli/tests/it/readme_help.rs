@@ -11,7 +11,7 @@ const README: &[(&str, &str)] = &[
     ("devnet", "--port --host --data-dir --block-time --no-mining --chain-id --accounts"),
     ("devnet", "--l1-rpc --private-key --exit-after-deploy --no-rollup --no-demo"),
     ("devnet", "--l2-port --replica-port --calldata --no-zk --zk-port --sequencer-l1-confs"),
-    ("devnet", "--max-channel-duration"),
+    ("devnet", "--max-channel-duration --zk-account-depth --zk-balance-depth --zk-transfers"),
     // `loft rollup`: a user's side, and more replicas
     ("rollup deposit", "--token --l1-rpc --l2-rpc --replica-rpc --rollup --private-key"),
     ("rollup withdraw", "--token --l1-rpc --l2-rpc --replica-rpc --rollup --private-key"),

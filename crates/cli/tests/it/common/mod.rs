@@ -59,13 +59,16 @@ pub async fn assert_l2_eth_backed(l1_url: &str, rollup: &loft_rollup::service::R
     }
 }
 
-/// Puts the circuits' keys of the CLI's default ZK rollup at account depth 4 (`loft devnet
-/// --zk-account-depth 4`, `loft zk operator --account-depth 4`) into `keys_dir`, where the CLI
-/// looks for them before setting them up. They come from the tests' cache, set up once per
-/// shape for every test: what these tests check is the CLI, not a setup run again.
+/// Puts the circuits' keys of the small ZK rollup the CLI's tests run (`loft devnet
+/// --zk-account-depth 4 --zk-balance-depth 2 --zk-transfers 2`, `loft zk operator
+/// --account-depth 4 --balance-depth 2 --transfers 2`, two wide slots as by default) into
+/// `keys_dir`, where the CLI looks for them before setting them up. They come from the tests'
+/// cache, set up once per shape for every test (zk-node's `operator_e2e` and `rules_on_l1`
+/// have the same shape): what these tests check is the CLI, not a setup run again.
 pub fn seed_zk_keys(keys_dir: &std::path::Path) {
     use loft_zk_node::{contracts::RollupConfig, keys};
-    let config = RollupConfig { account_depth: 4, ..RollupConfig::devnet() };
+    let config =
+        RollupConfig { account_depth: 4, balance_depth: 2, transfer_slots: 2, ..RollupConfig::devnet() };
     let cache = loft_testkit::cache_dir("zk-keys");
     loft_testkit::one_at_a_time(|| keys::RollupKeys::devnet(&cache, &config)).expect("the cached keys");
     std::fs::create_dir_all(keys_dir).expect("keys dir");
