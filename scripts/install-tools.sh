@@ -10,6 +10,10 @@
 #   .tools/venv           python venv with web3 / eth-account pinned by
 #                         scripts/tools/requirements.txt
 #
+#   qemu-riscv32, riscv64-unknown-elf-gcc
+#                         Debian's qemu-user and gcc-riscv64-unknown-elf, with apt when root
+#                         (the fault-proof VM's reference)
+#
 # Needs: node >= 18 with npm, python3 (>= 3.10) with venv support.
 # Set LOFT_TOOLS_FORCE=1 to reinstall everything.
 set -euo pipefail
@@ -88,10 +92,27 @@ else
   log "python venv: installed"
 fi
 
+# ---------------------------------------------------------------- RISC-V reference
+# The fault-proof VM's tests compare it with QEMU's user-mode RISC-V emulator on programs
+# assembled by GNU as: Debian's qemu-user and gcc-riscv64-unknown-elf. Installed with apt
+# where this runs as root; elsewhere those tests are skipped (CI, as root, has them).
+if command -v qemu-riscv32 >/dev/null && command -v riscv64-unknown-elf-gcc >/dev/null; then
+  log "riscv: qemu-riscv32 and riscv64-unknown-elf-gcc present (skipped)"
+elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+  log "riscv: installing qemu-user gcc-riscv64-unknown-elf (apt) ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user gcc-riscv64-unknown-elf >/dev/null
+  log "riscv: installed"
+else
+  log "riscv: qemu-user and gcc-riscv64-unknown-elf missing (apt-get install them as root); the fault VM's QEMU tests will skip"
+fi
+
 # ---------------------------------------------------------------- summary
 log "anvil: $("$tools/bin/anvil" --version | head -n1)"
 log "forge: $("$tools/bin/forge" --version | head -n1)"
 log "cast:  $("$tools/bin/cast" --version | head -n1)"
 log "solc:  $("$tools/bin/solc" --version | tail -n1) (solcjs via scripts/solc-wrapper.sh)"
 log "web3:  $("$venv/bin/python" -c 'import web3, importlib.metadata as m; print(m.version("web3"), "/ eth-account", m.version("eth-account"))')"
+command -v qemu-riscv32 >/dev/null && log "qemu:  $(qemu-riscv32 --version | head -n1)"
+command -v riscv64-unknown-elf-gcc >/dev/null && log "gcc:   $(riscv64-unknown-elf-gcc --version | head -n1)"
 log "done. Add $tools/bin to PATH, or call the tools by path."
