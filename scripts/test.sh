@@ -9,6 +9,8 @@ root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$root"
 
 bash scripts/install-tools.sh
+echo "== guest programs for the fault-proof VM (riscv32imac-unknown-none-elf) =="
+bash scripts/build-guests.sh
 echo "== Rust tests: build =="
 cargo test --workspace --no-run "$@"
 # The Solidity tests run beside the Rust tests, which leave CPU idle while they wait on

@@ -14,7 +14,7 @@ use loft_fault_vm::{
 use crate::qemu::{assemble, tools};
 
 /// A program that reads the preimage of `key` and prints it.
-fn reader(key: B256) -> String {
+pub(crate) fn reader(key: B256) -> String {
     let mut s = String::from(
         "    .section .text\n    .globl _start\n_start:\n\
          la s0, key\n\
