@@ -3,6 +3,7 @@
 //! same run.
 
 pub mod channels;
+pub mod fault;
 pub mod l1;
 pub mod report;
 pub mod rollup;
@@ -25,6 +26,9 @@ pub enum BenchCommand {
     /// Payment channels: persisted direct payments per second between two nodes over
     /// loopback, L1 gas of a channel's life against L1 transfers.
     Channels(channels::ChannelsArgs),
+    /// Fault proofs: the fault-proof VM's speed on a guest program, with and without a
+    /// memory root per instruction, and the time to prove a run's last instruction.
+    Fault(fault::FaultArgs),
 }
 
 /// Runs a benchmark.
@@ -34,5 +38,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Rollup(args) => rollup::run(args).await.map(|_| ()),
         BenchCommand::Zk(args) => zk::run(args).await.map(|_| ()),
         BenchCommand::Channels(args) => channels::run(args).await.map(|_| ()),
+        BenchCommand::Fault(args) => fault::run(args).await.map(|_| ()),
     }
 }
