@@ -46,6 +46,7 @@ const README: &[(&str, &str)] = &[
     ("bench rollup", "--txs --senders --runs --latency-txs --latency-rate"),
     ("bench zk", "--slots"),
     ("bench channels", "--payments --runs --hop-payments"),
+    ("bench fault", "--runs"),
 ];
 
 /// Whether `help` names `flag` as a whole word, so that `--to` is not found in `--token`.
