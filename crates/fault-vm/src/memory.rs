@@ -87,31 +87,65 @@ impl MemoryProof {
     }
 }
 
+/// Leaves in a page.
+const PAGE_LEAVES: usize = 1 << PAGE_HEIGHT;
+
 struct Page {
     bytes: Box<[u8; PAGE_BYTES]>,
-    /// The page's subtree, heap-ordered (`nodes[1]` is the page root, leaves at 128..256);
-    /// `None` while the page has writes not hashed yet.
-    nodes: Option<Box<[B256; 2 << PAGE_HEIGHT]>>,
+    /// The page's subtree, heap-ordered (`nodes[1]` is the page root, leaves at 128..256),
+    /// once hashed.
+    nodes: Option<Box<[B256; 2 * PAGE_LEAVES]>>,
+    /// Leaves written since `nodes` was brought up to date (bit `i`: leaf `i` of the page).
+    dirty: u128,
 }
 
 impl Page {
     fn new() -> Self {
-        Self { bytes: Box::new([0; PAGE_BYTES]), nodes: None }
+        Self { bytes: Box::new([0; PAGE_BYTES]), nodes: None, dirty: 0 }
     }
 
-    fn nodes(&mut self) -> &[B256; 2 << PAGE_HEIGHT] {
-        let bytes = &self.bytes;
-        self.nodes.get_or_insert_with(|| {
-            let mut nodes = Box::new([B256::ZERO; 2 << PAGE_HEIGHT]);
-            let leaves = 1 << PAGE_HEIGHT;
-            for (i, leaf) in bytes.chunks_exact(LEAF_BYTES as usize).enumerate() {
-                nodes[leaves + i] = B256::from_slice(leaf);
+    fn leaf_node(&self, i: usize) -> B256 {
+        B256::from_slice(&self.bytes[i * LEAF_BYTES as usize..(i + 1) * LEAF_BYTES as usize])
+    }
+
+    /// The subtree, rehashing only the paths above the leaves written since last time.
+    fn nodes(&mut self) -> &[B256; 2 * PAGE_LEAVES] {
+        match self.nodes.take() {
+            None => {
+                let mut nodes = Box::new([B256::ZERO; 2 * PAGE_LEAVES]);
+                for i in 0..PAGE_LEAVES {
+                    nodes[PAGE_LEAVES + i] = self.leaf_node(i);
+                }
+                for i in (1..PAGE_LEAVES).rev() {
+                    nodes[i] = hash_pair(&nodes[2 * i], &nodes[2 * i + 1]);
+                }
+                self.nodes = Some(nodes);
             }
-            for i in (1..leaves).rev() {
-                nodes[i] = hash_pair(&nodes[2 * i], &nodes[2 * i + 1]);
+            Some(mut nodes) => {
+                let mut level = self.dirty;
+                for i in (0..PAGE_LEAVES).filter(|i| level >> i & 1 == 1) {
+                    nodes[PAGE_LEAVES + i] = self.leaf_node(i);
+                }
+                // one level up at a time, each parent hashed once
+                let mut width = PAGE_LEAVES;
+                while width > 1 {
+                    let mut parents = 0u128;
+                    for i in (0..width).filter(|i| level >> i & 1 == 1) {
+                        parents |= 1 << (i / 2);
+                    }
+                    width /= 2;
+                    for p in (0..width).filter(|p| parents >> p & 1 == 1) {
+                        let at = width + p;
+                        nodes[at] = hash_pair(&nodes[2 * at], &nodes[2 * at + 1]);
+                    }
+                    level = parents;
+                }
+                self.nodes = Some(nodes);
             }
-            nodes
-        })
+        }
+        self.dirty = 0;
+        // set by both arms above
+        self.nodes.get_or_insert_with(|| Box::new([B256::ZERO; 2 * PAGE_LEAVES]))
     }
 }
 
@@ -143,13 +177,12 @@ impl Memory {
         self.pages.len()
     }
 
-    fn page_mut(&mut self, page: u32) -> &mut Page {
-        if self.dirty.insert(page)
-            && let Some(p) = self.pages.get_mut(&page)
-        {
-            p.nodes = None;
-        }
-        self.pages.entry(page).or_insert_with(Page::new)
+    fn page_mut(&mut self, addr: u32) -> &mut Page {
+        let page = addr >> PAGE_BITS;
+        self.dirty.insert(page);
+        let p = self.pages.entry(page).or_insert_with(Page::new);
+        p.dirty |= 1 << ((addr as usize & (PAGE_BYTES - 1)) / LEAF_BYTES as usize);
+        p
     }
 
     /// The byte at `addr`.
@@ -159,7 +192,7 @@ impl Memory {
 
     /// Writes the byte at `addr`.
     pub fn write_u8(&mut self, addr: u32, value: u8) {
-        self.page_mut(addr >> PAGE_BITS).bytes[(addr as usize) & (PAGE_BYTES - 1)] = value;
+        self.page_mut(addr).bytes[(addr as usize) & (PAGE_BYTES - 1)] = value;
     }
 
     /// `N` bytes from `addr`, little-endian as the machine reads them (wrapping at 2^32).
@@ -240,11 +273,11 @@ impl Memory {
         let leaf_index = addr / LEAF_BYTES;
         let page = addr >> PAGE_BITS;
         let mut siblings = [B256::ZERO; DEPTH];
-        let in_page = (leaf_index as usize) & ((1 << PAGE_HEIGHT) - 1);
+        let in_page = (leaf_index as usize) & (PAGE_LEAVES - 1);
         match self.pages.get_mut(&page) {
             Some(p) => {
                 let nodes = p.nodes();
-                let mut i = (1 << PAGE_HEIGHT) + in_page;
+                let mut i = PAGE_LEAVES + in_page;
                 for s in siblings.iter_mut().take(PAGE_HEIGHT) {
                     *s = nodes[i ^ 1];
                     i >>= 1;
@@ -311,5 +344,20 @@ mod tests {
             b.write_le::<4>(i.wrapping_mul(0x9e37_79b9) & !3, i);
         }
         assert_eq!(a.root(), b.root());
+        // many writes in a few pages, the root asked for now and then: the pages' subtrees
+        // are updated along the written leaves' paths only
+        let (mut c, mut d) = (Memory::new(), Memory::new());
+        for i in 0..2_000u32 {
+            let addr = 0x1_0000 + (i.wrapping_mul(0x2545_f491) % 0x3000);
+            c.write_u8(addr, i as u8);
+            d.write_u8(addr, i as u8);
+            if i % 7 == 0 {
+                c.root();
+            }
+        }
+        assert_eq!(c.root(), d.root());
+        for addr in [0x1_0000u32, 0x1_1234, 0x1_2ffc] {
+            assert_eq!(c.proof(addr).root(), d.root());
+        }
     }
 }
