@@ -2,6 +2,10 @@
 //! `0x7E`, and every L2 block opens with a system deposit that records its L1 origin in the
 //! `L1Block` predeploy. Both are derived from L1 alone, so every node builds the same ones.
 
+use alloc::{
+    format,
+    string::{String, ToString},
+};
 use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, keccak256};
 use alloy_sol_types::{SolCall, SolEvent};
 use loft_evm::{TxDeposit, l1_fee::L1Prices};

@@ -18,7 +18,7 @@
 //!   block's timestamp allows it. That is how deposits land even if the sequencer censors
 //!   them or stops.
 
-use std::collections::BTreeMap;
+use alloc::{collections::BTreeMap, vec, vec::Vec};
 
 use crate::batch::{ChannelBank, L2BlockBatch};
 use alloy_primitives::{B256, Bytes};

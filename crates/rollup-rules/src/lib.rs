@@ -10,6 +10,12 @@
 //! - [`derive`]: from L1 blocks alone to the attributes of every L2 block.
 //!
 //! `loft-rollup` (the node: sequencer, batcher, replica, proposer) re-exports these modules.
+//!
+//! Without its `std` feature (on by default) the crate is `no_std` + `alloc`: everything but
+//! the batcher's compressors builds for a bare RISC-V target, for the fault-proof program.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
 
 pub mod batch;
 pub mod config;

@@ -1,6 +1,11 @@
 //! Channel compression: a one-byte algorithm tag followed by a zstd or brotli stream, and
 //! a decompressor that never produces more than a caller-given number of bytes.
 //!
+//! The decompressors are pure Rust and `no_std` (ruzstd, brotli-decompressor): the node and
+//! the fault-proof program decode with the same code. The compressors (libzstd, brotli's
+//! encoder) are the batcher's and need `std`. A zstd channel is exactly one zstd frame: a
+//! skippable frame, a second frame or any byte after the first frame makes it invalid.
+//!
 //! Decompression is fed bytes posted on L1 by the batcher, so it must survive anything:
 //! a small stream that expands to gigabytes (a decompression bomb), a stream that
 //! announces a huge window so the decoder allocates it, a truncated stream, bytes after
@@ -8,8 +13,11 @@
 //! decoder produces, so memory stays bounded by the limit plus the decoder's window
 //! (at most [`MAX_WINDOW_LOG`] bits for both algorithms).
 
+use alloc::{boxed::Box, format, vec, vec::Vec};
+
 use super::BatchError;
-use std::io::{self, Read, Write};
+#[cfg(feature = "std")]
+use std::io::{self, Write};
 
 /// Algorithm tag of a zstd channel (the first byte of the compressed channel).
 pub const ZSTD: u8 = 0x00;
@@ -32,7 +40,7 @@ pub const MAX_WINDOW_LOG: u32 = 24;
 /// window would only cost decoder memory; decoders accept up to [`MAX_WINDOW_LOG`].
 pub const BROTLI_LGWIN: u32 = 22;
 
-/// Size of the chunks the decoders write their output into.
+/// Size of the chunks the brotli decoder writes its output into.
 const OUT_CHUNK: usize = 64 * 1024;
 
 /// How a [`super::ChannelEncoder`] compresses its channel.
@@ -79,17 +87,20 @@ impl Compression {
     }
 }
 
+#[cfg(feature = "std")]
 /// Streaming compressor writing `tag ‖ stream` into a `Vec`.
 pub(crate) struct Compressor {
     inner: Inner,
 }
 
+#[cfg(feature = "std")]
 enum Inner {
     Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
     // Boxed: the brotli writer is a few KB of state, the zstd one a pointer.
     Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
 }
 
+#[cfg(feature = "std")]
 impl Compressor {
     /// Starts a stream; the caller has checked [`Compression::validate`].
     pub(crate) fn new(compression: Compression) -> io::Result<Self> {
@@ -140,6 +151,7 @@ impl Compressor {
     }
 }
 
+#[cfg(feature = "std")]
 /// Compresses `data` in one go as `tag ‖ stream`.
 pub fn compress(compression: Compression, data: &[u8]) -> Result<Vec<u8>, BatchError> {
     if !compression.validate() {
@@ -166,39 +178,90 @@ pub fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
 }
 
 fn decompress_zstd(stream: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
-    let corrupt = |e: io::Error| BatchError::Corrupt(format!("zstd: {e}"));
+    use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
+    let corrupt = |e: &dyn core::fmt::Display| BatchError::Corrupt(format!("zstd: {e}"));
     if stream.is_empty() {
-        // The zstd reader reports an empty input as an empty output; a channel without
-        // a single frame is malformed.
         return Err(BatchError::Corrupt("zstd: empty stream".into()));
     }
-    let mut dec = zstd::stream::read::Decoder::with_buffer(stream).map_err(corrupt)?;
-    dec.window_log_max(MAX_WINDOW_LOG).map_err(corrupt)?;
-    // `take(limit + 1)` stops pulling output from the decoder one byte past the limit.
+    let mut source = stream;
+    let mut decoder = FrameDecoder::new();
+    // A frame that declares a larger window is refused before anything is allocated for it.
+    decoder.set_max_window_size(1 << MAX_WINDOW_LOG);
+    decoder.init(&mut source).map_err(|e| corrupt(&e))?;
+    // One block (at most 128 KiB) at a time, the output checked against the limit after
+    // each: memory stays within the limit plus the window.
     let mut out = Vec::new();
-    let mut bounded = dec.take((limit as u64).saturating_add(1));
-    let mut chunk = vec![0u8; OUT_CHUNK];
-    loop {
-        let n = bounded.read(&mut chunk).map_err(corrupt)?;
-        if n == 0 {
-            break;
+    while !decoder.is_finished() {
+        decoder.decode_blocks(&mut source, BlockDecodingStrategy::UptoBlocks(1)).map_err(|e| corrupt(&e))?;
+        if let Some(bytes) = decoder.collect() {
+            out.extend_from_slice(&bytes);
         }
-        out.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if out.len() > limit {
             return Err(BatchError::TooLarge { limit });
         }
     }
+    if let Some(bytes) = decoder.collect() {
+        out.extend_from_slice(&bytes);
+    }
+    if out.len() > limit {
+        return Err(BatchError::TooLarge { limit });
+    }
+    if let (Some(given), Some(computed)) =
+        (decoder.get_checksum_from_data(), decoder.get_calculated_checksum())
+        && given != computed
+    {
+        return Err(BatchError::Corrupt("zstd: wrong content checksum".into()));
+    }
+    if !source.is_empty() {
+        return Err(BatchError::Corrupt(format!("zstd: {} bytes after the frame", source.len())));
+    }
     Ok(out)
 }
 
+/// brotli-decompressor's allocator over the global heap (its own `HeapAlloc` needs std).
+struct HeapCells<T> {
+    fill: T,
+}
+
+/// A block of cells handed out by [`HeapCells`].
+struct Cells<T>(Box<[T]>);
+
+impl<T> Default for Cells<T> {
+    fn default() -> Self {
+        Self(Vec::new().into_boxed_slice())
+    }
+}
+
+impl<T> brotli_decompressor::SliceWrapper<T> for Cells<T> {
+    fn slice(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> brotli_decompressor::SliceWrapperMut<T> for Cells<T> {
+    fn slice_mut(&mut self) -> &mut [T] {
+        &mut self.0
+    }
+}
+
+impl<T: Clone> brotli_decompressor::Allocator<T> for HeapCells<T> {
+    type AllocatedMemory = Cells<T>;
+
+    fn alloc_cell(&mut self, len: usize) -> Cells<T> {
+        Cells(vec![self.fill.clone(); len].into_boxed_slice())
+    }
+
+    fn free_cell(&mut self, _cells: Cells<T>) {}
+}
+
 fn decompress_brotli(stream: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
-    use brotli::{BrotliDecompressStream, BrotliResult, BrotliState, HeapAlloc, HuffmanCode};
+    use brotli_decompressor::{BrotliDecompressStream, BrotliResult, BrotliState, HuffmanCode};
     // `new_strict` refuses large-window streams (windows up to 2^30), keeping the ring
     // buffer within 2^24 bytes; `brotli::Decompressor` would accept them.
     let mut state = BrotliState::new_strict(
-        HeapAlloc::<u8>::new(0),
-        HeapAlloc::<u32>::new(0),
-        HeapAlloc::<HuffmanCode>::new(HuffmanCode { bits: 0, value: 0 }),
+        HeapCells { fill: 0u8 },
+        HeapCells { fill: 0u32 },
+        HeapCells { fill: HuffmanCode { bits: 0, value: 0 } },
     );
     let mut available_in = stream.len();
     let mut input_offset = 0;

@@ -11,6 +11,7 @@
 //! got before giving up.
 
 use super::{ChannelId, DERIVATION_VERSION_0, MAX_FRAME_LEN};
+use alloc::vec::Vec;
 use alloy_primitives::Bytes;
 
 /// Errors of L1 transaction data and of [`super::ChannelBank::ingest`].

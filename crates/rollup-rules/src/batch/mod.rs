@@ -51,7 +51,9 @@
 //! MB/s are of uncompressed RLP on one core of the 2-core development machine, ranges
 //! over runs (the machine was shared with builds), brotli from a release build (the dev
 //! profile's `opt-level = 2` runs rust-brotli 3-5 times slower; zstd is C and runs the
-//! same). zstd decompresses at 1-2 GB/s, brotli at 200-450 MB/s.
+//! same). libzstd decompresses at 1-2 GB/s, brotli at 200-450 MB/s; derivation decodes
+//! with ruzstd (pure Rust, `no_std`, for the fault-proof program), slower than libzstd but
+//! far above what L1 can post.
 //!
 //! zstd 6 is as small as zstd 9 at twice the speed and within 2% of the smallest
 //! (brotli 11, which needs a second per 800 KB); zstd 19 and brotli 6 save about 1% at
@@ -62,17 +64,24 @@
 //! nothing before closing, so its estimate is the raw input size (too high by the
 //! compression savings).
 
+use alloc::{string::String, vec::Vec};
 mod channel;
 mod compress;
+#[cfg(feature = "std")]
+mod encoder;
 mod frame;
 #[cfg(test)]
 mod tests;
 
 pub use channel::{
-    BankStats, ChannelBank, ChannelEncoder, DEFAULT_CHANNEL_TIMEOUT, DEFAULT_MAX_BANK_BYTES, EncodeError,
-    FRAME_BANK_OVERHEAD, ReadyChannel,
+    BankStats, ChannelBank, DEFAULT_CHANNEL_TIMEOUT, DEFAULT_MAX_BANK_BYTES, FRAME_BANK_OVERHEAD,
+    ReadyChannel,
 };
-pub use compress::{BROTLI, BROTLI_LGWIN, Compression, MAX_WINDOW_LOG, ZSTD, compress, decompress};
+#[cfg(feature = "std")]
+pub use compress::compress;
+pub use compress::{BROTLI, BROTLI_LGWIN, Compression, MAX_WINDOW_LOG, ZSTD, decompress};
+#[cfg(feature = "std")]
+pub use encoder::{ChannelEncoder, EncodeError};
 pub use frame::{Frame, FrameError, encode_tx_data, parse_tx_data};
 
 use alloy_primitives::{B128, B256, Bytes};
@@ -161,6 +170,7 @@ pub enum BatchError {
 
 /// A fresh random channel id (from the OS's random number generator; panics only if
 /// the OS can not provide randomness).
+#[cfg(feature = "std")]
 pub fn random_channel_id() -> ChannelId {
     ChannelId::random()
 }
