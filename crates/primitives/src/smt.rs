@@ -492,6 +492,36 @@ impl SparseMerkleTree {
         SmtProof { siblings, other_leaf: None }
     }
 
+    /// Every node's hash and keccak preimage (65 bytes): what a [`witness::WitnessTree`]
+    /// over this tree's root reads, and what a host serves a fault-proof program.
+    pub fn node_preimages(&mut self) -> Vec<(B256, [u8; 65])> {
+        fn walk(node: &mut Node, out: &mut Vec<(B256, [u8; 65])>) {
+            let hash = node.hash();
+            let mut bytes = [0u8; 65];
+            match node {
+                Node::Leaf { key, value, .. } => {
+                    bytes[0] = LEAF_PREFIX;
+                    bytes[1..33].copy_from_slice(key.as_slice());
+                    bytes[33..].copy_from_slice(value.as_slice());
+                }
+                Node::Internal { left, right, .. } => {
+                    bytes[0] = NODE_PREFIX;
+                    bytes[1..33].copy_from_slice(link_hash(left).as_slice());
+                    bytes[33..].copy_from_slice(link_hash(right).as_slice());
+                    for child in [left, right].into_iter().flatten() {
+                        walk(child, out);
+                    }
+                }
+            }
+            out.push((hash, bytes));
+        }
+        let mut out = Vec::new();
+        if let Some(node) = self.root.as_deref_mut() {
+            walk(node, &mut out);
+        }
+        out
+    }
+
     /// All `(key, value_hash)` pairs in increasing key order.
     pub fn iter(&self) -> Iter<'_> {
         Iter { stack: self.root.as_deref().into_iter().collect(), remaining: self.len }
@@ -703,6 +733,8 @@ impl Reader<'_> {
         Ok(*head)
     }
 }
+
+pub mod witness;
 
 #[cfg(test)]
 mod tests;
