@@ -141,7 +141,8 @@ impl Machine {
             Some((insn, len)) => self.execute(insn, len, oracle)?,
             None => self.halt()?,
         }
-        self.step += 1;
+        // wraps as the contract's 64-bit field does (never reached in practice)
+        self.step = self.step.wrapping_add(1);
         Ok(())
     }
 
@@ -319,6 +320,10 @@ impl Machine {
         count: u32,
         oracle: &mut impl PreimageSource,
     ) -> Result<u32, VmError> {
+        // a read of nothing asks nothing of the oracle (nor does the contract)
+        if count == 0 {
+            return Ok(0);
+        }
         let key = self.preimage_key;
         if self.stream.as_ref().is_none_or(|(k, _)| *k != key) {
             let preimage = oracle.get(key)?;

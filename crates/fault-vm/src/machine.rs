@@ -121,6 +121,11 @@ impl Machine {
             m.memory.write_bytes(ph.p_vaddr as u32, data);
         }
         m.pc = u32::try_from(file.ehdr.e_entry).map_err(|_| VmError::Elf("entry above 4 GiB".into()))?;
+        // instructions are 2-byte aligned (jumps and branches keep pc even), so a fetch
+        // touches the leaves the one-step contract expects
+        if m.pc % 2 != 0 {
+            return Err(VmError::Elf(format!("odd entry point {:#x}", m.pc)));
+        }
         Ok(m)
     }
 

@@ -2,6 +2,7 @@
 //! emulator) on assembled programs, and its step proofs against its own runs.
 
 mod guest;
+mod onchain;
 mod preimage;
 mod programs;
 mod qemu;
