@@ -1,5 +1,5 @@
-//! Preimage keys as the program writes them (the same as `loft_fault_vm::oracle`'s, which
-//! the host side uses; both follow docs/fault-proofs.md).
+//! Preimage keys (docs/fault-proofs.md): what the program writes and what its host, the VM
+//! (`loft_fault_vm::oracle` re-exports these), answers.
 
 use alloy_primitives::{B256, keccak256};
 
@@ -7,6 +7,8 @@ use alloy_primitives::{B256, keccak256};
 pub const LOCAL_KEY: u8 = 1;
 /// Key type of a keccak-256 preimage.
 pub const KECCAK_KEY: u8 = 2;
+/// Key type of a blob's field element.
+pub const BLOB_KEY: u8 = 5;
 
 /// The key of local boot datum `index`.
 pub fn local_key(index: u64) -> B256 {

@@ -119,7 +119,8 @@ impl Page {
                 for i in (1..PAGE_LEAVES).rev() {
                     nodes[i] = hash_pair(&nodes[2 * i], &nodes[2 * i + 1]);
                 }
-                self.nodes = Some(nodes);
+                self.dirty = 0;
+                self.nodes.insert(nodes)
             }
             Some(mut nodes) => {
                 let mut level = self.dirty;
@@ -140,12 +141,10 @@ impl Page {
                     }
                     level = parents;
                 }
-                self.nodes = Some(nodes);
+                self.dirty = 0;
+                self.nodes.insert(nodes)
             }
         }
-        self.dirty = 0;
-        // set by both arms above
-        self.nodes.get_or_insert_with(|| Box::new([B256::ZERO; 2 * PAGE_LEAVES]))
     }
 }
 

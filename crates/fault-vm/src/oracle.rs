@@ -3,29 +3,9 @@
 
 use std::collections::HashMap;
 
-use alloy_primitives::{B256, keccak256};
+use alloy_primitives::B256;
 
-/// Key type of a dispute's local boot data.
-pub const LOCAL_KEY: u8 = 1;
-/// Key type of a keccak-256 preimage.
-pub const KECCAK_KEY: u8 = 2;
-/// Key type of a blob's field element.
-pub const BLOB_KEY: u8 = 5;
-
-/// The key of `preimage` as a keccak-256 preimage: its hash, first byte replaced by 2.
-pub fn keccak_key(preimage: &[u8]) -> B256 {
-    let mut k = keccak256(preimage);
-    k.0[0] = KECCAK_KEY;
-    k
-}
-
-/// The key of local boot datum `index`.
-pub fn local_key(index: u64) -> B256 {
-    let mut k = B256::ZERO;
-    k.0[0] = LOCAL_KEY;
-    k.0[24..].copy_from_slice(&index.to_be_bytes());
-    k
-}
+pub use loft_fault_guest::keys::{BLOB_KEY, KECCAK_KEY, LOCAL_KEY, keccak_key, local_key};
 
 /// Why the host could not answer the machine.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
